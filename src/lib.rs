@@ -1,0 +1,9 @@
+//! lnlab: a lab where agents learn to route Lightning payments and pay for APIs with L402.
+//!
+//! The engine (`network`, `sim`, `routing`, `scene`) is plain Rust with no Bevy types, so it
+//! can be tested and benchmarked headless; the `cli` module is a thin shell over it.
+
+pub mod network;
+pub mod routing;
+pub mod scene;
+pub mod sim;

@@ -1,0 +1,154 @@
+//! The gossip view: what every node knows about the graph from channel announcements and
+//! updates (capacities and policies, never balances), laid out as compressed adjacency
+//! arrays for fast path finding. It lags the real channel state by the scene's gossip delay,
+//! which is how senders come to use stale fees and CLTV deltas, as they do on mainnet.
+//!
+//! Every change bumps [`GossipView::epoch`]; routers key their caches on it.
+
+use super::graph::Network;
+use super::ids::{ChannelId, Direction, NodeId, ShortChannelId};
+
+/// A directed edge index into the view's arrays.
+pub type EdgeIdx = u32;
+
+/// What gossip says about one direction of a channel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GossipPolicy {
+    pub fee_base_msat: u64,
+    pub fee_rate_ppm: u64,
+    pub cltv_expiry_delta: u16,
+    pub htlc_minimum_msat: u64,
+    pub htlc_maximum_msat: u64,
+    pub disabled: bool,
+}
+
+impl GossipPolicy {
+    pub fn fee_msat(&self, amount_msat: u64) -> u64 {
+        let proportional = u128::from(amount_msat) * u128::from(self.fee_rate_ppm) / 1_000_000;
+        u64::try_from(u128::from(self.fee_base_msat) + proportional).unwrap_or(u64::MAX)
+    }
+    /// Whether gossip says an HTLC of `amount_msat` may use this direction.
+    pub fn admits(&self, amount_msat: u64, capacity_msat: u64) -> bool {
+        !self.disabled
+            && amount_msat >= self.htlc_minimum_msat
+            && amount_msat <= self.htlc_maximum_msat
+            && amount_msat <= capacity_msat
+    }
+}
+
+impl From<&super::channel::ChannelPolicy> for GossipPolicy {
+    fn from(p: &super::channel::ChannelPolicy) -> Self {
+        GossipPolicy {
+            fee_base_msat: p.fee_base_msat,
+            fee_rate_ppm: p.fee_rate_ppm,
+            cltv_expiry_delta: p.cltv_expiry_delta,
+            htlc_minimum_msat: p.htlc_minimum_msat,
+            htlc_maximum_msat: p.htlc_maximum_msat,
+            disabled: p.disabled,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct GossipView {
+    /// Bumped on every change; caches built on an older epoch are stale.
+    pub epoch: u64,
+    node_bound: usize,
+    pub from: Vec<u32>,
+    pub to: Vec<u32>,
+    pub channel: Vec<ChannelId>,
+    pub direction: Vec<Direction>,
+    pub scid: Vec<ShortChannelId>,
+    pub capacity_msat: Vec<u64>,
+    pub policy: Vec<GossipPolicy>,
+    in_offsets: Vec<u32>,
+    in_edges: Vec<EdgeIdx>,
+    out_offsets: Vec<u32>,
+    out_edges: Vec<EdgeIdx>,
+    /// `channel.index() * 2 + direction.index()` -> edge, `u32::MAX` when absent.
+    edge_of_channel: Vec<EdgeIdx>,
+}
+
+impl GossipView {
+    /// Build the view from the network's current announced state.
+    pub fn build(network: &Network, epoch: u64) -> Self {
+        let mut v = GossipView { epoch, node_bound: network.node_bound(), ..Default::default() };
+        v.edge_of_channel = vec![u32::MAX; network.channel_bound() * 2];
+        for (id, n1, n2, ch) in network.channels() {
+            for dir in Direction::BOTH {
+                let (a, b) = if dir == Direction::Forward { (n1, n2) } else { (n2, n1) };
+                let e = v.from.len() as u32;
+                v.from.push(a.0);
+                v.to.push(b.0);
+                v.channel.push(id);
+                v.direction.push(dir);
+                v.scid.push(ch.scid);
+                v.capacity_msat.push(ch.capacity_msat());
+                v.policy.push(GossipPolicy::from(&ch.side(dir).policy));
+                v.edge_of_channel[id.index() * 2 + dir.index()] = e;
+            }
+        }
+        (v.in_offsets, v.in_edges) = csr(v.node_bound, &v.to);
+        (v.out_offsets, v.out_edges) = csr(v.node_bound, &v.from);
+        v
+    }
+
+    pub fn node_bound(&self) -> usize {
+        self.node_bound
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.from.len()
+    }
+
+    /// Edges arriving at `node` (for backward searches from a destination).
+    pub fn incoming(&self, node: NodeId) -> &[EdgeIdx] {
+        slice(&self.in_offsets, &self.in_edges, node)
+    }
+
+    /// Edges leaving `node`.
+    pub fn outgoing(&self, node: NodeId) -> &[EdgeIdx] {
+        slice(&self.out_offsets, &self.out_edges, node)
+    }
+
+    pub fn edge(&self, channel: ChannelId, dir: Direction) -> Option<EdgeIdx> {
+        self.edge_of_channel
+            .get(channel.index() * 2 + dir.index())
+            .copied()
+            .filter(|&e| e != u32::MAX)
+    }
+
+    /// Apply a propagated `channel_update`.
+    pub fn update_policy(&mut self, channel: ChannelId, dir: Direction, policy: GossipPolicy) {
+        if let Some(e) = self.edge(channel, dir) {
+            self.policy[e as usize] = policy;
+            self.epoch += 1;
+        }
+    }
+}
+
+fn slice<'a>(offsets: &[u32], edges: &'a [EdgeIdx], node: NodeId) -> &'a [EdgeIdx] {
+    let i = node.index();
+    if i + 1 >= offsets.len() {
+        return &[];
+    }
+    &edges[offsets[i] as usize..offsets[i + 1] as usize]
+}
+
+/// Compressed adjacency grouped by `key[e]`, edges in ascending order inside each group.
+fn csr(node_bound: usize, key: &[u32]) -> (Vec<u32>, Vec<EdgeIdx>) {
+    let mut offsets = vec![0u32; node_bound + 1];
+    for &k in key {
+        offsets[k as usize + 1] += 1;
+    }
+    for i in 0..node_bound {
+        offsets[i + 1] += offsets[i];
+    }
+    let mut fill = offsets.clone();
+    let mut edges = vec![0; key.len()];
+    for (e, &k) in key.iter().enumerate() {
+        edges[fill[k as usize] as usize] = e as u32;
+        fill[k as usize] += 1;
+    }
+    (offsets, edges)
+}

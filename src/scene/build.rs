@@ -1,0 +1,91 @@
+//! Turning a validated [`Scene`] into the engine's [`Network`]: node keys derived from the
+//! seed where the scene has none, balances from the liquidity model, and a layout for nodes
+//! without positions.
+
+use super::schema::Scene;
+use crate::network::{
+    Channel, ChannelPolicy, HalfChannel, Network, Node, NodeId, PubKey, layout,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// RNG stream ids, so each consumer of the seed draws independently of the others.
+pub mod streams {
+    pub const KEYS: u64 = 1;
+    pub const LIQUIDITY: u64 = 2;
+    pub const WORKLOAD: u64 = 3;
+    pub const DELAYS: u64 = 4;
+    pub const ROUTER: u64 = 5;
+    pub const LAYOUT: u64 = 6;
+    pub const SPIKES: u64 = 7;
+}
+
+/// A ChaCha RNG for one stream of one seed.
+pub fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    rng
+}
+
+/// A null policy (describegraph `null`): the direction exists but cannot carry HTLCs.
+pub fn unusable_policy(capacity_sat: u64) -> ChannelPolicy {
+    ChannelPolicy { disabled: true, ..ChannelPolicy::lnd_default(capacity_sat) }
+}
+
+/// Build the network for `scene` (which must have passed validation). `seed` overrides the
+/// scene's seed for liquidity sampling (a run's `--seed`).
+pub fn build_network(scene: &Scene, seed: u64) -> Result<Network, String> {
+    let mut keys = rng_for(scene.seed, streams::KEYS);
+    let positions = fill_positions(scene);
+    let mut network = Network::new();
+    let mut ids = Vec::with_capacity(scene.nodes.len());
+    for (i, n) in scene.nodes.iter().enumerate() {
+        let derived = PubKey::synthetic(&mut keys);
+        ids.push(network.add_node(Node {
+            alias: n.alias.clone(),
+            pubkey: n.pubkey.unwrap_or(derived),
+            role: n.role,
+            position: [positions[i].0, positions[i].1],
+            processing_delay: n.processing_delay,
+            online: true,
+        }));
+    }
+    let mut liquidity = rng_for(seed, streams::LIQUIDITY);
+    for (i, ch) in scene.channels.iter().enumerate() {
+        let cap_msat = ch.capacity_sat * 1000;
+        let sampled = scene.liquidity.sample_node1_msat(ch.capacity_sat, &mut liquidity);
+        let node1_msat = ch
+            .node1_balance_msat
+            .or(sampled)
+            .ok_or_else(|| format!("channels[{i}] ({}): no balance for Explicit liquidity", ch.scid))?
+            .min(cap_msat);
+        let policy = |p: &Option<ChannelPolicy>| p.unwrap_or_else(|| unusable_policy(ch.capacity_sat));
+        let channel = Channel::new(
+            ch.scid,
+            ch.capacity_sat,
+            [
+                HalfChannel::new(policy(&ch.node1_policy), node1_msat),
+                HalfChannel::new(policy(&ch.node2_policy), cap_msat - node1_msat),
+            ],
+        );
+        network
+            .add_channel(ids[ch.node1 as usize], ids[ch.node2 as usize], channel)
+            .map_err(|e| format!("channels[{i}]: {e}"))?;
+    }
+    Ok(network)
+}
+
+/// Positions for every node: the scene's own, and a force-directed layout for the rest.
+pub fn fill_positions(scene: &Scene) -> Vec<(f32, f32)> {
+    let given: Vec<Option<(f32, f32)>> = scene.nodes.iter().map(|n| n.pos).collect();
+    if given.iter().all(Option::is_some) {
+        return given.into_iter().flatten().collect();
+    }
+    let edges: Vec<(u32, u32)> = scene.channels.iter().map(|c| (c.node1, c.node2)).collect();
+    layout::force_directed(&given, &edges, scene.seed ^ streams::LAYOUT)
+}
+
+/// The id the engine gives the scene's `index`-th node (ids are assigned in scene order).
+pub fn node_id(index: u32) -> NodeId {
+    NodeId(index)
+}

@@ -1,0 +1,173 @@
+//! Reading and writing scene files: RON parsing with file, line and column in every syntax
+//! error, semantic validation with the path of the offending field, and atomic saves
+//! (temporary file in the same folder, then rename) so a user's file is never half-written.
+
+use super::schema::{FORMAT_VERSION, Scene};
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SceneError {
+    #[error("{path}: cannot read: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax { path: PathBuf, line: usize, column: usize, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("{path}: cannot write: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+/// Load and validate a scene file.
+pub fn load(path: &Path) -> Result<Scene, SceneError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| SceneError::Read { path: path.to_owned(), source })?;
+    parse(&text, path)
+}
+
+/// Parse and validate scene text; `path` is only used in messages.
+pub fn parse(text: &str, path: &Path) -> Result<Scene, SceneError> {
+    let scene: Scene = ron::Options::default().from_str(text).map_err(|e| SceneError::Syntax {
+        path: path.to_owned(),
+        line: e.span.start.line,
+        column: e.span.start.col,
+        message: e.code.to_string(),
+    })?;
+    validate(&scene).map_err(|message| SceneError::Invalid { path: path.to_owned(), message })?;
+    Ok(scene)
+}
+
+/// Render a scene as pretty RON.
+pub fn to_string(scene: &Scene) -> String {
+    let config = ron::ser::PrettyConfig::new()
+        .depth_limit(3)
+        .struct_names(true)
+        .separate_tuple_members(false)
+        .indentor("  ".to_string());
+    ron::Options::default()
+        .to_string_pretty(scene, config)
+        .expect("scene types always serialise")
+}
+
+/// Save atomically: write a temporary file beside the target, flush it to disk, then
+/// rename it over the target.
+pub fn save(scene: &Scene, path: &Path) -> Result<(), SceneError> {
+    write_atomically(path, to_string(scene).as_bytes())
+        .map_err(|source| SceneError::Write { path: path.to_owned(), source })
+}
+
+/// Write `bytes` to `path` atomically (shared by every writer of user-visible files).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Checks the parser cannot make: references, ranges and uniqueness.
+pub fn validate(scene: &Scene) -> Result<(), String> {
+    if scene.format_version != FORMAT_VERSION {
+        return Err(format!(
+            "format_version {} is not supported (this lnlab reads version {FORMAT_VERSION})",
+            scene.format_version
+        ));
+    }
+    let n = scene.nodes.len() as u32;
+    let mut keys = HashSet::new();
+    for (i, node) in scene.nodes.iter().enumerate() {
+        if let Some(key) = node.pubkey
+            && !keys.insert(key)
+        {
+            return Err(format!("nodes[{i}] ({}): pubkey {key} is used twice", node.alias));
+        }
+        if let Some(d) = &node.processing_delay {
+            d.validate().map_err(|e| format!("nodes[{i}].processing_delay: {e}"))?;
+        }
+        if let Some((x, y)) = node.pos
+            && !(x.is_finite() && y.is_finite())
+        {
+            return Err(format!("nodes[{i}].pos must be finite"));
+        }
+    }
+    let mut scids = HashSet::new();
+    let explicit = matches!(scene.liquidity, crate::network::LiquidityModel::Explicit);
+    for (i, ch) in scene.channels.iter().enumerate() {
+        let at = format!("channels[{i}] ({})", ch.scid);
+        if !scids.insert(ch.scid) {
+            return Err(format!("{at}: scid is used twice"));
+        }
+        for (field, idx) in [("node1", ch.node1), ("node2", ch.node2)] {
+            if idx >= n {
+                return Err(format!("{at}: {field} = {idx}, but the scene has {n} nodes"));
+            }
+        }
+        if ch.node1 == ch.node2 {
+            return Err(format!("{at}: node1 and node2 are the same node"));
+        }
+        if ch.capacity_sat == 0 || ch.capacity_sat > 21_000_000 * 100_000_000 {
+            return Err(format!("{at}: capacity_sat {} is out of range", ch.capacity_sat));
+        }
+        match ch.node1_balance_msat {
+            Some(b) if b > ch.capacity_sat * 1000 => {
+                return Err(format!(
+                    "{at}: node1_balance_msat {b} exceeds the capacity ({} msat)",
+                    ch.capacity_sat * 1000
+                ));
+            }
+            None if explicit => {
+                return Err(format!(
+                    "{at}: the liquidity model is Explicit but node1_balance_msat is missing"
+                ));
+            }
+            _ => {}
+        }
+        for (field, p) in [("node1_policy", &ch.node1_policy), ("node2_policy", &ch.node2_policy)] {
+            if let Some(p) = p
+                && p.htlc_minimum_msat > p.htlc_maximum_msat
+            {
+                return Err(format!("{at}: {field} has htlc_minimum_msat > htlc_maximum_msat"));
+            }
+        }
+    }
+    if let crate::network::LiquidityModel::Bimodal { scale_sat: 0 } = scene.liquidity {
+        return Err("liquidity Bimodal needs scale_sat > 0".into());
+    }
+    scene.workload.validate()?;
+    scene.sim.processing_delay.validate().map_err(|e| format!("sim.processing_delay: {e}"))?;
+    let r = &scene.routing;
+    if r.max_attempts == 0 {
+        return Err("routing.max_attempts must be at least 1".into());
+    }
+    if r.max_hops == 0 {
+        return Err("routing.max_hops must be at least 1".into());
+    }
+    crate::routing::RouterKind::parse(&r.policy).map_err(|e| format!("routing.policy: {e}"))?;
+    for (i, t) in scene.timeline.iter().enumerate() {
+        use crate::sim::command::Command;
+        let node_ok = |id: crate::network::NodeId| id.0 < n;
+        let ok = match &t.command {
+            Command::DemandSpike { node, rate_per_s, .. } => {
+                node_ok(*node) && rate_per_s.is_finite() && *rate_per_s > 0.0
+            }
+            Command::NodeOffline { node } | Command::NodeOnline { node } => node_ok(*node),
+            Command::OpenChannel { node1, node2, capacity_sat, .. } => {
+                node_ok(*node1) && node_ok(*node2) && node1 != node2 && *capacity_sat > 0
+            }
+            Command::DrainChannel { fraction, .. } => (0.0..=1.0).contains(fraction),
+            _ => true,
+        };
+        if !ok {
+            return Err(format!(
+                "timeline[{i}] ({}): names a missing node or an out-of-range value",
+                t.command.label()
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! The one command type for changing a running simulation. Scripted timeline events and
+//! live commands from the lab's UI are both [`Command`]s, and the engine applies them
+//! between events, so every edit keeps the channel invariants.
+
+use crate::network::{ChannelPolicy, Direction, NodeId, ShortChannelId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Fill every free HTLC slot of the channel (one direction, or both when `None`) with
+    /// minimum-size HTLCs held for `duration_ms`, as a slot-jamming attacker would.
+    JamChannel { scid: ShortChannelId, direction: Option<Direction>, duration_ms: u64 },
+    /// Move `fraction` (0..=1) of `direction`'s spendable balance to the other side.
+    DrainChannel { scid: ShortChannelId, direction: Direction, fraction: f64 },
+    /// An extra Poisson stream of payments toward `node` for `duration_ms`.
+    DemandSpike { node: NodeId, rate_per_s: f64, duration_ms: u64 },
+    NodeOffline { node: NodeId },
+    NodeOnline { node: NodeId },
+    /// Change a direction's policy. The forwarding node enforces it at once; the rest of
+    /// the network learns it after the gossip delay.
+    SetPolicy {
+        scid: ShortChannelId,
+        direction: Direction,
+        #[serde(default)]
+        fee_base_msat: Option<u64>,
+        #[serde(default)]
+        fee_rate_ppm: Option<u64>,
+        #[serde(default)]
+        cltv_expiry_delta: Option<u16>,
+        #[serde(default)]
+        disabled: Option<bool>,
+    },
+    /// Open a channel. Balances follow the scene's liquidity model unless given; policies
+    /// default to lnd's; the short channel id is assigned when not given.
+    OpenChannel {
+        node1: NodeId,
+        node2: NodeId,
+        capacity_sat: u64,
+        #[serde(default)]
+        node1_balance_msat: Option<u64>,
+        #[serde(default)]
+        policy: Option<ChannelPolicy>,
+        #[serde(default)]
+        scid: Option<ShortChannelId>,
+    },
+    /// Close a channel. With HTLCs in flight it stops taking new ones and goes once they
+    /// resolve.
+    CloseChannel { scid: ShortChannelId },
+}
+
+impl Command {
+    /// A short human label, for markers on plots and the event log.
+    pub fn label(&self) -> String {
+        match self {
+            Command::JamChannel { scid, .. } => format!("jam {scid}"),
+            Command::DrainChannel { scid, .. } => format!("drain {scid}"),
+            Command::DemandSpike { node, .. } => format!("demand spike -> {node}"),
+            Command::NodeOffline { node } => format!("{node} offline"),
+            Command::NodeOnline { node } => format!("{node} online"),
+            Command::SetPolicy { scid, .. } => format!("policy {scid}"),
+            Command::OpenChannel { node1, node2, .. } => format!("open {node1}-{node2}"),
+            Command::CloseChannel { scid } => format!("close {scid}"),
+        }
+    }
+}
+
+/// A command at a point of simulated time, as scenes script them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TimedCommand {
+    pub at_ms: u64,
+    pub command: Command,
+}
