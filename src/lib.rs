@@ -3,6 +3,7 @@
 //! The engine (`network`, `sim`, `routing`, `scene`) is plain Rust with no Bevy types, so it
 //! can be tested and benchmarked headless; the `cli` module is a thin shell over it.
 
+pub mod cli;
 pub mod network;
 pub mod routing;
 pub mod scene;

@@ -3,9 +3,11 @@
 //! generation. Plain Rust, no Bevy: everything here is testable headless.
 
 pub mod channel;
+pub mod generate;
 pub mod gossip;
 pub mod graph;
 pub mod ids;
+pub mod import;
 pub mod liquidity;
 pub mod node;
 

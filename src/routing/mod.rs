@@ -50,3 +50,190 @@ impl fmt::Display for RouterKind {
         f.write_str(self.as_str())
     }
 }
+
+pub mod baselines;
+pub mod cache;
+pub mod ldk;
+pub mod mission_control;
+pub mod search;
+
+use crate::network::{ChannelId, Direction, GossipView, Network, NodeId, ShortChannelId};
+use crate::scene::RoutingSettings;
+use crate::sim::failure::FailureReason;
+
+/// One hop of a source route (what an onion tells each forwarding node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteHop {
+    pub channel: ChannelId,
+    pub direction: Direction,
+    pub scid: ShortChannelId,
+    /// The node this hop delivers to.
+    pub to: NodeId,
+    /// The HTLC amount on this hop: what `to` receives, its own fee for the next hop included.
+    pub amount_msat: u64,
+    /// The HTLC's CLTV on this hop, in blocks above the current height.
+    pub cltv: u32,
+}
+
+/// A complete route from the deciding node to the destination.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Route {
+    pub hops: Vec<RouteHop>,
+}
+
+impl Route {
+    /// What the first hop carries minus what the destination receives.
+    pub fn fee_msat(&self) -> u64 {
+        match (self.hops.first(), self.hops.last()) {
+            (Some(f), Some(l)) => f.amount_msat - l.amount_msat,
+            _ => 0,
+        }
+    }
+}
+
+/// What a node decides for a payment in its hands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// A whole route to the destination (source routing; only meaningful at the sender).
+    Route(Route),
+    /// Forward over one of this node's channels; the next node decides again.
+    Forward { channel: ChannelId, direction: Direction },
+    /// Give up: the attempt fails here with this reason.
+    Fail(FailureReason),
+}
+
+/// The payment as the deciding node sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct PaymentView<'a> {
+    pub sender: NodeId,
+    pub destination: NodeId,
+    /// What the destination must receive.
+    pub amount_msat: u64,
+    /// Fees this attempt may still spend.
+    pub fee_budget_msat: u64,
+    /// CLTV blocks this attempt may still add before the sender's limit.
+    pub cltv_budget: u32,
+    /// Nodes visited so far: the sender first, the deciding node last.
+    pub route_nodes: &'a [NodeId],
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub elapsed_ms: u64,
+}
+
+/// A node's exact knowledge of its own channels (and nothing else's balances).
+#[derive(Clone, Copy)]
+pub struct LocalView<'a> {
+    network: &'a Network,
+    node: NodeId,
+}
+
+/// One of the deciding node's channels, seen from its side.
+#[derive(Clone, Copy, Debug)]
+pub struct LocalChannel {
+    pub channel: ChannelId,
+    pub direction: Direction,
+    pub peer: NodeId,
+    pub balance_msat: u64,
+    pub slots_free: usize,
+    pub slot_occupancy: f32,
+    pub capacity_sat: u64,
+}
+
+impl<'a> LocalView<'a> {
+    pub fn new(network: &'a Network, node: NodeId) -> Self {
+        LocalView { network, node }
+    }
+
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// Whether this node could offer `amount_msat` over its own channel now (exact).
+    pub fn can_send(&self, channel: ChannelId, amount_msat: u64) -> Result<(), FailureReason> {
+        let dir = self.network.direction_from(channel, self.node).ok_or(FailureReason::ChannelDisabled)?;
+        self.network.channel(channel).ok_or(FailureReason::ChannelDisabled)?.can_forward(dir, amount_msat)
+    }
+
+    /// This node's channels, in channel-id order.
+    pub fn channels(&self) -> Vec<LocalChannel> {
+        self.network
+            .channels_of(self.node)
+            .into_iter()
+            .filter_map(|(channel, direction, peer)| {
+                let ch = self.network.channel(channel)?;
+                let side = ch.side(direction);
+                Some(LocalChannel {
+                    channel,
+                    direction,
+                    peer,
+                    balance_msat: side.balance_msat,
+                    slots_free: side.slots_free(),
+                    slot_occupancy: side.slot_occupancy(),
+                    capacity_sat: ch.capacity_sat,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Everything a node may use to decide: gossip, its own channels, the payment and the
+/// routing settings. Failure history lives in each router's own state.
+#[derive(Clone, Copy)]
+pub struct DecisionContext<'a> {
+    pub now_ms: u64,
+    pub node: NodeId,
+    pub gossip: &'a GossipView,
+    pub local: LocalView<'a>,
+    pub payment: PaymentView<'a>,
+    pub settings: &'a RoutingSettings,
+}
+
+/// One hop of an attempt as the sender learns it back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HopRecord {
+    pub channel: ChannelId,
+    pub direction: Direction,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub amount_msat: u64,
+    pub capacity_msat: u64,
+}
+
+/// How an attempt ended, reported to the sender's router so it can learn.
+#[derive(Clone, Copy, Debug)]
+pub struct AttemptOutcome<'a> {
+    pub now_ms: u64,
+    pub sender: NodeId,
+    pub destination: NodeId,
+    pub amount_msat: u64,
+    /// The hops tried; on failure the last one is the hop that failed.
+    pub hops: &'a [HopRecord],
+    /// `None` on success; otherwise the failure reason.
+    pub failure: Option<FailureReason>,
+}
+
+/// A routing policy. The engine asks the sender's router when an attempt starts, and, for
+/// payments without a source route, the router of every node the payment reaches.
+pub trait Router: Send {
+    fn name(&self) -> &str;
+    fn decide(&mut self, ctx: &DecisionContext) -> Decision;
+    /// Learn from a resolved attempt that this router's node sent.
+    fn learn(&mut self, _outcome: &AttemptOutcome) {}
+    /// The gossip view changed (policy or topology); drop what depends on it.
+    fn gossip_changed(&mut self, _gossip: &GossipView) {}
+}
+
+/// Build a baseline router.
+pub fn build_router(kind: RouterKind, seed: u64) -> Box<dyn Router> {
+    match kind {
+        RouterKind::Random => Box::new(baselines::RandomRouter::new(seed)),
+        RouterKind::Shortest => Box::new(baselines::SourceRouter::new(baselines::Scoring::Shortest)),
+        RouterKind::Cheapest => Box::new(baselines::SourceRouter::new(baselines::Scoring::Cheapest)),
+        RouterKind::Lnd => Box::new(baselines::SourceRouter::new(baselines::Scoring::Lnd(
+            mission_control::MissionControlConfig::default(),
+        ))),
+        RouterKind::Ldk => Box::new(baselines::SourceRouter::new(baselines::Scoring::Ldk(
+            ldk::LdkConfig::default(),
+        ))),
+    }
+}

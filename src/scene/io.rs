@@ -41,8 +41,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Scene, SceneError> {
 /// Render a scene as pretty RON.
 pub fn to_string(scene: &Scene) -> String {
     let config = ron::ser::PrettyConfig::new()
-        .depth_limit(3)
-        .struct_names(true)
+        .depth_limit(2)
+        .struct_names(false)
         .separate_tuple_members(false)
         .indentor("  ".to_string());
     ron::Options::default()

@@ -5,4 +5,8 @@
 pub mod command;
 pub mod delay;
 pub mod failure;
+pub mod engine;
+pub mod metrics;
+pub mod report;
+pub mod run;
 pub mod workload;

@@ -1,0 +1,135 @@
+//! `lnlab bench`: the standard benchmark. Routing throughput (payments/s) for `cheapest`,
+//! `lnd` and `ldk` on a generated 6,000-node / 30,000-channel graph and on the real
+//! `mainnet_50` excerpt, import speed of a 6k/30k describegraph file, and peak memory.
+//! Targets (2-core machine): lnd >= 2,000 payments/s on 6k/30k; cheapest >= 50,000
+//! payments/s on mainnet_50; peak resident memory < 500 MB.
+
+use crate::network::generate::{GenerateParams, GraphModel, generate};
+use crate::network::import::import_describegraph_str;
+use crate::routing::RouterKind;
+use crate::scene::Scene;
+use crate::sim::run::{RunOptions, run_scene};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Payments per run on the 6k/30k graph.
+    #[arg(long, default_value_t = 20_000)]
+    pub payments_large: u64,
+    /// Payments per run on mainnet_50.
+    #[arg(long, default_value_t = 200_000)]
+    pub payments_small: u64,
+    /// The mainnet_50 scene.
+    #[arg(long, default_value = "scenes/mainnet_50.ron")]
+    pub mainnet_scene: PathBuf,
+}
+
+const POLICIES: [RouterKind; 3] = [RouterKind::Cheapest, RouterKind::Lnd, RouterKind::Ldk];
+
+pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    println!("lnlab bench ({} cores)", std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+    let start = Instant::now();
+    let params = GenerateParams { nodes: 6_000, channels: 30_000, model: GraphModel::BarabasiAlbert, seed: 1 };
+    let large = generate(&params).map_err(anyhow::Error::msg)?;
+    println!("generate 6k/30k (barabasi-albert, layout included): {:.2} s", start.elapsed().as_secs_f64());
+
+    let json = describegraph_json(&large);
+    let start = Instant::now();
+    let (imported, _) = import_describegraph_str(&json, "bench-6k.json")?;
+    println!(
+        "import describegraph {} nodes / {} channels ({:.1} MB): {:.2} s (target < 3 s)",
+        imported.nodes.len(),
+        imported.channels.len(),
+        json.len() as f64 / 1e6,
+        start.elapsed().as_secs_f64()
+    );
+    drop(json);
+    drop(imported);
+
+    println!("\nrouting, generated 6k/30k, {} payments per policy:", args.payments_large);
+    for policy in POLICIES {
+        bench_run(&large, policy, args.payments_large)?;
+    }
+    let mainnet = super::load_scene(&args.mainnet_scene)?;
+    println!("\nrouting, {} ({} nodes), {} payments per policy:", mainnet.name, mainnet.nodes.len(), args.payments_small);
+    for policy in POLICIES {
+        bench_run(&mainnet, policy, args.payments_small)?;
+    }
+    match peak_rss_mb() {
+        Some(mb) => println!("\npeak resident memory: {mb:.0} MB (target < 500 MB)"),
+        None => println!("\npeak resident memory: unavailable on this platform"),
+    }
+    Ok(())
+}
+
+fn bench_run(scene: &Scene, policy: RouterKind, payments: u64) -> anyhow::Result<()> {
+    let options = RunOptions { policy, seed: scene.seed, payments, record_payments: false, check_invariants: false };
+    let out = run_scene(scene, &options, |_, _| {}).map_err(anyhow::Error::msg)?;
+    let r = &out.report;
+    println!(
+        "  {:<9} {:>9.0} payments/s  ({:.2} s wall, success {:.1}%, {:.2} attempts/payment)",
+        policy.as_str(),
+        r.payments_per_second,
+        r.wall_seconds,
+        r.success_rate * 100.0,
+        r.attempts_mean
+    );
+    Ok(())
+}
+
+/// The scene as `lncli describegraph` JSON (64-bit values as strings, as lnd writes them).
+fn describegraph_json(scene: &Scene) -> String {
+    use serde_json::{Value, json};
+    let keys: Vec<String> = scene
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| n.pubkey.map(|k| k.to_string()).unwrap_or_else(|| format!("02{:064x}", i + 1)))
+        .collect();
+    let policy = |p: &Option<crate::network::ChannelPolicy>| match p {
+        None => Value::Null,
+        Some(p) => json!({
+            "time_lock_delta": p.cltv_expiry_delta,
+            "min_htlc": p.htlc_minimum_msat.to_string(),
+            "fee_base_msat": p.fee_base_msat.to_string(),
+            "fee_rate_milli_msat": p.fee_rate_ppm.to_string(),
+            "disabled": p.disabled,
+            "max_htlc_msat": p.htlc_maximum_msat.to_string(),
+            "last_update": 1_710_000_000,
+        }),
+    };
+    let nodes: Vec<Value> = scene
+        .nodes
+        .iter()
+        .zip(&keys)
+        .map(|(n, k)| json!({"pub_key": k, "alias": n.alias, "color": "#3399ff", "addresses": [], "features": {}, "last_update": 1_710_000_000}))
+        .collect();
+    let edges: Vec<Value> = scene
+        .channels
+        .iter()
+        .map(|c| {
+            json!({
+                "channel_id": c.scid.0.to_string(),
+                "chan_point": format!("{:064x}:0", c.scid.0),
+                "node1_pub": keys[c.node1 as usize],
+                "node2_pub": keys[c.node2 as usize],
+                "capacity": c.capacity_sat.to_string(),
+                "node1_policy": policy(&c.node1_policy),
+                "node2_policy": policy(&c.node2_policy),
+                "last_update": 1_710_000_000,
+            })
+        })
+        .collect();
+    json!({"nodes": nodes, "edges": edges}).to_string()
+}
+
+/// Peak resident set size of this process (Linux `VmHWM`).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}

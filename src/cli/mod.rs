@@ -1,0 +1,73 @@
+//! The headless command line: argument parsing (clap) and one thin function per command
+//! over the engine. Errors end as one line on stderr and a non-zero exit code; nothing
+//! here panics on user input.
+
+mod bench;
+mod compare;
+mod import;
+mod progress;
+mod run;
+pub mod stats;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "lnlab", version, about = "A lab where agents learn to route Lightning payments", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scene headless and print a summary.
+    Run(run::RunArgs),
+    /// Run several policies on the same seeded workload and compare them.
+    Compare(compare::CompareArgs),
+    /// Run the standard benchmark and print its figures.
+    Bench(bench::BenchArgs),
+    /// Import a real graph into a scene.
+    Import {
+        #[command(subcommand)]
+        format: import::ImportFormat,
+    },
+    /// Generate a synthetic graph as a scene.
+    Generate(import::GenerateArgs),
+}
+
+/// Parse arguments, run the command, and return the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            println!();
+            Ok(())
+        }
+        Some(Command::Run(args)) => run::run(args),
+        Some(Command::Compare(args)) => compare::compare(args),
+        Some(Command::Bench(args)) => bench::bench(args),
+        Some(Command::Import { format }) => import::import(format),
+        Some(Command::Generate(args)) => import::generate(args),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+/// Load a scene for a command, with the file's own error message.
+pub(crate) fn load_scene(path: &std::path::Path) -> anyhow::Result<crate::scene::Scene> {
+    Ok(crate::scene::load(path)?)
+}
+
+/// Write bytes to a user-named output file atomically, naming the file on error.
+pub(crate) fn write_output(path: &PathBuf, bytes: &[u8]) -> anyhow::Result<()> {
+    crate::scene::io::write_atomically(path, bytes)
+        .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
+}

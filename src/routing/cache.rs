@@ -1,0 +1,162 @@
+//! Destination-rooted shortest-path trees shared across payments. One backward search
+//! from a destination answers every sender that has no history of its own, so pathfinding
+//! cost is paid once per (destination, amount bucket, gossip epoch) instead of once per
+//! payment — and a search is only extended as far as the senders asking need.
+//!
+//! Exactness: the tree is searched for the bucket's representative amount (buckets are
+//! 1/8 of an octave, about 9% wide); the route is then rebuilt for the real amount and
+//! checked against every gossip limit, fee limit, CLTV limit and the sender's own channel.
+//! Anything that does not check out, or whose tree path runs through the sender, falls
+//! back to an exact search by the caller. A gossip change (new epoch) empties the cache.
+
+use super::search::{EdgeScorer, Limits, Tree, build_route};
+use super::{LocalView, Route};
+use crate::network::{GossipView, NodeId};
+use std::collections::HashMap;
+
+/// Trees kept at once (each holds a few arrays of `node_bound` entries).
+pub const DEFAULT_CAPACITY: usize = 96;
+
+pub fn amount_bucket(amount_msat: u64) -> i32 {
+    ((amount_msat.max(1) as f64).log2() * 8.0).round() as i32
+}
+
+pub fn bucket_amount_msat(bucket: i32) -> u64 {
+    2f64.powf(f64::from(bucket) / 8.0).round().max(1.0) as u64
+}
+
+#[derive(Debug, Default)]
+pub struct TreeCache {
+    capacity: usize,
+    epoch: u64,
+    trees: Vec<Tree>,
+    keys: Vec<(NodeId, i32)>,
+    last_used: Vec<u64>,
+    index: HashMap<(NodeId, i32), usize>,
+    tick: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub fallbacks: u64,
+}
+
+impl TreeCache {
+    pub fn new(capacity: usize) -> Self {
+        TreeCache { capacity: capacity.max(1), ..Default::default() }
+    }
+
+    fn tree_for(
+        &mut self,
+        gossip: &GossipView,
+        destination: NodeId,
+        bucket: i32,
+        limits: Limits,
+    ) -> &mut Tree {
+        if gossip.epoch != self.epoch {
+            self.trees.clear();
+            self.keys.clear();
+            self.last_used.clear();
+            self.index.clear();
+            self.epoch = gossip.epoch;
+        }
+        self.tick += 1;
+        let key = (destination, bucket);
+        let slot = match self.index.get(&key) {
+            Some(&slot) => {
+                self.hits += 1;
+                slot
+            }
+            None => {
+                self.misses += 1;
+                let slot = if self.trees.len() < self.capacity {
+                    self.trees.push(Tree::new());
+                    self.keys.push(key);
+                    self.last_used.push(0);
+                    self.trees.len() - 1
+                } else {
+                    let lru = (0..self.trees.len()).min_by_key(|&i| self.last_used[i]).expect("non-empty");
+                    self.index.remove(&self.keys[lru]);
+                    self.keys[lru] = key;
+                    lru
+                };
+                self.index.insert(key, slot);
+                self.trees[slot].reset(gossip, destination, bucket_amount_msat(bucket), limits, None);
+                slot
+            }
+        };
+        self.last_used[slot] = self.tick;
+        &mut self.trees[slot]
+    }
+
+    /// The best route for a sender without history of its own, or `None` when the cache
+    /// cannot answer exactly (the caller then runs an exact search).
+    pub fn route(
+        &mut self,
+        gossip: &GossipView,
+        scorer: &dyn EdgeScorer,
+        local: &LocalView,
+        destination: NodeId,
+        amount_msat: u64,
+        limits: Limits,
+    ) -> Option<Route> {
+        let sender = local.node();
+        // The sender's usable first hops: per peer, the channel with the most balance.
+        let mut first_hops: Vec<(NodeId, u32, u64)> = Vec::new();
+        for c in local.channels() {
+            if local.can_send(c.channel, amount_msat).is_err() {
+                continue;
+            }
+            let Some(edge) = gossip.edge(c.channel, c.direction) else { continue };
+            match first_hops.iter_mut().find(|(p, _, _)| *p == c.peer) {
+                Some(existing) if existing.2 >= c.balance_msat => {}
+                Some(existing) => *existing = (c.peer, edge, c.balance_msat),
+                None => first_hops.push((c.peer, edge, c.balance_msat)),
+            }
+        }
+        if first_hops.is_empty() {
+            return None;
+        }
+        let bucket = amount_bucket(amount_msat);
+        let mut bucket_limits = limits;
+        bucket_limits.fee_limit_msat = limits.fee_limit_msat.saturating_mul(2);
+        let tree = self.tree_for(gossip, destination, bucket, bucket_limits);
+        // Settled neighbours are final; otherwise extend the search to the first one.
+        let settled_best = first_hops
+            .iter()
+            .filter_map(|&(p, e, _)| tree.distance(p).map(|d| (d, p, e)))
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let (peer, edge) = match settled_best {
+            Some((_, p, e)) => (p, e),
+            None => {
+                let peer = tree.run(gossip, scorer, None, |_, v| first_hops.iter().any(|(p, _, _)| *p == v))?;
+                let edge = first_hops.iter().find(|(p, _, _)| *p == peer).map(|h| h.1)?;
+                (peer, edge)
+            }
+        };
+        let mut edges = vec![edge];
+        edges.extend(tree.path_edges(gossip, peer)?);
+        if edges.iter().any(|&e| NodeId(gossip.to[e as usize]) == sender) {
+            self.fallbacks += 1;
+            return None;
+        }
+        let route = build_route(gossip, &edges, amount_msat, &limits, local);
+        if route.is_none() {
+            self.fallbacks += 1;
+        }
+        route
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_narrow_and_monotone() {
+        for amount in [1_000u64, 50_000_000, 123_456_789, 4_000_000_000] {
+            let rep = bucket_amount_msat(amount_bucket(amount)) as f64;
+            let err = (rep - amount as f64).abs() / amount as f64;
+            assert!(err < 0.05, "{amount}: representative {rep}");
+        }
+        assert!(amount_bucket(1_000_000) < amount_bucket(2_000_000));
+    }
+}

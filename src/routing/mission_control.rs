@@ -1,0 +1,157 @@
+//! lnd-style mission control and its apriori probability estimator: each sender remembers
+//! per node pair the last failure (amount, time) and last success (amount), and turns that
+//! into a hop success probability — 0.6 a priori, 0.95 after a success at this amount or
+//! more, and a penalty after a failure that fades with a one-hour half-life. lnd's capacity
+//! factor lowers the probability of amounts close to a channel's capacity.
+//!
+//! Simplification: lnd also mixes in the results of other channels of the same node with
+//! `AprioriWeight`; this estimator is pair-level only.
+
+use super::search::EdgeScorer;
+use super::{AttemptOutcome, HopRecord};
+use crate::network::gossip::EdgeIdx;
+use crate::network::{GossipView, NodeId};
+use crate::sim::failure::FailureReason;
+use std::collections::HashMap;
+
+/// lnd's defaults (routerrpc / apriori estimator).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MissionControlConfig {
+    pub apriori_hop_probability: f64,
+    pub prev_success_probability: f64,
+    pub penalty_half_life_ms: u64,
+    /// Fixed part of the attempt cost (lnd: 100 sat).
+    pub attempt_cost_msat: f64,
+    /// Proportional part of the attempt cost (lnd: 1,000 ppm).
+    pub attempt_cost_ppm: f64,
+    /// lnd's timelock risk factor, in billionths: weight += amount * cltv * 15e-9.
+    pub risk_factor_billionths: f64,
+    pub min_probability: f64,
+    /// Capacity factor: amounts above this fraction of capacity are less likely.
+    pub capacity_fraction: f64,
+}
+
+impl Default for MissionControlConfig {
+    fn default() -> Self {
+        MissionControlConfig {
+            apriori_hop_probability: 0.6,
+            prev_success_probability: 0.95,
+            penalty_half_life_ms: 3_600_000,
+            attempt_cost_msat: 100_000.0,
+            attempt_cost_ppm: 1_000.0,
+            risk_factor_billionths: 15.0,
+            min_probability: 0.01,
+            capacity_fraction: 0.9999,
+        }
+    }
+}
+
+/// What a sender remembers about one node pair.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PairResult {
+    pub fail_amount_msat: Option<u64>,
+    pub fail_time_ms: u64,
+    pub success_amount_msat: Option<u64>,
+}
+
+/// Per-sender memory.
+#[derive(Clone, Debug, Default)]
+pub struct MissionControl {
+    senders: HashMap<NodeId, HashMap<(u32, u32), PairResult>>,
+}
+
+impl MissionControl {
+    pub fn history(&self, sender: NodeId) -> Option<&HashMap<(u32, u32), PairResult>> {
+        self.senders.get(&sender).filter(|h| !h.is_empty())
+    }
+
+    /// Record an attempt: hops before the failing one forwarded fine (a success at their
+    /// amount); the failing pair gets a failure at the amount for liquidity failures, or
+    /// for any amount when the channel or node could not be used at all.
+    pub fn record(&mut self, outcome: &AttemptOutcome) {
+        let history = self.senders.entry(outcome.sender).or_default();
+        let failing = match outcome.failure {
+            None => None,
+            Some(FailureReason::NoRoute | FailureReason::Timeout) => return,
+            Some(reason) => outcome.hops.len().checked_sub(1).map(|i| (i, reason)),
+        };
+        let success_hops = failing.map_or(outcome.hops.len(), |(i, _)| i);
+        // The sender's own channel teaches nothing (it knows its balances exactly).
+        for h in outcome.hops.iter().take(success_hops).skip(1) {
+            let r = history.entry(pair(h)).or_default();
+            r.success_amount_msat = Some(r.success_amount_msat.unwrap_or(0).max(h.amount_msat));
+        }
+        if let Some((i, reason)) = failing
+            && i > 0
+        {
+            let h = &outcome.hops[i];
+            let r = history.entry(pair(h)).or_default();
+            let amount = if reason.is_liquidity() { h.amount_msat } else { 0 };
+            r.fail_amount_msat = Some(amount);
+            r.fail_time_ms = outcome.now_ms;
+            if r.success_amount_msat.is_some_and(|s| s >= amount) {
+                r.success_amount_msat = amount.checked_sub(1);
+            }
+        }
+    }
+}
+
+fn pair(h: &HopRecord) -> (u32, u32) {
+    (h.from.0, h.to.0)
+}
+
+/// lnd's scorer for one search: apriori probabilities with the sender's history.
+pub struct LndScorer<'a> {
+    pub config: &'a MissionControlConfig,
+    pub history: Option<&'a HashMap<(u32, u32), PairResult>>,
+    pub now_ms: u64,
+}
+
+impl LndScorer<'_> {
+    fn capacity_factor(&self, amount_msat: u64, capacity_msat: u64) -> f64 {
+        const SMEARING_FRACTION: f64 = 0.025;
+        const MIN_FACTOR: f64 = 0.5;
+        if capacity_msat == 0 {
+            return 1.0;
+        }
+        let (amt, cap) = (amount_msat as f64, capacity_msat as f64);
+        if amt > cap {
+            return 0.0;
+        }
+        let cutoff = self.config.capacity_fraction * cap;
+        let smearing = SMEARING_FRACTION * cap;
+        1.0 - (1.0 - MIN_FACTOR) / (1.0 + (-(amt - cutoff) / smearing).exp())
+    }
+
+    pub fn probability(&self, from: u32, to: u32, amount_msat: u64, capacity_msat: u64) -> f64 {
+        let prior = self.config.apriori_hop_probability * self.capacity_factor(amount_msat, capacity_msat);
+        let Some(r) = self.history.and_then(|h| h.get(&(from, to))) else { return prior };
+        if let Some(fail) = r.fail_amount_msat
+            && amount_msat >= fail
+        {
+            let age = self.now_ms.saturating_sub(r.fail_time_ms) as f64;
+            let recovered = 1.0 - 0.5f64.powf(age / self.config.penalty_half_life_ms as f64);
+            return prior * recovered;
+        }
+        if r.success_amount_msat.is_some_and(|s| amount_msat <= s) {
+            return self.config.prev_success_probability;
+        }
+        prior
+    }
+}
+
+impl EdgeScorer for LndScorer<'_> {
+    fn score(&self, gossip: &GossipView, edge: EdgeIdx, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
+        let e = edge as usize;
+        let cltv = f64::from(gossip.policy[e].cltv_expiry_delta);
+        let risk = amount_msat as f64 * cltv * self.config.risk_factor_billionths / 1e9;
+        let p = self.probability(gossip.from[e], gossip.to[e], amount_msat, gossip.capacity_msat[e]);
+        Some((fee_msat as f64 + risk, p))
+    }
+    fn attempt_penalty_msat(&self, amount_msat: u64) -> f64 {
+        self.config.attempt_cost_msat + amount_msat as f64 * self.config.attempt_cost_ppm / 1e6
+    }
+    fn min_probability(&self) -> f64 {
+        self.config.min_probability
+    }
+}

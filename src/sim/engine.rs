@@ -1,0 +1,1049 @@
+//! The discrete-event engine. It owns the network, the gossip view, the virtual clock and
+//! the event queue, and runs the HTLC lifecycle hop by hop: add (lock amount and fees, take
+//! a slot), forward after the next node's processing delay, settle back hop by hop (balances
+//! move, forwarding nodes earn their fees) or fail back from the failing hop (locks
+//! released, nothing moves). Senders retry within `max_attempts` and the payment timeout,
+//! and their routers learn from every attempt.
+//!
+//! Determinism: events are ordered by `(time, sequence number)`, every random draw comes
+//! from a seeded ChaCha stream owned by one consumer, and nothing iterates a hash map.
+
+use super::command::{Command, TimedCommand};
+use super::delay::DelayModel;
+use super::failure::FailureReason;
+use super::metrics::{Metrics, PaymentRecord};
+use super::workload::{PaymentRequest, WorkloadSampler};
+use crate::network::{
+    Channel, ChannelId, ChannelPolicy, Direction, GossipPolicy, GossipView, HalfChannel,
+    LiquidityModel, Network, NodeId, ShortChannelId,
+};
+use crate::routing::{
+    AttemptOutcome, Decision, DecisionContext, HopRecord, LocalView, PaymentView, Route, Router,
+};
+use crate::scene::build::{rng_for, streams};
+use crate::scene::{RoutingSettings, Scene, SimSettings};
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+pub type PaymentId = u32;
+pub type AttemptId = u32;
+
+/// Something that happens at a point of simulated time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Event {
+    /// The next arrival of a workload stream (0 is the scene's workload, others are spikes).
+    Arrival { stream: u32 },
+    /// The last HTLC of an attempt reaches its next node, which processes it now.
+    Arrive { attempt: AttemptId },
+    /// `hops[hop].to` settles that hop's HTLC now.
+    Settle { attempt: AttemptId, hop: u32 },
+    /// `hops[hop].to` fails that hop's HTLC back now.
+    Fail { attempt: AttemptId, hop: u32 },
+    /// A timeline command comes due.
+    Timeline { index: u32 },
+    /// A jam's HTLCs are released.
+    JamEnd { jam: u32 },
+    /// A spike stream stops.
+    SpikeEnd { stream: u32 },
+    /// A queued gossip change reaches every node.
+    Gossip { update: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Scheduled {
+    at_ms: u64,
+    seq: u64,
+}
+
+/// A payment's life.
+#[derive(Clone, Debug)]
+pub struct Payment {
+    pub request: PaymentRequest,
+    pub started_ms: u64,
+    pub attempts: u32,
+    pub status: PaymentStatus,
+    /// The attempt now in flight, or the last one.
+    pub last_attempt: Option<AttemptId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentStatus {
+    InFlight,
+    Succeeded { at_ms: u64, fees_msat: u64 },
+    Failed { at_ms: u64, reason: FailureReason },
+}
+
+/// One HTLC of an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hop {
+    pub channel: ChannelId,
+    pub direction: Direction,
+    pub scid: ShortChannelId,
+    pub from: NodeId,
+    pub to: NodeId,
+    /// Locked on this hop's channel.
+    pub amount_msat: u64,
+    pub cltv: u32,
+    pub htlc_id: u64,
+    /// Fee `from` charges for this hop (0 for the sender's own hop).
+    pub fee_msat: u64,
+}
+
+/// One try at delivering a payment.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub payment: PaymentId,
+    pub hops: Vec<Hop>,
+    /// Visited nodes, the sender first.
+    pub nodes: Vec<NodeId>,
+    /// The onion, for source-routed attempts.
+    route: Option<Route>,
+    /// Hop-by-hop attempts: fees and CLTV still available.
+    fee_budget_msat: u64,
+    cltv_budget: u32,
+    /// Where and why it failed: the hop index whose channel failed (may equal `hops.len()`
+    /// when the HTLC was never added) and the reason.
+    pub failure: Option<(Option<usize>, FailureReason)>,
+    pub resolved: bool,
+}
+
+/// What the engine reports as it runs, for drawing and for L402 and training layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimEvent {
+    PaymentStarted { payment: PaymentId },
+    HtlcAdded { attempt: AttemptId, hop: u32, channel: ChannelId, direction: Direction },
+    HtlcSettled { attempt: AttemptId, hop: u32 },
+    HtlcFailed { attempt: AttemptId, hop: u32 },
+    AttemptFailed { attempt: AttemptId, reason: FailureReason, failing_node: Option<NodeId> },
+    PaymentSucceeded { payment: PaymentId, fees_msat: u64 },
+    PaymentFailed { payment: PaymentId, reason: FailureReason },
+    CommandApplied { at_ms: u64 },
+}
+
+#[derive(Clone, Debug)]
+struct Jam {
+    channel: ChannelId,
+    scid: ShortChannelId,
+    htlcs: Vec<(Direction, u64)>,
+    released: bool,
+}
+
+#[derive(Clone, Debug)]
+enum GossipUpdate {
+    Policy { channel: ChannelId, scid: ShortChannelId, direction: Direction, policy: GossipPolicy },
+    Topology,
+}
+
+/// Errors applying a command (the engine state is unchanged when one is returned).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("no channel {0}")]
+    UnknownChannel(ShortChannelId),
+    #[error("no node {0}")]
+    UnknownNode(NodeId),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub struct Engine {
+    network: Network,
+    gossip: GossipView,
+    routing: RoutingSettings,
+    sim: SimSettings,
+    liquidity: LiquidityModel,
+    now_ms: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(Scheduled, EventSlot)>>,
+    /// Events for offline nodes, replayed when the node comes back.
+    deferred: Vec<(NodeId, Event)>,
+    routers: Vec<Box<dyn Router>>,
+    /// Which router each node uses (index into `routers`).
+    node_router: Vec<u16>,
+    sampler: WorkloadSampler,
+    workload_rng: ChaCha8Rng,
+    spike_rngs: Vec<(Option<NodeId>, bool, ChaCha8Rng, WorkloadSampler)>,
+    delay_rng: ChaCha8Rng,
+    liquidity_rng: ChaCha8Rng,
+    timeline: Vec<TimedCommand>,
+    payment_limit: Option<u64>,
+    payments: Vec<Payment>,
+    attempts: Vec<Attempt>,
+    jams: Vec<Jam>,
+    gossip_updates: Vec<GossipUpdate>,
+    next_htlc_id: u64,
+    metrics: Metrics,
+    records: Option<Vec<PaymentRecord>>,
+    trace: Option<Vec<SimEvent>>,
+    command_errors: Vec<(u64, String)>,
+    check_invariants: bool,
+    seed: u64,
+}
+
+/// Events are small; this wrapper gives them an order for the heap without comparing them.
+#[derive(Clone, Copy, Debug)]
+struct EventSlot(Event);
+impl PartialEq for EventSlot {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for EventSlot {}
+impl PartialOrd for EventSlot {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for EventSlot {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+impl Engine {
+    /// Build an engine for `scene` with `router` at every node. `seed` drives the workload,
+    /// delays and liquidity (a run's `--seed`; pass `scene.seed` for the scene's own).
+    pub fn new(scene: &Scene, seed: u64, router: Box<dyn Router>) -> Result<Self, String> {
+        let network = crate::scene::build::build_network(scene, seed)?;
+        let gossip = GossipView::build(&network, 0);
+        let sampler = WorkloadSampler::new(&scene.workload, &network);
+        let node_router = vec![0; network.node_bound()];
+        let mut engine = Engine {
+            network,
+            gossip,
+            routing: scene.routing.clone(),
+            sim: scene.sim.clone(),
+            liquidity: scene.liquidity,
+            now_ms: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            deferred: Vec::new(),
+            routers: vec![router],
+            node_router,
+            sampler,
+            workload_rng: rng_for(seed, streams::WORKLOAD),
+            spike_rngs: Vec::new(),
+            delay_rng: rng_for(seed, streams::DELAYS),
+            liquidity_rng: rng_for(seed ^ 0x5eed, streams::LIQUIDITY),
+            timeline: scene.timeline.clone(),
+            payment_limit: None,
+            payments: Vec::new(),
+            attempts: Vec::new(),
+            jams: Vec::new(),
+            gossip_updates: Vec::new(),
+            next_htlc_id: 1,
+            metrics: Metrics::default(),
+            records: None,
+            trace: None,
+            command_errors: Vec::new(),
+            check_invariants: false,
+            seed,
+        };
+        engine.metrics.node_mut(NodeId(engine.network.node_bound().saturating_sub(1) as u32));
+        let gap = engine.sampler.next_gap_ms(&mut engine.workload_rng);
+        engine.schedule(gap, Event::Arrival { stream: 0 });
+        for index in 0..engine.timeline.len() {
+            let at = engine.timeline[index].at_ms;
+            engine.schedule_at(at, Event::Timeline { index: index as u32 });
+        }
+        Ok(engine)
+    }
+
+    /// Stop generating payments after `limit` (None: forever, as the live lab runs).
+    pub fn set_payment_limit(&mut self, limit: Option<u64>) {
+        self.payment_limit = limit;
+    }
+
+    /// Keep one [`PaymentRecord`] per resolved payment (for `--payments-csv`).
+    pub fn record_payments(&mut self, on: bool) {
+        self.records = on.then(Vec::new);
+    }
+
+    /// Keep a stream of [`SimEvent`]s; take it with [`Engine::drain_trace`].
+    pub fn enable_trace(&mut self, on: bool) {
+        self.trace = on.then(Vec::new);
+    }
+
+    /// Check every channel's invariant after every event (tests); panics on a violation.
+    pub fn check_invariants_each_event(&mut self, on: bool) {
+        self.check_invariants = on;
+    }
+
+    /// Give `node` its own router (the others keep theirs).
+    pub fn set_router_for(&mut self, nodes: &[NodeId], router: Box<dyn Router>) {
+        let slot = self.routers.len() as u16;
+        self.routers.push(router);
+        for n in nodes {
+            if let Some(r) = self.node_router.get_mut(n.index()) {
+                *r = slot;
+            }
+        }
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+    pub fn gossip(&self) -> &GossipView {
+        &self.gossip
+    }
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+    pub fn payments(&self) -> &[Payment] {
+        &self.payments
+    }
+    pub fn attempt(&self, id: AttemptId) -> Option<&Attempt> {
+        self.attempts.get(id as usize)
+    }
+    pub fn records(&self) -> &[PaymentRecord] {
+        self.records.as_deref().unwrap_or(&[])
+    }
+    pub fn command_errors(&self) -> &[(u64, String)] {
+        &self.command_errors
+    }
+    pub fn routing_settings(&self) -> &RoutingSettings {
+        &self.routing
+    }
+    pub fn router_name(&self) -> &str {
+        self.routers[0].name()
+    }
+    pub fn drain_trace(&mut self) -> Vec<SimEvent> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Whether every requested payment has resolved (only with a payment limit).
+    pub fn is_finished(&self) -> bool {
+        match self.payment_limit {
+            Some(limit) => {
+                self.metrics.payments >= limit && self.metrics.succeeded + self.metrics.failed >= limit
+            }
+            None => false,
+        }
+    }
+
+    /// Time of the next event, if any.
+    pub fn next_event_ms(&self) -> Option<u64> {
+        self.queue.peek().map(|Reverse((s, _))| s.at_ms)
+    }
+
+    /// Process one event. Returns false when there is nothing left to do.
+    pub fn step(&mut self) -> bool {
+        if self.is_finished() {
+            self.wind_down();
+            return false;
+        }
+        let Some(Reverse((at, EventSlot(event)))) = self.queue.pop() else {
+            self.wind_down();
+            return false;
+        };
+        debug_assert!(at.at_ms >= self.now_ms);
+        self.now_ms = at.at_ms;
+        self.handle(event);
+        if self.check_invariants
+            && let Err(e) = self.network.check_invariants()
+        {
+            panic!("invariant broken at {} ms after {event:?}: {e}", self.now_ms);
+        }
+        true
+    }
+
+    /// Process events up to and including `until_ms` (the clock ends at `until_ms`).
+    pub fn run_until(&mut self, until_ms: u64) {
+        while let Some(t) = self.next_event_ms() {
+            if t > until_ms || self.is_finished() {
+                break;
+            }
+            self.step();
+        }
+        self.now_ms = self.now_ms.max(until_ms);
+    }
+
+    /// Run until every requested payment resolved, then release what is still held.
+    pub fn run_to_completion(&mut self) {
+        while self.step() {}
+    }
+
+    /// After the last payment resolves: release jams and bring deferred work home, so that
+    /// no slot or lock outlives the run.
+    fn wind_down(&mut self) {
+        for jam in 0..self.jams.len() {
+            self.release_jam(jam);
+        }
+        let offline: Vec<NodeId> = self.deferred.iter().map(|(n, _)| *n).collect();
+        for n in offline {
+            self.set_online(n, true);
+        }
+        while let Some(Reverse((at, EventSlot(event)))) = self.queue.pop() {
+            // Only HTLC resolutions still matter; new arrivals and scripted events are dropped.
+            if matches!(event, Event::Settle { .. } | Event::Fail { .. } | Event::Arrive { .. }) {
+                self.now_ms = self.now_ms.max(at.at_ms);
+                self.handle(event);
+            }
+        }
+    }
+
+    fn schedule(&mut self, delay_ms: u64, event: Event) {
+        self.schedule_at(self.now_ms + delay_ms, event);
+    }
+
+    fn schedule_at(&mut self, at_ms: u64, event: Event) {
+        self.seq += 1;
+        self.queue.push(Reverse((Scheduled { at_ms, seq: self.seq }, EventSlot(event))));
+    }
+
+    fn emit(&mut self, e: SimEvent) {
+        if let Some(t) = &mut self.trace {
+            t.push(e);
+        }
+    }
+
+    fn delay_of(&mut self, node: NodeId) -> u64 {
+        let model: DelayModel = self
+            .network
+            .node(node)
+            .and_then(|n| n.processing_delay)
+            .unwrap_or(self.sim.processing_delay);
+        model.sample_ms(&mut self.delay_rng)
+    }
+
+    fn is_online(&self, node: NodeId) -> bool {
+        self.network.node(node).is_some_and(|n| n.online)
+    }
+
+    fn handle(&mut self, event: Event) {
+        // HTLC work waits while the node that must do it is offline.
+        let actor = match event {
+            Event::Arrive { attempt } => self.attempts[attempt as usize].hops.last().map(|h| h.to),
+            Event::Settle { attempt, hop } | Event::Fail { attempt, hop } => {
+                Some(self.attempts[attempt as usize].hops[hop as usize].to)
+            }
+            _ => None,
+        };
+        if let Some(node) = actor
+            && !self.is_online(node)
+        {
+            self.deferred.push((node, event));
+            return;
+        }
+        match event {
+            Event::Arrival { stream } => self.on_arrival(stream),
+            Event::Arrive { attempt } => self.on_arrive(attempt),
+            Event::Settle { attempt, hop } => self.on_settle(attempt, hop as usize),
+            Event::Fail { attempt, hop } => self.on_fail(attempt, hop as usize),
+            Event::Timeline { index } => {
+                let cmd = self.timeline[index as usize].command.clone();
+                if let Err(e) = self.apply(cmd) {
+                    self.command_errors.push((self.now_ms, e.to_string()));
+                }
+            }
+            Event::JamEnd { jam } => self.release_jam(jam as usize),
+            Event::SpikeEnd { stream } => self.spike_rngs[stream as usize - 1].1 = false,
+            Event::Gossip { update } => self.on_gossip(update as usize),
+        }
+    }
+
+    // ---- payments -------------------------------------------------------------------
+
+    fn on_arrival(&mut self, stream: u32) {
+        if self.payment_limit.is_some_and(|limit| self.metrics.payments >= limit) {
+            return;
+        }
+        let request = if stream == 0 {
+            let r = self.sampler.draw(&mut self.workload_rng, None);
+            let gap = self.sampler.next_gap_ms(&mut self.workload_rng);
+            self.schedule(gap, Event::Arrival { stream });
+            r
+        } else {
+            let (target, active, rng, sampler) = &mut self.spike_rngs[stream as usize - 1];
+            if !*active {
+                return;
+            }
+            let r = sampler.draw(rng, *target);
+            let gap = sampler.next_gap_ms(rng);
+            self.schedule(gap, Event::Arrival { stream });
+            r
+        };
+        if let Some(request) = request {
+            self.start_payment(request);
+        }
+    }
+
+    /// Start a payment now (the workload does this; so can L402 clients and the UI).
+    pub fn start_payment(&mut self, request: PaymentRequest) -> PaymentId {
+        let id = self.payments.len() as PaymentId;
+        self.payments.push(Payment {
+            request,
+            started_ms: self.now_ms,
+            attempts: 0,
+            status: PaymentStatus::InFlight,
+            last_attempt: None,
+        });
+        self.metrics.payments += 1;
+        self.metrics.volume_msat += request.amount_msat;
+        self.emit(SimEvent::PaymentStarted { payment: id });
+        self.start_attempt(id);
+        id
+    }
+
+    fn start_attempt(&mut self, payment: PaymentId) {
+        let p = &mut self.payments[payment as usize];
+        p.attempts += 1;
+        let req = p.request;
+        let attempt = self.attempts.len() as AttemptId;
+        p.last_attempt = Some(attempt);
+        let cltv_budget = self.routing.cltv_limit.saturating_sub(self.routing.final_cltv_delta);
+        self.attempts.push(Attempt {
+            payment,
+            hops: Vec::new(),
+            nodes: vec![req.sender],
+            route: None,
+            fee_budget_msat: self.routing.fee_limit_msat(req.amount_msat),
+            cltv_budget,
+            failure: None,
+            resolved: false,
+        });
+        self.forward_from(attempt, req.sender);
+    }
+
+    /// The node at the head of `attempt` decides and, if it can, offers the next HTLC.
+    fn forward_from(&mut self, attempt_id: AttemptId, node: NodeId) {
+        let a = &self.attempts[attempt_id as usize];
+        let payment = &self.payments[a.payment as usize];
+        let req = payment.request;
+        if node == req.receiver {
+            // The destination claims the payment: settle the last hop now.
+            match a.hops.len().checked_sub(1) {
+                Some(last) => self.on_settle(attempt_id, last),
+                None => self.fail_at(attempt_id, None, FailureReason::NoRoute),
+            }
+            return;
+        }
+        let hop_index = a.hops.len();
+        // Source-routed attempts follow their onion; others ask this node's router.
+        let decision = match &a.route {
+            Some(route) => match route.hops.get(hop_index) {
+                Some(h) => Decision::Forward { channel: h.channel, direction: h.direction },
+                None => Decision::Fail(FailureReason::NoRoute),
+            },
+            None => {
+                let view = PaymentView {
+                    sender: req.sender,
+                    destination: req.receiver,
+                    amount_msat: req.amount_msat,
+                    fee_budget_msat: a.fee_budget_msat,
+                    cltv_budget: a.cltv_budget,
+                    route_nodes: &a.nodes,
+                    attempt: payment.attempts,
+                    elapsed_ms: self.now_ms - payment.started_ms,
+                };
+                let ctx = DecisionContext {
+                    now_ms: self.now_ms,
+                    node,
+                    gossip: &self.gossip,
+                    local: LocalView::new(&self.network, node),
+                    payment: view,
+                    settings: &self.routing,
+                };
+                let router = self.node_router.get(node.index()).copied().unwrap_or(0) as usize;
+                self.routers[router].decide(&ctx)
+            }
+        };
+        let (channel, direction) = match decision {
+            Decision::Forward { channel, direction } => (channel, direction),
+            Decision::Route(route) if hop_index == 0 && !route.hops.is_empty() => {
+                let first = route.hops[0];
+                self.attempts[attempt_id as usize].route = Some(route);
+                (first.channel, first.direction)
+            }
+            Decision::Route(route) => match route.hops.first() {
+                Some(h) => (h.channel, h.direction),
+                None => return self.fail_at(attempt_id, None, FailureReason::NoRoute),
+            },
+            Decision::Fail(reason) => {
+                let at = if hop_index == 0 { None } else { Some(hop_index) };
+                return self.fail_at(attempt_id, at, reason);
+            }
+        };
+        if let Err(reason) = self.try_add(attempt_id, node, channel, direction) {
+            self.fail_at(attempt_id, Some(hop_index), reason);
+        }
+    }
+
+    /// Checks a real forwarding node makes, in order, then the HTLC add itself.
+    fn try_add(
+        &mut self,
+        attempt_id: AttemptId,
+        node: NodeId,
+        channel: ChannelId,
+        direction: Direction,
+    ) -> Result<(), FailureReason> {
+        let a = &self.attempts[attempt_id as usize];
+        let hop_index = a.hops.len();
+        let req = self.payments[a.payment as usize].request;
+        let (from, to) = self
+            .network
+            .direction_endpoints(channel, direction)
+            .ok_or(FailureReason::ChannelDisabled)?;
+        if from != node {
+            return Err(FailureReason::ChannelDisabled);
+        }
+        if hop_index as u32 >= self.routing.max_hops || a.nodes.contains(&to) {
+            return Err(FailureReason::TooManyHops);
+        }
+        let ch = self.network.channel(channel).ok_or(FailureReason::ChannelDisabled)?;
+        let policy = ch.side(direction).policy;
+        let is_sender = hop_index == 0;
+        let (amount_msat, cltv, fee_msat, budget_after, cltv_after) = match &a.route {
+            Some(route) => {
+                let h = route.hops[hop_index];
+                if h.scid != ch.scid {
+                    return Err(FailureReason::ChannelDisabled);
+                }
+                if !is_sender {
+                    // What arrived must pay this node's current fee and CLTV delta.
+                    let incoming = a.hops[hop_index - 1];
+                    let fee = policy.fee_msat(h.amount_msat);
+                    if incoming.amount_msat < h.amount_msat.saturating_add(fee) {
+                        return Err(FailureReason::FeeInsufficient);
+                    }
+                    if incoming.cltv < h.cltv + u32::from(policy.cltv_expiry_delta) {
+                        return Err(FailureReason::CltvBudgetExhausted);
+                    }
+                }
+                let fee = if is_sender { 0 } else { a.hops[hop_index - 1].amount_msat - h.amount_msat };
+                (h.amount_msat, h.cltv, fee, a.fee_budget_msat, a.cltv_budget)
+            }
+            None => {
+                // Hop by hop: each node takes its fee from the attempt's fee budget and its
+                // CLTV delta from the CLTV budget; the HTLC reserves the rest of the budget.
+                let fee = if is_sender { 0 } else { policy.fee_msat(req.amount_msat) };
+                let delta = if is_sender { 0 } else { u32::from(policy.cltv_expiry_delta) };
+                let budget = a.fee_budget_msat.checked_sub(fee).ok_or(FailureReason::FeeInsufficient)?;
+                let cltv_left = a.cltv_budget.checked_sub(delta).ok_or(FailureReason::CltvBudgetExhausted)?;
+                let amount = req.amount_msat + budget;
+                (amount, self.routing.final_cltv_delta + cltv_left, fee, budget, cltv_left)
+            }
+        };
+        if !self.is_online(to) {
+            return Err(FailureReason::NodeOffline);
+        }
+        let htlc_id = self.next_htlc_id;
+        self.network
+            .channel_mut(channel)
+            .expect("checked above")
+            .add_htlc(direction, htlc_id, amount_msat)?;
+        self.next_htlc_id += 1;
+        let scid = self.network.channel(channel).map(|c| c.scid).unwrap_or(ShortChannelId(0));
+        let a = &mut self.attempts[attempt_id as usize];
+        a.hops.push(Hop { channel, direction, scid, from, to, amount_msat, cltv, htlc_id, fee_msat });
+        a.nodes.push(to);
+        a.fee_budget_msat = budget_after;
+        a.cltv_budget = cltv_after;
+        self.emit(SimEvent::HtlcAdded { attempt: attempt_id, hop: hop_index as u32, channel, direction });
+        let delay = self.delay_of(to);
+        self.schedule(delay, Event::Arrive { attempt: attempt_id });
+        Ok(())
+    }
+
+    fn on_arrive(&mut self, attempt_id: AttemptId) {
+        let node = self.attempts[attempt_id as usize].hops.last().expect("an HTLC arrived").to;
+        self.forward_from(attempt_id, node);
+    }
+
+    /// Settle `hop` now and pass the preimage upstream after the upstream node's delay.
+    fn on_settle(&mut self, attempt_id: AttemptId, hop: usize) {
+        let a = &self.attempts[attempt_id as usize];
+        let h = a.hops[hop];
+        // Hop-by-hop HTLCs reserve the unspent fee budget; only what downstream fees need
+        // is paid, the rest returns to the offering node (a no-op for source routes).
+        let amount = self.payments[a.payment as usize].request.amount_msat;
+        let settled_msat = amount + a.hops[hop + 1..].iter().map(|d| d.fee_msat).sum::<u64>();
+        let ch = self.network.channel_mut(h.channel).expect("channels with HTLCs stay open");
+        let locked = ch.settle_htlc(h.direction, h.htlc_id).expect("HTLC in flight");
+        let refund = locked - settled_msat.min(locked);
+        ch.shift_balance(h.direction.reverse(), refund);
+        self.after_resolution(h.channel);
+        if hop > 0 {
+            let stats = self.metrics.node_mut(h.from);
+            stats.forwarded_msat += settled_msat;
+            stats.fees_earned_msat += h.fee_msat;
+            self.metrics.fees_earned_msat += h.fee_msat;
+        }
+        self.emit(SimEvent::HtlcSettled { attempt: attempt_id, hop: hop as u32 });
+        if hop == 0 {
+            self.attempt_succeeded(attempt_id);
+        } else {
+            let delay = self.delay_of(h.from);
+            self.schedule(delay, Event::Settle { attempt: attempt_id, hop: hop as u32 - 1 });
+        }
+    }
+
+    /// The attempt fails at hop `at` (its channel could not be used); `None` means the
+    /// sender failed before offering anything.
+    fn fail_at(&mut self, attempt_id: AttemptId, at: Option<usize>, reason: FailureReason) {
+        let a = &mut self.attempts[attempt_id as usize];
+        a.failure = Some((at, reason));
+        let failing_node = at.map(|i| a.nodes[i]);
+        if let Some(n) = failing_node {
+            self.metrics.node_mut(n).failures_caused += 1;
+        }
+        self.emit(SimEvent::AttemptFailed { attempt: attempt_id, reason, failing_node });
+        match at {
+            Some(i) if i > 0 => self.on_fail(attempt_id, i - 1),
+            _ => self.attempt_failed(attempt_id),
+        }
+    }
+
+    fn on_fail(&mut self, attempt_id: AttemptId, hop: usize) {
+        let h = self.attempts[attempt_id as usize].hops[hop];
+        self.network
+            .channel_mut(h.channel)
+            .expect("channels with HTLCs stay open")
+            .fail_htlc(h.direction, h.htlc_id)
+            .expect("HTLC in flight");
+        self.after_resolution(h.channel);
+        self.emit(SimEvent::HtlcFailed { attempt: attempt_id, hop: hop as u32 });
+        if hop == 0 {
+            self.attempt_failed(attempt_id);
+        } else {
+            let delay = self.delay_of(h.from);
+            self.schedule(delay, Event::Fail { attempt: attempt_id, hop: hop as u32 - 1 });
+        }
+    }
+
+    fn outcome_hops(&self, attempt_id: AttemptId) -> Vec<HopRecord> {
+        let a = &self.attempts[attempt_id as usize];
+        let mut hops: Vec<HopRecord> = a
+            .hops
+            .iter()
+            .map(|h| HopRecord {
+                channel: h.channel,
+                direction: h.direction,
+                from: h.from,
+                to: h.to,
+                amount_msat: h.amount_msat,
+                capacity_msat: self.network.channel(h.channel).map_or(0, |c| c.capacity_msat()),
+            })
+            .collect();
+        // A failure at a hop that was never added: report the channel that was tried.
+        if let Some((Some(i), _)) = a.failure
+            && i == a.hops.len()
+            && let Some(route) = &a.route
+            && let Some(rh) = route.hops.get(i)
+        {
+            hops.push(HopRecord {
+                channel: rh.channel,
+                direction: rh.direction,
+                from: a.nodes[i],
+                to: rh.to,
+                amount_msat: rh.amount_msat,
+                capacity_msat: self.network.channel(rh.channel).map_or(0, |c| c.capacity_msat()),
+            });
+        }
+        hops
+    }
+
+    fn learn(&mut self, attempt_id: AttemptId, failure: Option<FailureReason>) {
+        let hops = self.outcome_hops(attempt_id);
+        let a = &self.attempts[attempt_id as usize];
+        let req = self.payments[a.payment as usize].request;
+        let outcome = AttemptOutcome {
+            now_ms: self.now_ms,
+            sender: req.sender,
+            destination: req.receiver,
+            amount_msat: req.amount_msat,
+            hops: &hops,
+            failure,
+        };
+        let router = self.node_router.get(req.sender.index()).copied().unwrap_or(0) as usize;
+        self.routers[router].learn(&outcome);
+    }
+
+    fn attempt_succeeded(&mut self, attempt_id: AttemptId) {
+        self.attempts[attempt_id as usize].resolved = true;
+        self.learn(attempt_id, None);
+        let a = &self.attempts[attempt_id as usize];
+        let pid = a.payment;
+        let fees_msat: u64 = a.hops.iter().map(|h| h.fee_msat).sum();
+        let hops = a.hops.len() as u64;
+        let p = &mut self.payments[pid as usize];
+        p.status = PaymentStatus::Succeeded { at_ms: self.now_ms, fees_msat };
+        let m = &mut self.metrics;
+        m.succeeded += 1;
+        m.volume_succeeded_msat += p.request.amount_msat;
+        m.fees_paid_msat += fees_msat;
+        m.hops_succeeded += hops;
+        m.attempts += u64::from(p.attempts);
+        m.latencies_ms.push(self.now_ms - p.started_ms);
+        self.emit(SimEvent::PaymentSucceeded { payment: pid, fees_msat });
+        self.record(pid);
+    }
+
+    fn attempt_failed(&mut self, attempt_id: AttemptId) {
+        let a = &mut self.attempts[attempt_id as usize];
+        a.resolved = true;
+        let (_, reason) = a.failure.expect("failed attempts carry a reason");
+        let pid = a.payment;
+        self.learn(attempt_id, Some(reason));
+        let p = &self.payments[pid as usize];
+        let deadline = p.started_ms + self.routing.timeout_ms;
+        let final_reason = if reason == FailureReason::NoRoute {
+            Some(reason)
+        } else if self.now_ms >= deadline {
+            Some(FailureReason::Timeout)
+        } else if p.attempts >= self.routing.max_attempts {
+            Some(reason)
+        } else {
+            None
+        };
+        match final_reason {
+            None => self.start_attempt(pid),
+            Some(reason) => {
+                let p = &mut self.payments[pid as usize];
+                p.status = PaymentStatus::Failed { at_ms: self.now_ms, reason };
+                self.metrics.failed += 1;
+                self.metrics.attempts += u64::from(p.attempts);
+                *self.metrics.failure_reasons.entry(reason).or_default() += 1;
+                self.emit(SimEvent::PaymentFailed { payment: pid, reason });
+                self.record(pid);
+            }
+        }
+    }
+
+    fn record(&mut self, pid: PaymentId) {
+        if self.records.is_none() {
+            return;
+        }
+        let p = &self.payments[pid as usize];
+        let alias = |n: NodeId| self.network.node(n).map(|n| n.alias.clone()).unwrap_or_default();
+        let a = p.last_attempt.map(|id| &self.attempts[id as usize]);
+        let route = a
+            .map(|a| a.nodes.iter().map(|&n| alias(n)).collect::<Vec<_>>().join(">"))
+            .unwrap_or_default();
+        let failing_hop = a
+            .and_then(|a| a.failure)
+            .and_then(|(at, _)| at)
+            .and_then(|i| a.map(|a| alias(a.nodes[i])))
+            .unwrap_or_default();
+        let (outcome, reason, fees, end) = match p.status {
+            PaymentStatus::Succeeded { at_ms, fees_msat } => ("succeeded", String::new(), fees_msat, at_ms),
+            PaymentStatus::Failed { at_ms, reason } => ("failed", reason.to_string(), 0, at_ms),
+            PaymentStatus::InFlight => ("in_flight", String::new(), 0, self.now_ms),
+        };
+        let rec = PaymentRecord {
+            time_ms: p.started_ms,
+            sender: alias(p.request.sender),
+            receiver: alias(p.request.receiver),
+            amount_msat: p.request.amount_msat,
+            outcome,
+            failure_reason: reason,
+            failing_hop,
+            route,
+            fees_msat: fees,
+            latency_ms: end - p.started_ms,
+            attempts: p.attempts,
+        };
+        if let Some(r) = &mut self.records {
+            r.push(rec);
+        }
+    }
+
+    /// A channel that was asked to close goes once its last HTLC resolves.
+    fn after_resolution(&mut self, channel: ChannelId) {
+        if let Some(ch) = self.network.channel(channel)
+            && ch.closing
+            && ch.in_flight_count() == 0
+        {
+            self.network.remove_channel(channel);
+            self.queue_gossip(GossipUpdate::Topology);
+        }
+    }
+
+    // ---- commands -------------------------------------------------------------------
+
+    /// Apply a command now (between events). Scripted timeline entries and live commands
+    /// from the UI both come through here.
+    pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        let find = |net: &Network, scid| net.channel_by_scid(scid).ok_or(CommandError::UnknownChannel(scid));
+        let node_ok = |net: &Network, n: NodeId| net.node(n).map(|_| ()).ok_or(CommandError::UnknownNode(n));
+        match command {
+            Command::JamChannel { scid, direction, duration_ms } => {
+                let channel = find(&self.network, scid)?;
+                let dirs: Vec<Direction> = match direction {
+                    Some(d) => vec![d],
+                    None => Direction::BOTH.to_vec(),
+                };
+                let mut htlcs = Vec::new();
+                let ch = self.network.channel_mut(channel).expect("found");
+                for d in dirs {
+                    let amount = ch.side(d).policy.htlc_minimum_msat.max(1);
+                    while ch.side(d).slots_free() > 0 && ch.side(d).balance_msat >= amount {
+                        ch.lock(d, self.next_htlc_id, amount);
+                        htlcs.push((d, self.next_htlc_id));
+                        self.next_htlc_id += 1;
+                    }
+                }
+                let jam = self.jams.len() as u32;
+                self.jams.push(Jam { channel, scid, htlcs, released: false });
+                self.schedule(duration_ms, Event::JamEnd { jam });
+            }
+            Command::DrainChannel { scid, direction, fraction } => {
+                if !(0.0..=1.0).contains(&fraction) {
+                    return Err(CommandError::Invalid(format!("drain fraction {fraction} is not in 0..=1")));
+                }
+                let channel = find(&self.network, scid)?;
+                let ch = self.network.channel_mut(channel).expect("found");
+                let amount = (ch.side(direction).balance_msat as f64 * fraction) as u64;
+                ch.shift_balance(direction, amount);
+            }
+            Command::DemandSpike { node, rate_per_s, duration_ms } => {
+                node_ok(&self.network, node)?;
+                if !(rate_per_s.is_finite() && rate_per_s > 0.0) {
+                    return Err(CommandError::Invalid(format!("spike rate {rate_per_s} must be positive")));
+                }
+                let mut workload = crate::sim::workload::Workload::default();
+                workload.rate_per_s = rate_per_s;
+                let stream = self.spike_rngs.len() as u32 + 1;
+                let sampler = WorkloadSampler::new(&workload, &self.network);
+                let mut rng = rng_for(self.seed ^ (u64::from(stream) << 32), streams::SPIKES);
+                let gap = sampler.next_gap_ms(&mut rng);
+                self.spike_rngs.push((Some(node), true, rng, sampler));
+                self.schedule(gap, Event::Arrival { stream });
+                self.schedule(duration_ms, Event::SpikeEnd { stream });
+            }
+            Command::NodeOffline { node } => {
+                node_ok(&self.network, node)?;
+                self.set_online(node, false);
+            }
+            Command::NodeOnline { node } => {
+                node_ok(&self.network, node)?;
+                self.set_online(node, true);
+            }
+            Command::SetPolicy { scid, direction, fee_base_msat, fee_rate_ppm, cltv_expiry_delta, disabled } => {
+                let channel = find(&self.network, scid)?;
+                let ch = self.network.channel_mut(channel).expect("found");
+                let p = &mut ch.side_mut(direction).policy;
+                if let Some(v) = fee_base_msat {
+                    p.fee_base_msat = v;
+                }
+                if let Some(v) = fee_rate_ppm {
+                    p.fee_rate_ppm = v;
+                }
+                if let Some(v) = cltv_expiry_delta {
+                    p.cltv_expiry_delta = v;
+                }
+                if let Some(v) = disabled {
+                    p.disabled = v;
+                }
+                let policy = GossipPolicy::from(&*p);
+                self.queue_gossip(GossipUpdate::Policy { channel, scid, direction, policy });
+            }
+            Command::OpenChannel { node1, node2, capacity_sat, node1_balance_msat, policy, scid } => {
+                node_ok(&self.network, node1)?;
+                node_ok(&self.network, node2)?;
+                if capacity_sat == 0 {
+                    return Err(CommandError::Invalid("capacity_sat must be positive".into()));
+                }
+                let cap_msat = capacity_sat * 1000;
+                let node1_msat = match node1_balance_msat {
+                    Some(b) if b > cap_msat => {
+                        return Err(CommandError::Invalid(format!("balance {b} msat exceeds capacity")));
+                    }
+                    Some(b) => b,
+                    None => self
+                        .liquidity
+                        .sample_node1_msat(capacity_sat, &mut self.liquidity_rng)
+                        .unwrap_or(cap_msat / 2),
+                };
+                let scid = scid.unwrap_or_else(|| self.fresh_scid());
+                let p = policy.unwrap_or_else(|| ChannelPolicy::lnd_default(capacity_sat));
+                let channel = Channel::new(
+                    scid,
+                    capacity_sat,
+                    [HalfChannel::new(p, node1_msat), HalfChannel::new(p, cap_msat - node1_msat)],
+                );
+                self.network.add_channel(node1, node2, channel).map_err(CommandError::Invalid)?;
+                self.queue_gossip(GossipUpdate::Topology);
+            }
+            Command::CloseChannel { scid } => {
+                let channel = find(&self.network, scid)?;
+                let ch = self.network.channel_mut(channel).expect("found");
+                ch.closing = true;
+                self.after_resolution(channel);
+                // Peers see the close on chain only later; until then routes may still try it.
+                self.queue_gossip(GossipUpdate::Topology);
+            }
+        }
+        self.emit(SimEvent::CommandApplied { at_ms: self.now_ms });
+        Ok(())
+    }
+
+    fn fresh_scid(&self) -> ShortChannelId {
+        let max = self.network.channels().map(|(_, _, _, c)| c.scid.block()).max().unwrap_or(800_000);
+        let mut n = 0u32;
+        loop {
+            let scid = ShortChannelId::new(max + 1, n, 0);
+            if self.network.channel_by_scid(scid).is_none() {
+                return scid;
+            }
+            n += 1;
+        }
+    }
+
+    fn set_online(&mut self, node: NodeId, online: bool) {
+        if let Some(n) = self.network.node_mut(node) {
+            n.online = online;
+        }
+        if online {
+            let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred).into_iter().partition(|(n, _)| *n == node);
+            self.deferred = rest;
+            for (_, event) in ready {
+                self.schedule(0, event);
+            }
+        }
+    }
+
+    fn release_jam(&mut self, jam: usize) {
+        let j = &mut self.jams[jam];
+        if j.released {
+            return;
+        }
+        j.released = true;
+        let (channel, scid) = (j.channel, j.scid);
+        let htlcs = std::mem::take(&mut j.htlcs);
+        if let Some(ch) = self.network.channel_mut(channel)
+            && ch.scid == scid
+        {
+            for (d, id) in htlcs {
+                ch.fail_htlc(d, id);
+            }
+        }
+        self.after_resolution(channel);
+    }
+
+    fn queue_gossip(&mut self, update: GossipUpdate) {
+        let index = self.gossip_updates.len() as u32;
+        self.gossip_updates.push(update);
+        self.schedule(self.sim.gossip_delay_ms, Event::Gossip { update: index });
+    }
+
+    fn on_gossip(&mut self, update: usize) {
+        match self.gossip_updates[update].clone() {
+            GossipUpdate::Policy { channel, scid, direction, policy } => {
+                if self.network.channel(channel).is_some_and(|c| c.scid == scid) {
+                    self.gossip.update_policy(channel, direction, policy);
+                }
+            }
+            GossipUpdate::Topology => {
+                let epoch = self.gossip.epoch + 1;
+                self.gossip = GossipView::build(&self.network, epoch);
+            }
+        }
+        for r in &mut self.routers {
+            r.gossip_changed(&self.gossip);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The run report (`lnlab run --json`): success and volume rates, fees, hops, latency,
+//! attempts, failure reasons, hub concentration, speed and per-node statistics. Everything
+//! but `wall_seconds` and `payments_per_second` is a pure function of scene, policy, seed
+//! and payment count, so two runs give byte-identical reports once those two are zeroed.
+
+use super::engine::Engine;
+use super::metrics::{percentile, ratio};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeReport {
+    pub alias: String,
+    pub forwarded_msat: u64,
+    pub fees_earned_msat: u64,
+    pub failures_caused: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub scene: String,
+    pub policy: String,
+    pub seed: u64,
+    pub payments: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub success_rate: f64,
+    pub volume_success_rate: f64,
+    pub fees_paid_msat: u64,
+    pub fees_earned_msat: u64,
+    pub mean_hops: f64,
+    pub latency_ms_p50: u64,
+    pub latency_ms_p95: u64,
+    pub attempts_mean: f64,
+    pub failure_reasons: BTreeMap<String, u64>,
+    /// Gini coefficient of forwarded volume over nodes.
+    pub hub_gini: f64,
+    /// Share of forwarded volume carried by the top 5% of nodes.
+    pub top5pct_share: f64,
+    pub simulated_seconds: f64,
+    pub wall_seconds: f64,
+    pub payments_per_second: f64,
+    pub nodes: Vec<NodeReport>,
+}
+
+impl Report {
+    pub fn from_engine(engine: &Engine, scene: &str, seed: u64, wall_seconds: f64) -> Report {
+        let m = engine.metrics();
+        let resolved = m.succeeded + m.failed;
+        let network = engine.network();
+        let nodes: Vec<NodeReport> = network
+            .nodes()
+            .map(|(id, n)| {
+                let s = m.nodes.get(id.index()).copied().unwrap_or_default();
+                NodeReport {
+                    alias: n.alias.clone(),
+                    forwarded_msat: s.forwarded_msat,
+                    fees_earned_msat: s.fees_earned_msat,
+                    failures_caused: s.failures_caused,
+                }
+            })
+            .collect();
+        let mut forwarded: Vec<u64> = nodes.iter().map(|n| n.forwarded_msat).collect();
+        forwarded.sort_unstable_by(|a, b| b.cmp(a));
+        let top = forwarded.len().div_ceil(20);
+        let total: u64 = forwarded.iter().sum();
+        let mut latencies = m.latencies_ms.clone();
+        Report {
+            scene: scene.to_string(),
+            policy: engine.router_name().to_string(),
+            seed,
+            payments: resolved,
+            succeeded: m.succeeded,
+            failed: m.failed,
+            success_rate: m.success_rate(),
+            volume_success_rate: m.volume_success_rate(),
+            fees_paid_msat: m.fees_paid_msat,
+            fees_earned_msat: m.fees_earned_msat,
+            mean_hops: ratio(m.hops_succeeded, m.succeeded),
+            latency_ms_p50: percentile(&mut latencies, 50.0),
+            latency_ms_p95: percentile(&mut latencies, 95.0),
+            attempts_mean: ratio(m.attempts, resolved),
+            failure_reasons: m.failure_reasons.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+            hub_gini: m.hub_gini(network.node_count()),
+            top5pct_share: ratio(forwarded.iter().take(top).sum(), total),
+            simulated_seconds: engine.now_ms() as f64 / 1000.0,
+            wall_seconds,
+            payments_per_second: if wall_seconds > 0.0 { resolved as f64 / wall_seconds } else { 0.0 },
+            nodes,
+        }
+    }
+
+    /// The report with its wall-clock fields zeroed (what determinism is judged on).
+    pub fn without_timing(&self) -> Report {
+        Report { wall_seconds: 0.0, payments_per_second: 0.0, ..self.clone() }
+    }
+
+    /// The report's scalar metrics by name, for comparison tables.
+    pub fn metrics(&self) -> Vec<(&'static str, f64)> {
+        vec![
+            ("success_rate", self.success_rate),
+            ("volume_success_rate", self.volume_success_rate),
+            ("fees_paid_msat", self.fees_paid_msat as f64),
+            ("mean_hops", self.mean_hops),
+            ("latency_ms_p50", self.latency_ms_p50 as f64),
+            ("latency_ms_p95", self.latency_ms_p95 as f64),
+            ("attempts_mean", self.attempts_mean),
+            ("hub_gini", self.hub_gini),
+            ("top5pct_share", self.top5pct_share),
+            ("payments_per_second", self.payments_per_second),
+        ]
+    }
+}
