@@ -29,12 +29,23 @@ pub struct BenchArgs {
 const POLICIES: [RouterKind; 3] = [RouterKind::Cheapest, RouterKind::Lnd, RouterKind::Ldk];
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    println!("lnlab bench ({} cores)", std::thread::available_parallelism().map_or(1, |n| n.get()));
+    println!(
+        "lnlab bench ({} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
 
     let start = Instant::now();
-    let params = GenerateParams { nodes: 6_000, channels: 30_000, model: GraphModel::BarabasiAlbert, seed: 1 };
+    let params = GenerateParams {
+        nodes: 6_000,
+        channels: 30_000,
+        model: GraphModel::BarabasiAlbert,
+        seed: 1,
+    };
     let large = generate(&params).map_err(anyhow::Error::msg)?;
-    println!("generate 6k/30k (barabasi-albert, layout included): {:.2} s", start.elapsed().as_secs_f64());
+    println!(
+        "generate 6k/30k (barabasi-albert, layout included): {:.2} s",
+        start.elapsed().as_secs_f64()
+    );
 
     let json = describegraph_json(&large);
     let start = Instant::now();
@@ -49,12 +60,20 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     drop(json);
     drop(imported);
 
-    println!("\nrouting, generated 6k/30k, {} payments per policy:", args.payments_large);
+    println!(
+        "\nrouting, generated 6k/30k, {} payments per policy:",
+        args.payments_large
+    );
     for policy in POLICIES {
         bench_run(&large, policy, args.payments_large)?;
     }
     let mainnet = super::load_scene(&args.mainnet_scene)?;
-    println!("\nrouting, {} ({} nodes), {} payments per policy:", mainnet.name, mainnet.nodes.len(), args.payments_small);
+    println!(
+        "\nrouting, {} ({} nodes), {} payments per policy:",
+        mainnet.name,
+        mainnet.nodes.len(),
+        args.payments_small
+    );
     for policy in POLICIES {
         bench_run(&mainnet, policy, args.payments_small)?;
     }
@@ -66,7 +85,13 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 fn bench_run(scene: &Scene, policy: RouterKind, payments: u64) -> anyhow::Result<()> {
-    let options = RunOptions { policy, seed: scene.seed, payments, record_payments: false, check_invariants: false };
+    let options = RunOptions {
+        policy,
+        seed: scene.seed,
+        payments,
+        record_payments: false,
+        check_invariants: false,
+    };
     let out = run_scene(scene, &options, |_, _| {}).map_err(anyhow::Error::msg)?;
     let r = &out.report;
     println!(
@@ -87,7 +112,11 @@ fn describegraph_json(scene: &Scene) -> String {
         .nodes
         .iter()
         .enumerate()
-        .map(|(i, n)| n.pubkey.map(|k| k.to_string()).unwrap_or_else(|| format!("02{:064x}", i + 1)))
+        .map(|(i, n)| {
+            n.pubkey
+                .map(|k| k.to_string())
+                .unwrap_or_else(|| format!("02{:064x}", i + 1))
+        })
         .collect();
     let policy = |p: &Option<crate::network::ChannelPolicy>| match p {
         None => Value::Null,

@@ -53,32 +53,65 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let reports: Mutex<Vec<Option<Report>>> = Mutex::new(vec![None; jobs.len()]);
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
-    let bar = Mutex::new(super::progress::LazyProgress::new(jobs.len() as u64, "runs"));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len());
+    let bar = Mutex::new(super::progress::LazyProgress::new(
+        jobs.len() as u64,
+        "runs",
+    ));
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(policy, seed)) = jobs.get(i) else { break };
-                    let options =
-                        RunOptions { policy, seed, payments: args.payments, record_payments: false, check_invariants: false };
+                    let Some(&(policy, seed)) = jobs.get(i) else {
+                        break;
+                    };
+                    let options = RunOptions {
+                        policy,
+                        seed,
+                        payments: args.payments,
+                        record_payments: false,
+                        check_invariants: false,
+                    };
                     match run_scene(&scene, &options, |_, _| {}) {
                         Ok(out) => reports.lock().expect("no poisoned lock")[i] = Some(out.report),
                         Err(e) => errors.lock().expect("no poisoned lock").push(e),
                     }
-                    let done = reports.lock().expect("no poisoned lock").iter().flatten().count();
+                    let done = reports
+                        .lock()
+                        .expect("no poisoned lock")
+                        .iter()
+                        .flatten()
+                        .count();
                     bar.lock().expect("no poisoned lock").set(done as u64);
                 }
             });
         }
     });
     bar.into_inner().expect("no poisoned lock").finish();
-    if let Some(e) = errors.into_inner().expect("no poisoned lock").into_iter().next() {
+    if let Some(e) = errors
+        .into_inner()
+        .expect("no poisoned lock")
+        .into_iter()
+        .next()
+    {
         anyhow::bail!(e);
     }
-    let reports: Vec<Report> = reports.into_inner().expect("no poisoned lock").into_iter().flatten().collect();
-    let comparison = summarise(&scene.name, args.payments, args.seeds, &args.policies, &reports);
+    let reports: Vec<Report> = reports
+        .into_inner()
+        .expect("no poisoned lock")
+        .into_iter()
+        .flatten()
+        .collect();
+    let comparison = summarise(
+        &scene.name,
+        args.payments,
+        args.seeds,
+        &args.policies,
+        &reports,
+    );
     print_table(&comparison);
     if let Some(path) = &args.json {
         let json = serde_json::to_vec_pretty(&comparison).context("serialising the comparison")?;
@@ -87,7 +120,13 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn summarise(scene: &str, payments: u64, seeds: u64, policies: &[RouterKind], reports: &[Report]) -> Comparison {
+pub fn summarise(
+    scene: &str,
+    payments: u64,
+    seeds: u64,
+    policies: &[RouterKind],
+    reports: &[Report],
+) -> Comparison {
     let results = policies
         .iter()
         .map(|p| {
@@ -99,15 +138,28 @@ pub fn summarise(scene: &str, payments: u64, seeds: u64, policies: &[RouterKind]
                     metrics.insert(name.to_string(), estimate(&samples));
                 }
             }
-            PolicyResult { policy: p.as_str().to_string(), metrics }
+            PolicyResult {
+                policy: p.as_str().to_string(),
+                metrics,
+            }
         })
         .collect();
-    Comparison { scene: scene.to_string(), payments, seeds, results }
+    Comparison {
+        scene: scene.to_string(),
+        payments,
+        seeds,
+        results,
+    }
 }
 
 fn print_table(c: &Comparison) {
-    println!("scene {}  payments {}  seeds {}  (mean [95% CI])", c.scene, c.payments, c.seeds);
-    let Some(first) = c.results.first() else { return };
+    println!(
+        "scene {}  payments {}  seeds {}  (mean [95% CI])",
+        c.scene, c.payments, c.seeds
+    );
+    let Some(first) = c.results.first() else {
+        return;
+    };
     print!("{:<22}", "metric");
     for r in &c.results {
         print!("{:>28}", r.policy);

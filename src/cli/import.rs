@@ -41,7 +41,11 @@ pub fn import(format: ImportFormat) -> anyhow::Result<()> {
             let (scene, summary) = import_describegraph(&file)?;
             crate::scene::save(&scene, &out)?;
             print!("{summary}");
-            println!("wrote {} in {:.2} s", out.display(), start.elapsed().as_secs_f64());
+            println!(
+                "wrote {} in {:.2} s",
+                out.display(),
+                start.elapsed().as_secs_f64()
+            );
             Ok(())
         }
     }

@@ -10,7 +10,6 @@ mod run;
 pub mod stats;
 
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(name = "lnlab", version, about = "A lab where agents learn to route Lightning payments", long_about = None)]
@@ -67,7 +66,7 @@ pub(crate) fn load_scene(path: &std::path::Path) -> anyhow::Result<crate::scene:
 }
 
 /// Write bytes to a user-named output file atomically, naming the file on error.
-pub(crate) fn write_output(path: &PathBuf, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_output(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     crate::scene::io::write_atomically(path, bytes)
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
 }

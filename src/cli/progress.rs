@@ -19,7 +19,11 @@ impl LazyProgress {
                 .progress_chars("=> "),
         );
         bar.set_message(label.to_string());
-        LazyProgress { bar, start: Instant::now(), shown: false }
+        LazyProgress {
+            bar,
+            start: Instant::now(),
+            shown: false,
+        }
     }
 
     pub fn set(&mut self, done: u64) {

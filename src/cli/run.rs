@@ -66,15 +66,30 @@ fn print_summary(r: &Report) {
     println!("scene {}  policy {}  seed {}", r.scene, r.policy, r.seed);
     let rows: Vec<(&str, String)> = vec![
         ("payments", r.payments.to_string()),
-        ("succeeded", format!("{} ({:.1}%)", r.succeeded, r.success_rate * 100.0)),
-        ("volume success", format!("{:.1}%", r.volume_success_rate * 100.0)),
+        (
+            "succeeded",
+            format!("{} ({:.1}%)", r.succeeded, r.success_rate * 100.0),
+        ),
+        (
+            "volume success",
+            format!("{:.1}%", r.volume_success_rate * 100.0),
+        ),
         ("fees paid", format!("{} msat", r.fees_paid_msat)),
         ("mean hops", format!("{:.2}", r.mean_hops)),
-        ("latency p50 / p95", format!("{} / {} ms", r.latency_ms_p50, r.latency_ms_p95)),
+        (
+            "latency p50 / p95",
+            format!("{} / {} ms", r.latency_ms_p50, r.latency_ms_p95),
+        ),
         ("attempts (mean)", format!("{:.2}", r.attempts_mean)),
         ("hub gini", format!("{:.3}", r.hub_gini)),
         ("simulated", format!("{:.1} s", r.simulated_seconds)),
-        ("speed", format!("{:.0} payments/s ({:.2} s wall)", r.payments_per_second, r.wall_seconds)),
+        (
+            "speed",
+            format!(
+                "{:.0} payments/s ({:.2} s wall)",
+                r.payments_per_second, r.wall_seconds
+            ),
+        ),
     ];
     for (k, v) in rows {
         println!("  {k:<20} {v}");

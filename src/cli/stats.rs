@@ -21,16 +21,28 @@ const T975: [f64; 30] = [
 pub fn estimate(samples: &[f64]) -> Estimate {
     let n = samples.len();
     if n == 0 {
-        return Estimate { mean: 0.0, ci95_low: 0.0, ci95_high: 0.0 };
+        return Estimate {
+            mean: 0.0,
+            ci95_low: 0.0,
+            ci95_high: 0.0,
+        };
     }
     let mean = samples.iter().sum::<f64>() / n as f64;
     if n == 1 {
-        return Estimate { mean, ci95_low: mean, ci95_high: mean };
+        return Estimate {
+            mean,
+            ci95_low: mean,
+            ci95_high: mean,
+        };
     }
     let var = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
     let t = T975.get(n - 2).copied().unwrap_or(1.960);
     let half = t * (var / n as f64).sqrt();
-    Estimate { mean, ci95_low: mean - half, ci95_high: mean + half }
+    Estimate {
+        mean,
+        ci95_low: mean - half,
+        ci95_high: mean + half,
+    }
 }
 
 #[cfg(test)]

@@ -75,7 +75,12 @@ pub struct HalfChannel {
 
 impl HalfChannel {
     pub fn new(policy: ChannelPolicy, balance_msat: u64) -> Self {
-        HalfChannel { policy, balance_msat, in_flight: Vec::new(), in_flight_msat: 0 }
+        HalfChannel {
+            policy,
+            balance_msat,
+            in_flight: Vec::new(),
+            in_flight_msat: 0,
+        }
     }
     pub fn in_flight(&self) -> &[InFlightHtlc] {
         &self.in_flight
@@ -110,7 +115,12 @@ pub struct Channel {
 
 impl Channel {
     pub fn new(scid: ShortChannelId, capacity_sat: u64, sides: [HalfChannel; 2]) -> Self {
-        Channel { scid, capacity_sat, sides, closing: false }
+        Channel {
+            scid,
+            capacity_sat,
+            sides,
+            closing: false,
+        }
     }
 
     pub fn capacity_msat(&self) -> u64 {
@@ -166,7 +176,10 @@ impl Channel {
         debug_assert!(side.balance_msat >= amount_msat);
         side.balance_msat -= amount_msat;
         side.in_flight_msat += amount_msat;
-        side.in_flight.push(InFlightHtlc { htlc_id, amount_msat });
+        side.in_flight.push(InFlightHtlc {
+            htlc_id,
+            amount_msat,
+        });
     }
 
     fn take(&mut self, dir: Direction, htlc_id: u64) -> Option<u64> {
@@ -226,10 +239,16 @@ impl Channel {
         for (i, side) in self.sides.iter().enumerate() {
             let sum: u64 = side.in_flight.iter().map(|h| h.amount_msat).sum();
             if sum != side.in_flight_msat {
-                return Err(format!("channel {} side {i}: in-flight sum drifted", self.scid));
+                return Err(format!(
+                    "channel {} side {i}: in-flight sum drifted",
+                    self.scid
+                ));
             }
             if side.in_flight.len() > usize::from(side.policy.max_accepted_htlcs) {
-                return Err(format!("channel {} side {i}: more HTLCs than slots", self.scid));
+                return Err(format!(
+                    "channel {} side {i}: more HTLCs than slots",
+                    self.scid
+                ));
             }
         }
         Ok(())
@@ -278,17 +297,29 @@ mod tests {
     #[test]
     fn add_rejects_with_the_matching_reason() {
         let mut c = channel(10_000, 10_000);
-        assert_eq!(c.add_htlc(Direction::Forward, 1, 500), Err(FailureReason::AmountBelowMinimum));
+        assert_eq!(
+            c.add_htlc(Direction::Forward, 1, 500),
+            Err(FailureReason::AmountBelowMinimum)
+        );
         assert_eq!(
             c.add_htlc(Direction::Forward, 1, 10_001),
             Err(FailureReason::InsufficientLiquidity)
         );
         c.sides[0].policy.htlc_maximum_msat = 5_000;
-        assert_eq!(c.add_htlc(Direction::Forward, 1, 6_000), Err(FailureReason::AmountAboveMaximum));
+        assert_eq!(
+            c.add_htlc(Direction::Forward, 1, 6_000),
+            Err(FailureReason::AmountAboveMaximum)
+        );
         c.sides[0].policy.max_accepted_htlcs = 1;
         c.add_htlc(Direction::Forward, 1, 1_000).unwrap();
-        assert_eq!(c.add_htlc(Direction::Forward, 2, 1_000), Err(FailureReason::HtlcSlotsFull));
+        assert_eq!(
+            c.add_htlc(Direction::Forward, 2, 1_000),
+            Err(FailureReason::HtlcSlotsFull)
+        );
         c.sides[1].policy.disabled = true;
-        assert_eq!(c.add_htlc(Direction::Backward, 3, 1_000), Err(FailureReason::ChannelDisabled));
+        assert_eq!(
+            c.add_htlc(Direction::Backward, 3, 1_000),
+            Err(FailureReason::ChannelDisabled)
+        );
     }
 }

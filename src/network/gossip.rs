@@ -72,11 +72,19 @@ pub struct GossipView {
 impl GossipView {
     /// Build the view from the network's current announced state.
     pub fn build(network: &Network, epoch: u64) -> Self {
-        let mut v = GossipView { epoch, node_bound: network.node_bound(), ..Default::default() };
+        let mut v = GossipView {
+            epoch,
+            node_bound: network.node_bound(),
+            ..Default::default()
+        };
         v.edge_of_channel = vec![u32::MAX; network.channel_bound() * 2];
         for (id, n1, n2, ch) in network.channels() {
             for dir in Direction::BOTH {
-                let (a, b) = if dir == Direction::Forward { (n1, n2) } else { (n2, n1) };
+                let (a, b) = if dir == Direction::Forward {
+                    (n1, n2)
+                } else {
+                    (n2, n1)
+                };
                 let e = v.from.len() as u32;
                 v.from.push(a.0);
                 v.to.push(b.0);

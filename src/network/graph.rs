@@ -36,13 +36,21 @@ impl Network {
             return Err(format!("short channel id {} is used twice", channel.scid));
         }
         if node1 == node2 {
-            return Err(format!("channel {} connects node {node1} to itself", channel.scid));
+            return Err(format!(
+                "channel {} connects node {node1} to itself",
+                channel.scid
+            ));
         }
         if self.node(node1).is_none() || self.node(node2).is_none() {
-            return Err(format!("channel {} names a node that does not exist", channel.scid));
+            return Err(format!(
+                "channel {} names a node that does not exist",
+                channel.scid
+            ));
         }
         let scid = channel.scid;
-        let idx = self.graph.add_edge(node1.graph_index(), node2.graph_index(), channel);
+        let idx = self
+            .graph
+            .add_edge(node1.graph_index(), node2.graph_index(), channel);
         let id = ChannelId(idx.index() as u32);
         self.by_scid.insert(scid, id);
         Ok(id)
@@ -113,12 +121,20 @@ impl Network {
 
     /// One past the largest node index in use (ids are dense unless nodes were removed).
     pub fn node_bound(&self) -> usize {
-        self.graph.node_indices().map(|i| i.index() + 1).max().unwrap_or(0)
+        self.graph
+            .node_indices()
+            .map(|i| i.index() + 1)
+            .max()
+            .unwrap_or(0)
     }
 
     /// One past the largest channel index in use.
     pub fn channel_bound(&self) -> usize {
-        self.graph.edge_indices().map(|i| i.index() + 1).max().unwrap_or(0)
+        self.graph
+            .edge_indices()
+            .map(|i| i.index() + 1)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Nodes in index order (deterministic).
@@ -131,7 +147,10 @@ impl Network {
     /// Channels in index order (deterministic), with their endpoints.
     pub fn channels(&self) -> impl Iterator<Item = (ChannelId, NodeId, NodeId, &Channel)> + '_ {
         self.graph.edge_indices().map(move |e| {
-            let (a, b) = self.graph.edge_endpoints(e).expect("edge index from the graph");
+            let (a, b) = self
+                .graph
+                .edge_endpoints(e)
+                .expect("edge index from the graph");
             (
                 ChannelId(e.index() as u32),
                 NodeId(a.index() as u32),
@@ -147,12 +166,22 @@ impl Network {
         let mut out: Vec<_> = self
             .graph
             .edges_directed(node.graph_index(), petgraph::Direction::Outgoing)
-            .map(|e| (ChannelId(e.id().index() as u32), Direction::Forward, NodeId(e.target().index() as u32)))
+            .map(|e| {
+                (
+                    ChannelId(e.id().index() as u32),
+                    Direction::Forward,
+                    NodeId(e.target().index() as u32),
+                )
+            })
             .chain(
                 self.graph
                     .edges_directed(node.graph_index(), petgraph::Direction::Incoming)
                     .map(|e| {
-                        (ChannelId(e.id().index() as u32), Direction::Backward, NodeId(e.source().index() as u32))
+                        (
+                            ChannelId(e.id().index() as u32),
+                            Direction::Backward,
+                            NodeId(e.source().index() as u32),
+                        )
                     }),
             )
             .collect();

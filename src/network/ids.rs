@@ -111,7 +111,8 @@ impl FromStr for ShortChannelId {
             return Ok(ShortChannelId(raw));
         }
         let mut parts = s.split('x');
-        let (Some(b), Some(t), Some(o), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(b), Some(t), Some(o), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(bad());
         };

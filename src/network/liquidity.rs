@@ -38,7 +38,11 @@ impl LiquidityModel {
                 // Inverse CDF of an exponential truncated to [0, c], then mirror half the time.
                 let u: f64 = rng.random();
                 let near_empty = -s * (1.0 - u * (1.0 - (-c / s).exp())).ln();
-                let x = if rng.random_bool(0.5) { near_empty } else { c - near_empty };
+                let x = if rng.random_bool(0.5) {
+                    near_empty
+                } else {
+                    c - near_empty
+                };
                 Some(((x.clamp(0.0, c)) * 1000.0) as u64)
             }
             LiquidityModel::Explicit => None,
@@ -57,12 +61,15 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
         let model = LiquidityModel::Bimodal { scale_sat: 300_000 };
         let cap = 10_000_000;
-        let samples: Vec<u64> =
-            (0..4000).map(|_| model.sample_node1_msat(cap, &mut rng).unwrap()).collect();
+        let samples: Vec<u64> = (0..4000)
+            .map(|_| model.sample_node1_msat(cap, &mut rng).unwrap())
+            .collect();
         let cap_msat = cap * 1000;
         assert!(samples.iter().all(|&x| x <= cap_msat));
-        let near_ends =
-            samples.iter().filter(|&&x| x < cap_msat / 10 || x > cap_msat * 9 / 10).count();
+        let near_ends = samples
+            .iter()
+            .filter(|&&x| x < cap_msat / 10 || x > cap_msat * 9 / 10)
+            .count();
         assert!(near_ends > 3600, "only {near_ends} of 4000 near the ends");
         let uniform = LiquidityModel::Uniform;
         let mid = (0..4000)

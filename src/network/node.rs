@@ -47,7 +47,9 @@ impl FromStr for PubKey {
             *byte = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
         }
         if out[0] != 0x02 && out[0] != 0x03 {
-            return Err(format!("`{s}` is not a compressed public key (must start 02 or 03)"));
+            return Err(format!(
+                "`{s}` is not a compressed public key (must start 02 or 03)"
+            ));
         }
         Ok(PubKey(out))
     }

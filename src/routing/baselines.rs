@@ -27,7 +27,9 @@ pub struct RandomRouter {
 
 impl RandomRouter {
     pub fn new(seed: u64) -> Self {
-        RandomRouter { rng: crate::scene::build::rng_for(seed, crate::scene::build::streams::ROUTER) }
+        RandomRouter {
+            rng: crate::scene::build::rng_for(seed, crate::scene::build::streams::ROUTER),
+        }
     }
 }
 
@@ -48,7 +50,10 @@ impl Router for RandomRouter {
             .filter(|c| ctx.local.can_send(c.channel, amount).is_ok())
             .collect();
         if let Some(direct) = options.iter().find(|c| c.peer == p.destination) {
-            return Decision::Forward { channel: direct.channel, direction: direct.direction };
+            return Decision::Forward {
+                channel: direct.channel,
+                direction: direct.direction,
+            };
         }
         if options.is_empty() {
             return Decision::Fail(if p.route_nodes.len() == 1 {
@@ -58,7 +63,10 @@ impl Router for RandomRouter {
             });
         }
         let c = options[self.rng.random_range(0..options.len())];
-        Decision::Forward { channel: c.channel, direction: c.direction }
+        Decision::Forward {
+            channel: c.channel,
+            direction: c.direction,
+        }
     }
 }
 
@@ -79,7 +87,13 @@ impl EdgeScorer for ShortestScorer {
 
 struct CheapestScorer;
 impl EdgeScorer for CheapestScorer {
-    fn score(&self, gossip: &GossipView, edge: EdgeIdx, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
+    fn score(
+        &self,
+        gossip: &GossipView,
+        edge: EdgeIdx,
+        amount_msat: u64,
+        fee_msat: u64,
+    ) -> Option<(f64, f64)> {
         let cltv = f64::from(gossip.policy[edge as usize].cltv_expiry_delta);
         Some((fee_msat as f64 + amount_msat as f64 * cltv * 15e-9, 1.0))
     }
@@ -135,33 +149,54 @@ impl Router for SourceRouter {
             Scoring::Cheapest => (&CheapestScorer, false),
             Scoring::Lnd(config) => {
                 let history = self.mission_control.history(node);
-                lnd_scorer = LndScorer { config, history, now_ms: ctx.now_ms };
+                lnd_scorer = LndScorer {
+                    config,
+                    history,
+                    now_ms: ctx.now_ms,
+                };
                 (&lnd_scorer, history.is_some())
             }
             Scoring::Ldk(config) => {
                 let bounds = self.ldk.bounds_of(node);
-                ldk_scorer = LdkScorer { config, bounds, now_ms: ctx.now_ms };
+                ldk_scorer = LdkScorer {
+                    config,
+                    bounds,
+                    now_ms: ctx.now_ms,
+                };
                 (&ldk_scorer, bounds.is_some())
             }
         };
         let mut route = None;
         if ctx.settings.path_cache && !has_history {
-            route = self.cache.route(ctx.gossip, scorer, &ctx.local, p.destination, p.amount_msat, limits);
+            route = self.cache.route(
+                ctx.gossip,
+                scorer,
+                &ctx.local,
+                p.destination,
+                p.amount_msat,
+                limits,
+            );
         }
         if route.is_none() {
             self.exact_searches += 1;
             let tree = &mut self.exact;
             tree.reset(ctx.gossip, p.destination, p.amount_msat, limits, Some(node));
-            if tree.run(ctx.gossip, scorer, Some(&ctx.local), |_, v| v == node).is_some() {
-                route = tree
-                    .path_edges(ctx.gossip, node)
-                    .and_then(|edges| build_route(ctx.gossip, &edges, p.amount_msat, &limits, &ctx.local));
+            if tree
+                .run(ctx.gossip, scorer, Some(&ctx.local), |_, v| v == node)
+                .is_some()
+            {
+                route = tree.path_edges(ctx.gossip, node).and_then(|edges| {
+                    build_route(ctx.gossip, &edges, p.amount_msat, &limits, &ctx.local)
+                });
             }
         }
         match route {
             // At the sender this is the onion; elsewhere (hop-by-hop use) only its first hop.
             Some(r) if node == p.sender => Decision::Route(r),
-            Some(r) => Decision::Forward { channel: r.hops[0].channel, direction: r.hops[0].direction },
+            Some(r) => Decision::Forward {
+                channel: r.hops[0].channel,
+                direction: r.hops[0].direction,
+            },
             None => Decision::Fail(FailureReason::NoRoute),
         }
     }

@@ -41,7 +41,10 @@ pub struct TreeCache {
 
 impl TreeCache {
     pub fn new(capacity: usize) -> Self {
-        TreeCache { capacity: capacity.max(1), ..Default::default() }
+        TreeCache {
+            capacity: capacity.max(1),
+            ..Default::default()
+        }
     }
 
     fn tree_for(
@@ -73,13 +76,21 @@ impl TreeCache {
                     self.last_used.push(0);
                     self.trees.len() - 1
                 } else {
-                    let lru = (0..self.trees.len()).min_by_key(|&i| self.last_used[i]).expect("non-empty");
+                    let lru = (0..self.trees.len())
+                        .min_by_key(|&i| self.last_used[i])
+                        .expect("non-empty");
                     self.index.remove(&self.keys[lru]);
                     self.keys[lru] = key;
                     lru
                 };
                 self.index.insert(key, slot);
-                self.trees[slot].reset(gossip, destination, bucket_amount_msat(bucket), limits, None);
+                self.trees[slot].reset(
+                    gossip,
+                    destination,
+                    bucket_amount_msat(bucket),
+                    limits,
+                    None,
+                );
                 slot
             }
         };
@@ -105,7 +116,9 @@ impl TreeCache {
             if local.can_send(c.channel, amount_msat).is_err() {
                 continue;
             }
-            let Some(edge) = gossip.edge(c.channel, c.direction) else { continue };
+            let Some(edge) = gossip.edge(c.channel, c.direction) else {
+                continue;
+            };
             match first_hops.iter_mut().find(|(p, _, _)| *p == c.peer) {
                 Some(existing) if existing.2 >= c.balance_msat => {}
                 Some(existing) => *existing = (c.peer, edge, c.balance_msat),
@@ -127,14 +140,22 @@ impl TreeCache {
         let (peer, edge) = match settled_best {
             Some((_, p, e)) => (p, e),
             None => {
-                let peer = tree.run(gossip, scorer, None, |_, v| first_hops.iter().any(|(p, _, _)| *p == v))?;
-                let edge = first_hops.iter().find(|(p, _, _)| *p == peer).map(|h| h.1)?;
+                let peer = tree.run(gossip, scorer, None, |_, v| {
+                    first_hops.iter().any(|(p, _, _)| *p == v)
+                })?;
+                let edge = first_hops
+                    .iter()
+                    .find(|(p, _, _)| *p == peer)
+                    .map(|h| h.1)?;
                 (peer, edge)
             }
         };
         let mut edges = vec![edge];
         edges.extend(tree.path_edges(gossip, peer)?);
-        if edges.iter().any(|&e| NodeId(gossip.to[e as usize]) == sender) {
+        if edges
+            .iter()
+            .any(|&e| NodeId(gossip.to[e as usize]) == sender)
+        {
             self.fallbacks += 1;
             return None;
         }

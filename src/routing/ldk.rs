@@ -61,16 +61,23 @@ impl LdkKnowledge {
     /// held at least the amount; after a success every channel of the path has the amount
     /// less than before.
     pub fn record(&mut self, outcome: &AttemptOutcome) {
-        if matches!(outcome.failure, Some(FailureReason::NoRoute | FailureReason::Timeout)) {
+        if matches!(
+            outcome.failure,
+            Some(FailureReason::NoRoute | FailureReason::Timeout)
+        ) {
             return;
         }
         let known = self.senders.entry(outcome.sender).or_default();
-        let failing = outcome.failure.map(|_| outcome.hops.len().saturating_sub(1));
+        let failing = outcome
+            .failure
+            .map(|_| outcome.hops.len().saturating_sub(1));
         for (i, h) in outcome.hops.iter().enumerate().skip(1) {
             let cap = h.capacity_msat;
-            let b = known
-                .entry((h.channel, h.direction))
-                .or_insert(Bounds { min_msat: 0, max_msat: cap, updated_ms: outcome.now_ms });
+            let b = known.entry((h.channel, h.direction)).or_insert(Bounds {
+                min_msat: 0,
+                max_msat: cap,
+                updated_ms: outcome.now_ms,
+            });
             b.updated_ms = outcome.now_ms;
             match failing {
                 None => {
@@ -96,13 +103,19 @@ pub struct LdkScorer<'a> {
 
 impl LdkScorer<'_> {
     /// Success probability of `amount_msat` given (decayed) bounds.
-    pub fn success_probability(&self, key: (ChannelId, Direction), amount_msat: u64, capacity_msat: u64) -> f64 {
+    pub fn success_probability(
+        &self,
+        key: (ChannelId, Direction),
+        amount_msat: u64,
+        capacity_msat: u64,
+    ) -> f64 {
         let (min, max) = match self.bounds.and_then(|b| b.get(&key)) {
             Some(b) => {
                 let age = self.now_ms.saturating_sub(b.updated_ms) as f64;
                 let decay = 0.5f64.powf(age / self.config.liquidity_offset_half_life_ms as f64);
                 let min = b.min_msat as f64 * decay;
-                let max = capacity_msat as f64 - (capacity_msat.saturating_sub(b.max_msat)) as f64 * decay;
+                let max = capacity_msat as f64
+                    - (capacity_msat.saturating_sub(b.max_msat)) as f64 * decay;
                 (min, max)
             }
             None => (0.0, capacity_msat as f64),
@@ -119,7 +132,13 @@ impl LdkScorer<'_> {
 }
 
 impl EdgeScorer for LdkScorer<'_> {
-    fn score(&self, gossip: &GossipView, edge: EdgeIdx, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
+    fn score(
+        &self,
+        gossip: &GossipView,
+        edge: EdgeIdx,
+        amount_msat: u64,
+        fee_msat: u64,
+    ) -> Option<(f64, f64)> {
         let e = edge as usize;
         let key = (gossip.channel[e], gossip.direction[e]);
         let p = self.success_probability(key, amount_msat, gossip.capacity_msat[e]);

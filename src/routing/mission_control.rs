@@ -86,7 +86,11 @@ impl MissionControl {
         {
             let h = &outcome.hops[i];
             let r = history.entry(pair(h)).or_default();
-            let amount = if reason.is_liquidity() { h.amount_msat } else { 0 };
+            let amount = if reason.is_liquidity() {
+                h.amount_msat
+            } else {
+                0
+            };
             r.fail_amount_msat = Some(amount);
             r.fail_time_ms = outcome.now_ms;
             if r.success_amount_msat.is_some_and(|s| s >= amount) {
@@ -124,8 +128,11 @@ impl LndScorer<'_> {
     }
 
     pub fn probability(&self, from: u32, to: u32, amount_msat: u64, capacity_msat: u64) -> f64 {
-        let prior = self.config.apriori_hop_probability * self.capacity_factor(amount_msat, capacity_msat);
-        let Some(r) = self.history.and_then(|h| h.get(&(from, to))) else { return prior };
+        let prior =
+            self.config.apriori_hop_probability * self.capacity_factor(amount_msat, capacity_msat);
+        let Some(r) = self.history.and_then(|h| h.get(&(from, to))) else {
+            return prior;
+        };
         if let Some(fail) = r.fail_amount_msat
             && amount_msat >= fail
         {
@@ -141,11 +148,22 @@ impl LndScorer<'_> {
 }
 
 impl EdgeScorer for LndScorer<'_> {
-    fn score(&self, gossip: &GossipView, edge: EdgeIdx, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
+    fn score(
+        &self,
+        gossip: &GossipView,
+        edge: EdgeIdx,
+        amount_msat: u64,
+        fee_msat: u64,
+    ) -> Option<(f64, f64)> {
         let e = edge as usize;
         let cltv = f64::from(gossip.policy[e].cltv_expiry_delta);
         let risk = amount_msat as f64 * cltv * self.config.risk_factor_billionths / 1e9;
-        let p = self.probability(gossip.from[e], gossip.to[e], amount_msat, gossip.capacity_msat[e]);
+        let p = self.probability(
+            gossip.from[e],
+            gossip.to[e],
+            amount_msat,
+            gossip.capacity_msat[e],
+        );
         Some((fee_msat as f64 + risk, p))
     }
     fn attempt_penalty_msat(&self, amount_msat: u64) -> f64 {

@@ -15,8 +15,13 @@ pub enum RouterKind {
 }
 
 impl RouterKind {
-    pub const ALL: [RouterKind; 5] =
-        [RouterKind::Random, RouterKind::Shortest, RouterKind::Cheapest, RouterKind::Lnd, RouterKind::Ldk];
+    pub const ALL: [RouterKind; 5] = [
+        RouterKind::Random,
+        RouterKind::Shortest,
+        RouterKind::Cheapest,
+        RouterKind::Lnd,
+        RouterKind::Ldk,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -97,7 +102,10 @@ pub enum Decision {
     /// A whole route to the destination (source routing; only meaningful at the sender).
     Route(Route),
     /// Forward over one of this node's channels; the next node decides again.
-    Forward { channel: ChannelId, direction: Direction },
+    Forward {
+        channel: ChannelId,
+        direction: Direction,
+    },
     /// Give up: the attempt fails here with this reason.
     Fail(FailureReason),
 }
@@ -150,8 +158,14 @@ impl<'a> LocalView<'a> {
 
     /// Whether this node could offer `amount_msat` over its own channel now (exact).
     pub fn can_send(&self, channel: ChannelId, amount_msat: u64) -> Result<(), FailureReason> {
-        let dir = self.network.direction_from(channel, self.node).ok_or(FailureReason::ChannelDisabled)?;
-        self.network.channel(channel).ok_or(FailureReason::ChannelDisabled)?.can_forward(dir, amount_msat)
+        let dir = self
+            .network
+            .direction_from(channel, self.node)
+            .ok_or(FailureReason::ChannelDisabled)?;
+        self.network
+            .channel(channel)
+            .ok_or(FailureReason::ChannelDisabled)?
+            .can_forward(dir, amount_msat)
     }
 
     /// This node's channels, in channel-id order.
@@ -227,8 +241,12 @@ pub trait Router: Send {
 pub fn build_router(kind: RouterKind, seed: u64) -> Box<dyn Router> {
     match kind {
         RouterKind::Random => Box::new(baselines::RandomRouter::new(seed)),
-        RouterKind::Shortest => Box::new(baselines::SourceRouter::new(baselines::Scoring::Shortest)),
-        RouterKind::Cheapest => Box::new(baselines::SourceRouter::new(baselines::Scoring::Cheapest)),
+        RouterKind::Shortest => {
+            Box::new(baselines::SourceRouter::new(baselines::Scoring::Shortest))
+        }
+        RouterKind::Cheapest => {
+            Box::new(baselines::SourceRouter::new(baselines::Scoring::Cheapest))
+        }
         RouterKind::Lnd => Box::new(baselines::SourceRouter::new(baselines::Scoring::Lnd(
             mission_control::MissionControlConfig::default(),
         ))),

@@ -20,7 +20,13 @@ use std::collections::BinaryHeap;
 pub trait EdgeScorer {
     /// Extra weight (in msat) and success probability of sending `amount_msat` over `edge`,
     /// whose owner charges `fee_msat`; `None` makes the edge unusable.
-    fn score(&self, gossip: &GossipView, edge: EdgeIdx, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)>;
+    fn score(
+        &self,
+        gossip: &GossipView,
+        edge: EdgeIdx,
+        amount_msat: u64,
+        fee_msat: u64,
+    ) -> Option<(f64, f64)>;
     /// lnd's attempt penalty, divided by the path probability in the distance; 0 for
     /// additive scorers.
     fn attempt_penalty_msat(&self, _amount_msat: u64) -> f64 {
@@ -63,7 +69,10 @@ impl Eq for HeapItem {}
 impl Ord for HeapItem {
     fn cmp(&self, other: &Self) -> Ordering {
         // Min-heap on distance; ties by node id so the order is deterministic.
-        other.dist.total_cmp(&self.dist).then_with(|| other.node.cmp(&self.node))
+        other
+            .dist
+            .total_cmp(&self.dist)
+            .then_with(|| other.node.cmp(&self.node))
     }
 }
 impl PartialOrd for HeapItem {
@@ -115,7 +124,12 @@ impl Tree {
             next: Vec::new(),
             settled: Vec::new(),
             heap: BinaryHeap::new(),
-            limits: Limits { max_hops: 20, cltv_limit: 2016, final_cltv_delta: 80, fee_limit_msat: u64::MAX },
+            limits: Limits {
+                max_hops: 20,
+                cltv_limit: 2016,
+                final_cltv_delta: 80,
+                fee_limit_msat: u64::MAX,
+            },
             settled_count: 0,
         }
     }
@@ -156,13 +170,35 @@ impl Tree {
         self.settled_count = 0;
         let d = destination.index();
         if d < n {
-            self.label(d, 0.0, 0.0, 1.0, amount_msat, limits.final_cltv_delta, 0, NO_EDGE);
-            self.heap.push(HeapItem { dist: 0.0, node: d as u32 });
+            self.label(
+                d,
+                0.0,
+                0.0,
+                1.0,
+                amount_msat,
+                limits.final_cltv_delta,
+                0,
+                NO_EDGE,
+            );
+            self.heap.push(HeapItem {
+                dist: 0.0,
+                node: d as u32,
+            });
         }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn label(&mut self, v: usize, dist: f64, weight: f64, prob: f64, amount: u64, cltv: u32, hops: u8, next: EdgeIdx) {
+    fn label(
+        &mut self,
+        v: usize,
+        dist: f64,
+        weight: f64,
+        prob: f64,
+        amount: u64,
+        cltv: u32,
+        hops: u8,
+        next: EdgeIdx,
+    ) {
         self.stamp[v] = self.generation;
         self.dist[v] = dist;
         self.weight[v] = weight;
@@ -216,8 +252,13 @@ impl Tree {
             if Some(NodeId(node)) == self.source {
                 continue; // the sender never forwards for others
             }
-            let (u_weight, u_prob, u_amount, u_cltv, u_hops) =
-                (self.weight[u], self.prob[u], self.amount[u], self.cltv[u], self.hops[u]);
+            let (u_weight, u_prob, u_amount, u_cltv, u_hops) = (
+                self.weight[u],
+                self.prob[u],
+                self.amount[u],
+                self.cltv[u],
+                self.hops[u],
+            );
             if u32::from(u_hops) >= self.limits.max_hops {
                 continue;
             }
@@ -230,7 +271,10 @@ impl Tree {
                 let (amount_v, cltv_v, weight_v, prob_v) = if is_source {
                     // The sender's own channel: exact local knowledge, no fee, no risk.
                     let Some(local) = local else { continue };
-                    if local.can_send(gossip.channel[e as usize], u_amount).is_err() {
+                    if local
+                        .can_send(gossip.channel[e as usize], u_amount)
+                        .is_err()
+                    {
                         continue;
                     }
                     (u_amount, u_cltv, u_weight, u_prob)
@@ -248,7 +292,9 @@ impl Tree {
                     if cltv_v > self.limits.cltv_limit {
                         continue;
                     }
-                    let Some((w, p)) = scorer.score(gossip, e, u_amount, fee) else { continue };
+                    let Some((w, p)) = scorer.score(gossip, e, u_amount, fee) else {
+                        continue;
+                    };
                     (amount_v, cltv_v, u_weight + w, u_prob * p)
                 };
                 if prob_v <= min_prob || prob_v <= 0.0 {
@@ -257,7 +303,10 @@ impl Tree {
                 let dist_v = weight_v + if penalty > 0.0 { penalty / prob_v } else { 0.0 };
                 if !self.labelled(v) || dist_v < self.dist[v] {
                     self.label(v, dist_v, weight_v, prob_v, amount_v, cltv_v, u_hops + 1, e);
-                    self.heap.push(HeapItem { dist: dist_v, node: v as u32 });
+                    self.heap.push(HeapItem {
+                        dist: dist_v,
+                        node: v as u32,
+                    });
                 }
             }
         }
@@ -350,7 +399,11 @@ pub fn build_route(
         }
         seen.push(h.to);
     }
-    if sender != local.node() || local.can_send(hops[0].channel, hops[0].amount_msat).is_err() {
+    if sender != local.node()
+        || local
+            .can_send(hops[0].channel, hops[0].amount_msat)
+            .is_err()
+    {
         return None;
     }
     Some(Route { hops })

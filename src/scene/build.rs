@@ -3,9 +3,7 @@
 //! without positions.
 
 use super::schema::Scene;
-use crate::network::{
-    Channel, ChannelPolicy, HalfChannel, Network, Node, NodeId, PubKey, layout,
-};
+use crate::network::{Channel, ChannelPolicy, HalfChannel, Network, Node, NodeId, PubKey, layout};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -29,7 +27,10 @@ pub fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
 
 /// A null policy (describegraph `null`): the direction exists but cannot carry HTLCs.
 pub fn unusable_policy(capacity_sat: u64) -> ChannelPolicy {
-    ChannelPolicy { disabled: true, ..ChannelPolicy::lnd_default(capacity_sat) }
+    ChannelPolicy {
+        disabled: true,
+        ..ChannelPolicy::lnd_default(capacity_sat)
+    }
 }
 
 /// Build the network for `scene` (which must have passed validation). `seed` overrides the
@@ -53,13 +54,21 @@ pub fn build_network(scene: &Scene, seed: u64) -> Result<Network, String> {
     let mut liquidity = rng_for(seed, streams::LIQUIDITY);
     for (i, ch) in scene.channels.iter().enumerate() {
         let cap_msat = ch.capacity_sat * 1000;
-        let sampled = scene.liquidity.sample_node1_msat(ch.capacity_sat, &mut liquidity);
+        let sampled = scene
+            .liquidity
+            .sample_node1_msat(ch.capacity_sat, &mut liquidity);
         let node1_msat = ch
             .node1_balance_msat
             .or(sampled)
-            .ok_or_else(|| format!("channels[{i}] ({}): no balance for Explicit liquidity", ch.scid))?
+            .ok_or_else(|| {
+                format!(
+                    "channels[{i}] ({}): no balance for Explicit liquidity",
+                    ch.scid
+                )
+            })?
             .min(cap_msat);
-        let policy = |p: &Option<ChannelPolicy>| p.unwrap_or_else(|| unusable_policy(ch.capacity_sat));
+        let policy =
+            |p: &Option<ChannelPolicy>| p.unwrap_or_else(|| unusable_policy(ch.capacity_sat));
         let channel = Channel::new(
             ch.scid,
             ch.capacity_sat,

@@ -10,31 +10,49 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {
     #[error("{path}: cannot read: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}:{column}: {message}")]
-    Syntax { path: PathBuf, line: usize, column: usize, message: String },
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
     #[error("{path}: cannot write: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Load and validate a scene file.
 pub fn load(path: &Path) -> Result<Scene, SceneError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| SceneError::Read { path: path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| SceneError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
     parse(&text, path)
 }
 
 /// Parse and validate scene text; `path` is only used in messages.
 pub fn parse(text: &str, path: &Path) -> Result<Scene, SceneError> {
-    let scene: Scene = ron::Options::default().from_str(text).map_err(|e| SceneError::Syntax {
+    let scene: Scene = ron::Options::default()
+        .from_str(text)
+        .map_err(|e| SceneError::Syntax {
+            path: path.to_owned(),
+            line: e.span.start.line,
+            column: e.span.start.col,
+            message: e.code.to_string(),
+        })?;
+    validate(&scene).map_err(|message| SceneError::Invalid {
         path: path.to_owned(),
-        line: e.span.start.line,
-        column: e.span.start.col,
-        message: e.code.to_string(),
+        message,
     })?;
-    validate(&scene).map_err(|message| SceneError::Invalid { path: path.to_owned(), message })?;
     Ok(scene)
 }
 
@@ -53,8 +71,10 @@ pub fn to_string(scene: &Scene) -> String {
 /// Save atomically: write a temporary file beside the target, flush it to disk, then
 /// rename it over the target.
 pub fn save(scene: &Scene, path: &Path) -> Result<(), SceneError> {
-    write_atomically(path, to_string(scene).as_bytes())
-        .map_err(|source| SceneError::Write { path: path.to_owned(), source })
+    write_atomically(path, to_string(scene).as_bytes()).map_err(|source| SceneError::Write {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Write `bytes` to `path` atomically (shared by every writer of user-visible files).
@@ -84,10 +104,14 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
         if let Some(key) = node.pubkey
             && !keys.insert(key)
         {
-            return Err(format!("nodes[{i}] ({}): pubkey {key} is used twice", node.alias));
+            return Err(format!(
+                "nodes[{i}] ({}): pubkey {key} is used twice",
+                node.alias
+            ));
         }
         if let Some(d) = &node.processing_delay {
-            d.validate().map_err(|e| format!("nodes[{i}].processing_delay: {e}"))?;
+            d.validate()
+                .map_err(|e| format!("nodes[{i}].processing_delay: {e}"))?;
         }
         if let Some((x, y)) = node.pos
             && !(x.is_finite() && y.is_finite())
@@ -104,14 +128,19 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
         }
         for (field, idx) in [("node1", ch.node1), ("node2", ch.node2)] {
             if idx >= n {
-                return Err(format!("{at}: {field} = {idx}, but the scene has {n} nodes"));
+                return Err(format!(
+                    "{at}: {field} = {idx}, but the scene has {n} nodes"
+                ));
             }
         }
         if ch.node1 == ch.node2 {
             return Err(format!("{at}: node1 and node2 are the same node"));
         }
         if ch.capacity_sat == 0 || ch.capacity_sat > 21_000_000 * 100_000_000 {
-            return Err(format!("{at}: capacity_sat {} is out of range", ch.capacity_sat));
+            return Err(format!(
+                "{at}: capacity_sat {} is out of range",
+                ch.capacity_sat
+            ));
         }
         match ch.node1_balance_msat {
             Some(b) if b > ch.capacity_sat * 1000 => {
@@ -127,11 +156,16 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
             }
             _ => {}
         }
-        for (field, p) in [("node1_policy", &ch.node1_policy), ("node2_policy", &ch.node2_policy)] {
+        for (field, p) in [
+            ("node1_policy", &ch.node1_policy),
+            ("node2_policy", &ch.node2_policy),
+        ] {
             if let Some(p) = p
                 && p.htlc_minimum_msat > p.htlc_maximum_msat
             {
-                return Err(format!("{at}: {field} has htlc_minimum_msat > htlc_maximum_msat"));
+                return Err(format!(
+                    "{at}: {field} has htlc_minimum_msat > htlc_maximum_msat"
+                ));
             }
         }
     }
@@ -139,7 +173,11 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
         return Err("liquidity Bimodal needs scale_sat > 0".into());
     }
     scene.workload.validate()?;
-    scene.sim.processing_delay.validate().map_err(|e| format!("sim.processing_delay: {e}"))?;
+    scene
+        .sim
+        .processing_delay
+        .validate()
+        .map_err(|e| format!("sim.processing_delay: {e}"))?;
     let r = &scene.routing;
     if r.max_attempts == 0 {
         return Err("routing.max_attempts must be at least 1".into());
@@ -152,13 +190,16 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
         use crate::sim::command::Command;
         let node_ok = |id: crate::network::NodeId| id.0 < n;
         let ok = match &t.command {
-            Command::DemandSpike { node, rate_per_s, .. } => {
-                node_ok(*node) && rate_per_s.is_finite() && *rate_per_s > 0.0
-            }
+            Command::DemandSpike {
+                node, rate_per_s, ..
+            } => node_ok(*node) && rate_per_s.is_finite() && *rate_per_s > 0.0,
             Command::NodeOffline { node } | Command::NodeOnline { node } => node_ok(*node),
-            Command::OpenChannel { node1, node2, capacity_sat, .. } => {
-                node_ok(*node1) && node_ok(*node2) && node1 != node2 && *capacity_sat > 0
-            }
+            Command::OpenChannel {
+                node1,
+                node2,
+                capacity_sat,
+                ..
+            } => node_ok(*node1) && node_ok(*node2) && node1 != node2 && *capacity_sat > 0,
             Command::DrainChannel { fraction, .. } => (0.0..=1.0).contains(fraction),
             _ => true,
         };

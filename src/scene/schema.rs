@@ -130,6 +130,9 @@ pub struct SimSettings {
 
 impl Default for SimSettings {
     fn default() -> Self {
-        SimSettings { processing_delay: DelayModel::default(), gossip_delay_ms: 60_000 }
+        SimSettings {
+            processing_delay: DelayModel::default(),
+            gossip_delay_ms: 60_000,
+        }
     }
 }

@@ -9,13 +9,29 @@ use serde::{Deserialize, Serialize};
 pub enum Command {
     /// Fill every free HTLC slot of the channel (one direction, or both when `None`) with
     /// minimum-size HTLCs held for `duration_ms`, as a slot-jamming attacker would.
-    JamChannel { scid: ShortChannelId, direction: Option<Direction>, duration_ms: u64 },
+    JamChannel {
+        scid: ShortChannelId,
+        direction: Option<Direction>,
+        duration_ms: u64,
+    },
     /// Move `fraction` (0..=1) of `direction`'s spendable balance to the other side.
-    DrainChannel { scid: ShortChannelId, direction: Direction, fraction: f64 },
+    DrainChannel {
+        scid: ShortChannelId,
+        direction: Direction,
+        fraction: f64,
+    },
     /// An extra Poisson stream of payments toward `node` for `duration_ms`.
-    DemandSpike { node: NodeId, rate_per_s: f64, duration_ms: u64 },
-    NodeOffline { node: NodeId },
-    NodeOnline { node: NodeId },
+    DemandSpike {
+        node: NodeId,
+        rate_per_s: f64,
+        duration_ms: u64,
+    },
+    NodeOffline {
+        node: NodeId,
+    },
+    NodeOnline {
+        node: NodeId,
+    },
     /// Change a direction's policy. The forwarding node enforces it at once; the rest of
     /// the network learns it after the gossip delay.
     SetPolicy {
@@ -27,6 +43,10 @@ pub enum Command {
         fee_rate_ppm: Option<u64>,
         #[serde(default)]
         cltv_expiry_delta: Option<u16>,
+        #[serde(default)]
+        htlc_minimum_msat: Option<u64>,
+        #[serde(default)]
+        htlc_maximum_msat: Option<u64>,
         #[serde(default)]
         disabled: Option<bool>,
     },
@@ -45,7 +65,9 @@ pub enum Command {
     },
     /// Close a channel. With HTLCs in flight it stops taking new ones and goes once they
     /// resolve.
-    CloseChannel { scid: ShortChannelId },
+    CloseChannel {
+        scid: ShortChannelId,
+    },
 }
 
 impl Command {

@@ -38,9 +38,9 @@ impl DelayModel {
 
     pub fn validate(&self) -> Result<(), String> {
         match *self {
-            DelayModel::Uniform { min_ms, max_ms } if min_ms > max_ms => {
-                Err(format!("delay Uniform has min_ms {min_ms} > max_ms {max_ms}"))
-            }
+            DelayModel::Uniform { min_ms, max_ms } if min_ms > max_ms => Err(format!(
+                "delay Uniform has min_ms {min_ms} > max_ms {max_ms}"
+            )),
             _ => Ok(()),
         }
     }

@@ -111,14 +111,39 @@ pub struct Attempt {
 /// What the engine reports as it runs, for drawing and for L402 and training layers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SimEvent {
-    PaymentStarted { payment: PaymentId },
-    HtlcAdded { attempt: AttemptId, hop: u32, channel: ChannelId, direction: Direction },
-    HtlcSettled { attempt: AttemptId, hop: u32 },
-    HtlcFailed { attempt: AttemptId, hop: u32 },
-    AttemptFailed { attempt: AttemptId, reason: FailureReason, failing_node: Option<NodeId> },
-    PaymentSucceeded { payment: PaymentId, fees_msat: u64 },
-    PaymentFailed { payment: PaymentId, reason: FailureReason },
-    CommandApplied { at_ms: u64 },
+    PaymentStarted {
+        payment: PaymentId,
+    },
+    HtlcAdded {
+        attempt: AttemptId,
+        hop: u32,
+        channel: ChannelId,
+        direction: Direction,
+    },
+    HtlcSettled {
+        attempt: AttemptId,
+        hop: u32,
+    },
+    HtlcFailed {
+        attempt: AttemptId,
+        hop: u32,
+    },
+    AttemptFailed {
+        attempt: AttemptId,
+        reason: FailureReason,
+        failing_node: Option<NodeId>,
+    },
+    PaymentSucceeded {
+        payment: PaymentId,
+        fees_msat: u64,
+    },
+    PaymentFailed {
+        payment: PaymentId,
+        reason: FailureReason,
+    },
+    CommandApplied {
+        at_ms: u64,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -131,7 +156,12 @@ struct Jam {
 
 #[derive(Clone, Debug)]
 enum GossipUpdate {
-    Policy { channel: ChannelId, scid: ShortChannelId, direction: Direction, policy: GossipPolicy },
+    Policy {
+        channel: ChannelId,
+        scid: ShortChannelId,
+        direction: Direction,
+        policy: GossipPolicy,
+    },
     Topology,
 }
 
@@ -239,12 +269,19 @@ impl Engine {
             check_invariants: false,
             seed,
         };
-        engine.metrics.node_mut(NodeId(engine.network.node_bound().saturating_sub(1) as u32));
+        engine
+            .metrics
+            .node_mut(NodeId(engine.network.node_bound().saturating_sub(1) as u32));
         let gap = engine.sampler.next_gap_ms(&mut engine.workload_rng);
         engine.schedule(gap, Event::Arrival { stream: 0 });
         for index in 0..engine.timeline.len() {
             let at = engine.timeline[index].at_ms;
-            engine.schedule_at(at, Event::Timeline { index: index as u32 });
+            engine.schedule_at(
+                at,
+                Event::Timeline {
+                    index: index as u32,
+                },
+            );
         }
         Ok(engine)
     }
@@ -318,7 +355,8 @@ impl Engine {
     pub fn is_finished(&self) -> bool {
         match self.payment_limit {
             Some(limit) => {
-                self.metrics.payments >= limit && self.metrics.succeeded + self.metrics.failed >= limit
+                self.metrics.payments >= limit
+                    && self.metrics.succeeded + self.metrics.failed >= limit
             }
             None => false,
         }
@@ -345,7 +383,10 @@ impl Engine {
         if self.check_invariants
             && let Err(e) = self.network.check_invariants()
         {
-            panic!("invariant broken at {} ms after {event:?}: {e}", self.now_ms);
+            panic!(
+                "invariant broken at {} ms after {event:?}: {e}",
+                self.now_ms
+            );
         }
         true
     }
@@ -378,7 +419,10 @@ impl Engine {
         }
         while let Some(Reverse((at, EventSlot(event)))) = self.queue.pop() {
             // Only HTLC resolutions still matter; new arrivals and scripted events are dropped.
-            if matches!(event, Event::Settle { .. } | Event::Fail { .. } | Event::Arrive { .. }) {
+            if matches!(
+                event,
+                Event::Settle { .. } | Event::Fail { .. } | Event::Arrive { .. }
+            ) {
                 self.now_ms = self.now_ms.max(at.at_ms);
                 self.handle(event);
             }
@@ -391,7 +435,13 @@ impl Engine {
 
     fn schedule_at(&mut self, at_ms: u64, event: Event) {
         self.seq += 1;
-        self.queue.push(Reverse((Scheduled { at_ms, seq: self.seq }, EventSlot(event))));
+        self.queue.push(Reverse((
+            Scheduled {
+                at_ms,
+                seq: self.seq,
+            },
+            EventSlot(event),
+        )));
     }
 
     fn emit(&mut self, e: SimEvent) {
@@ -448,7 +498,10 @@ impl Engine {
     // ---- payments -------------------------------------------------------------------
 
     fn on_arrival(&mut self, stream: u32) {
-        if self.payment_limit.is_some_and(|limit| self.metrics.payments >= limit) {
+        if self
+            .payment_limit
+            .is_some_and(|limit| self.metrics.payments >= limit)
+        {
             return;
         }
         let request = if stream == 0 {
@@ -494,7 +547,10 @@ impl Engine {
         let req = p.request;
         let attempt = self.attempts.len() as AttemptId;
         p.last_attempt = Some(attempt);
-        let cltv_budget = self.routing.cltv_limit.saturating_sub(self.routing.final_cltv_delta);
+        let cltv_budget = self
+            .routing
+            .cltv_limit
+            .saturating_sub(self.routing.final_cltv_delta);
         self.attempts.push(Attempt {
             payment,
             hops: Vec::new(),
@@ -525,7 +581,10 @@ impl Engine {
         // Source-routed attempts follow their onion; others ask this node's router.
         let decision = match &a.route {
             Some(route) => match route.hops.get(hop_index) {
-                Some(h) => Decision::Forward { channel: h.channel, direction: h.direction },
+                Some(h) => Decision::Forward {
+                    channel: h.channel,
+                    direction: h.direction,
+                },
                 None => Decision::Fail(FailureReason::NoRoute),
             },
             None => {
@@ -563,7 +622,11 @@ impl Engine {
                 None => return self.fail_at(attempt_id, None, FailureReason::NoRoute),
             },
             Decision::Fail(reason) => {
-                let at = if hop_index == 0 { None } else { Some(hop_index) };
+                let at = if hop_index == 0 {
+                    None
+                } else {
+                    Some(hop_index)
+                };
                 return self.fail_at(attempt_id, at, reason);
             }
         };
@@ -593,7 +656,10 @@ impl Engine {
         if hop_index as u32 >= self.routing.max_hops || a.nodes.contains(&to) {
             return Err(FailureReason::TooManyHops);
         }
-        let ch = self.network.channel(channel).ok_or(FailureReason::ChannelDisabled)?;
+        let ch = self
+            .network
+            .channel(channel)
+            .ok_or(FailureReason::ChannelDisabled)?;
         let policy = ch.side(direction).policy;
         let is_sender = hop_index == 0;
         let (amount_msat, cltv, fee_msat, budget_after, cltv_after) = match &a.route {
@@ -613,18 +679,42 @@ impl Engine {
                         return Err(FailureReason::CltvBudgetExhausted);
                     }
                 }
-                let fee = if is_sender { 0 } else { a.hops[hop_index - 1].amount_msat - h.amount_msat };
+                let fee = if is_sender {
+                    0
+                } else {
+                    a.hops[hop_index - 1].amount_msat - h.amount_msat
+                };
                 (h.amount_msat, h.cltv, fee, a.fee_budget_msat, a.cltv_budget)
             }
             None => {
                 // Hop by hop: each node takes its fee from the attempt's fee budget and its
                 // CLTV delta from the CLTV budget; the HTLC reserves the rest of the budget.
-                let fee = if is_sender { 0 } else { policy.fee_msat(req.amount_msat) };
-                let delta = if is_sender { 0 } else { u32::from(policy.cltv_expiry_delta) };
-                let budget = a.fee_budget_msat.checked_sub(fee).ok_or(FailureReason::FeeInsufficient)?;
-                let cltv_left = a.cltv_budget.checked_sub(delta).ok_or(FailureReason::CltvBudgetExhausted)?;
+                let fee = if is_sender {
+                    0
+                } else {
+                    policy.fee_msat(req.amount_msat)
+                };
+                let delta = if is_sender {
+                    0
+                } else {
+                    u32::from(policy.cltv_expiry_delta)
+                };
+                let budget = a
+                    .fee_budget_msat
+                    .checked_sub(fee)
+                    .ok_or(FailureReason::FeeInsufficient)?;
+                let cltv_left = a
+                    .cltv_budget
+                    .checked_sub(delta)
+                    .ok_or(FailureReason::CltvBudgetExhausted)?;
                 let amount = req.amount_msat + budget;
-                (amount, self.routing.final_cltv_delta + cltv_left, fee, budget, cltv_left)
+                (
+                    amount,
+                    self.routing.final_cltv_delta + cltv_left,
+                    fee,
+                    budget,
+                    cltv_left,
+                )
             }
         };
         if !self.is_online(to) {
@@ -636,20 +726,48 @@ impl Engine {
             .expect("checked above")
             .add_htlc(direction, htlc_id, amount_msat)?;
         self.next_htlc_id += 1;
-        let scid = self.network.channel(channel).map(|c| c.scid).unwrap_or(ShortChannelId(0));
+        let scid = self
+            .network
+            .channel(channel)
+            .map(|c| c.scid)
+            .unwrap_or(ShortChannelId(0));
         let a = &mut self.attempts[attempt_id as usize];
-        a.hops.push(Hop { channel, direction, scid, from, to, amount_msat, cltv, htlc_id, fee_msat });
+        a.hops.push(Hop {
+            channel,
+            direction,
+            scid,
+            from,
+            to,
+            amount_msat,
+            cltv,
+            htlc_id,
+            fee_msat,
+        });
         a.nodes.push(to);
         a.fee_budget_msat = budget_after;
         a.cltv_budget = cltv_after;
-        self.emit(SimEvent::HtlcAdded { attempt: attempt_id, hop: hop_index as u32, channel, direction });
+        self.emit(SimEvent::HtlcAdded {
+            attempt: attempt_id,
+            hop: hop_index as u32,
+            channel,
+            direction,
+        });
         let delay = self.delay_of(to);
-        self.schedule(delay, Event::Arrive { attempt: attempt_id });
+        self.schedule(
+            delay,
+            Event::Arrive {
+                attempt: attempt_id,
+            },
+        );
         Ok(())
     }
 
     fn on_arrive(&mut self, attempt_id: AttemptId) {
-        let node = self.attempts[attempt_id as usize].hops.last().expect("an HTLC arrived").to;
+        let node = self.attempts[attempt_id as usize]
+            .hops
+            .last()
+            .expect("an HTLC arrived")
+            .to;
         self.forward_from(attempt_id, node);
     }
 
@@ -661,8 +779,13 @@ impl Engine {
         // is paid, the rest returns to the offering node (a no-op for source routes).
         let amount = self.payments[a.payment as usize].request.amount_msat;
         let settled_msat = amount + a.hops[hop + 1..].iter().map(|d| d.fee_msat).sum::<u64>();
-        let ch = self.network.channel_mut(h.channel).expect("channels with HTLCs stay open");
-        let locked = ch.settle_htlc(h.direction, h.htlc_id).expect("HTLC in flight");
+        let ch = self
+            .network
+            .channel_mut(h.channel)
+            .expect("channels with HTLCs stay open");
+        let locked = ch
+            .settle_htlc(h.direction, h.htlc_id)
+            .expect("HTLC in flight");
         let refund = locked - settled_msat.min(locked);
         ch.shift_balance(h.direction.reverse(), refund);
         self.after_resolution(h.channel);
@@ -672,12 +795,21 @@ impl Engine {
             stats.fees_earned_msat += h.fee_msat;
             self.metrics.fees_earned_msat += h.fee_msat;
         }
-        self.emit(SimEvent::HtlcSettled { attempt: attempt_id, hop: hop as u32 });
+        self.emit(SimEvent::HtlcSettled {
+            attempt: attempt_id,
+            hop: hop as u32,
+        });
         if hop == 0 {
             self.attempt_succeeded(attempt_id);
         } else {
             let delay = self.delay_of(h.from);
-            self.schedule(delay, Event::Settle { attempt: attempt_id, hop: hop as u32 - 1 });
+            self.schedule(
+                delay,
+                Event::Settle {
+                    attempt: attempt_id,
+                    hop: hop as u32 - 1,
+                },
+            );
         }
     }
 
@@ -690,7 +822,11 @@ impl Engine {
         if let Some(n) = failing_node {
             self.metrics.node_mut(n).failures_caused += 1;
         }
-        self.emit(SimEvent::AttemptFailed { attempt: attempt_id, reason, failing_node });
+        self.emit(SimEvent::AttemptFailed {
+            attempt: attempt_id,
+            reason,
+            failing_node,
+        });
         match at {
             Some(i) if i > 0 => self.on_fail(attempt_id, i - 1),
             _ => self.attempt_failed(attempt_id),
@@ -705,12 +841,21 @@ impl Engine {
             .fail_htlc(h.direction, h.htlc_id)
             .expect("HTLC in flight");
         self.after_resolution(h.channel);
-        self.emit(SimEvent::HtlcFailed { attempt: attempt_id, hop: hop as u32 });
+        self.emit(SimEvent::HtlcFailed {
+            attempt: attempt_id,
+            hop: hop as u32,
+        });
         if hop == 0 {
             self.attempt_failed(attempt_id);
         } else {
             let delay = self.delay_of(h.from);
-            self.schedule(delay, Event::Fail { attempt: attempt_id, hop: hop as u32 - 1 });
+            self.schedule(
+                delay,
+                Event::Fail {
+                    attempt: attempt_id,
+                    hop: hop as u32 - 1,
+                },
+            );
         }
     }
 
@@ -725,7 +870,10 @@ impl Engine {
                 from: h.from,
                 to: h.to,
                 amount_msat: h.amount_msat,
-                capacity_msat: self.network.channel(h.channel).map_or(0, |c| c.capacity_msat()),
+                capacity_msat: self
+                    .network
+                    .channel(h.channel)
+                    .map_or(0, |c| c.capacity_msat()),
             })
             .collect();
         // A failure at a hop that was never added: report the channel that was tried.
@@ -740,7 +888,10 @@ impl Engine {
                 from: a.nodes[i],
                 to: rh.to,
                 amount_msat: rh.amount_msat,
-                capacity_msat: self.network.channel(rh.channel).map_or(0, |c| c.capacity_msat()),
+                capacity_msat: self
+                    .network
+                    .channel(rh.channel)
+                    .map_or(0, |c| c.capacity_msat()),
             });
         }
         hops
@@ -758,7 +909,11 @@ impl Engine {
             hops: &hops,
             failure,
         };
-        let router = self.node_router.get(req.sender.index()).copied().unwrap_or(0) as usize;
+        let router = self
+            .node_router
+            .get(req.sender.index())
+            .copied()
+            .unwrap_or(0) as usize;
         self.routers[router].learn(&outcome);
     }
 
@@ -770,7 +925,10 @@ impl Engine {
         let fees_msat: u64 = a.hops.iter().map(|h| h.fee_msat).sum();
         let hops = a.hops.len() as u64;
         let p = &mut self.payments[pid as usize];
-        p.status = PaymentStatus::Succeeded { at_ms: self.now_ms, fees_msat };
+        p.status = PaymentStatus::Succeeded {
+            at_ms: self.now_ms,
+            fees_msat,
+        };
         let m = &mut self.metrics;
         m.succeeded += 1;
         m.volume_succeeded_msat += p.request.amount_msat;
@@ -778,7 +936,10 @@ impl Engine {
         m.hops_succeeded += hops;
         m.attempts += u64::from(p.attempts);
         m.latencies_ms.push(self.now_ms - p.started_ms);
-        self.emit(SimEvent::PaymentSucceeded { payment: pid, fees_msat });
+        self.emit(SimEvent::PaymentSucceeded {
+            payment: pid,
+            fees_msat,
+        });
         self.record(pid);
     }
 
@@ -803,11 +964,17 @@ impl Engine {
             None => self.start_attempt(pid),
             Some(reason) => {
                 let p = &mut self.payments[pid as usize];
-                p.status = PaymentStatus::Failed { at_ms: self.now_ms, reason };
+                p.status = PaymentStatus::Failed {
+                    at_ms: self.now_ms,
+                    reason,
+                };
                 self.metrics.failed += 1;
                 self.metrics.attempts += u64::from(p.attempts);
                 *self.metrics.failure_reasons.entry(reason).or_default() += 1;
-                self.emit(SimEvent::PaymentFailed { payment: pid, reason });
+                self.emit(SimEvent::PaymentFailed {
+                    payment: pid,
+                    reason,
+                });
                 self.record(pid);
             }
         }
@@ -818,10 +985,21 @@ impl Engine {
             return;
         }
         let p = &self.payments[pid as usize];
-        let alias = |n: NodeId| self.network.node(n).map(|n| n.alias.clone()).unwrap_or_default();
+        let alias = |n: NodeId| {
+            self.network
+                .node(n)
+                .map(|n| n.alias.clone())
+                .unwrap_or_default()
+        };
         let a = p.last_attempt.map(|id| &self.attempts[id as usize]);
         let route = a
-            .map(|a| a.nodes.iter().map(|&n| alias(n)).collect::<Vec<_>>().join(">"))
+            .map(|a| {
+                a.nodes
+                    .iter()
+                    .map(|&n| alias(n))
+                    .collect::<Vec<_>>()
+                    .join(">")
+            })
             .unwrap_or_default();
         let failing_hop = a
             .and_then(|a| a.failure)
@@ -829,7 +1007,9 @@ impl Engine {
             .and_then(|i| a.map(|a| alias(a.nodes[i])))
             .unwrap_or_default();
         let (outcome, reason, fees, end) = match p.status {
-            PaymentStatus::Succeeded { at_ms, fees_msat } => ("succeeded", String::new(), fees_msat, at_ms),
+            PaymentStatus::Succeeded { at_ms, fees_msat } => {
+                ("succeeded", String::new(), fees_msat, at_ms)
+            }
             PaymentStatus::Failed { at_ms, reason } => ("failed", reason.to_string(), 0, at_ms),
             PaymentStatus::InFlight => ("in_flight", String::new(), 0, self.now_ms),
         };
@@ -867,10 +1047,18 @@ impl Engine {
     /// Apply a command now (between events). Scripted timeline entries and live commands
     /// from the UI both come through here.
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
-        let find = |net: &Network, scid| net.channel_by_scid(scid).ok_or(CommandError::UnknownChannel(scid));
-        let node_ok = |net: &Network, n: NodeId| net.node(n).map(|_| ()).ok_or(CommandError::UnknownNode(n));
+        let find = |net: &Network, scid| {
+            net.channel_by_scid(scid)
+                .ok_or(CommandError::UnknownChannel(scid))
+        };
+        let node_ok =
+            |net: &Network, n: NodeId| net.node(n).map(|_| ()).ok_or(CommandError::UnknownNode(n));
         match command {
-            Command::JamChannel { scid, direction, duration_ms } => {
+            Command::JamChannel {
+                scid,
+                direction,
+                duration_ms,
+            } => {
                 let channel = find(&self.network, scid)?;
                 let dirs: Vec<Direction> = match direction {
                     Some(d) => vec![d],
@@ -887,25 +1075,44 @@ impl Engine {
                     }
                 }
                 let jam = self.jams.len() as u32;
-                self.jams.push(Jam { channel, scid, htlcs, released: false });
+                self.jams.push(Jam {
+                    channel,
+                    scid,
+                    htlcs,
+                    released: false,
+                });
                 self.schedule(duration_ms, Event::JamEnd { jam });
             }
-            Command::DrainChannel { scid, direction, fraction } => {
+            Command::DrainChannel {
+                scid,
+                direction,
+                fraction,
+            } => {
                 if !(0.0..=1.0).contains(&fraction) {
-                    return Err(CommandError::Invalid(format!("drain fraction {fraction} is not in 0..=1")));
+                    return Err(CommandError::Invalid(format!(
+                        "drain fraction {fraction} is not in 0..=1"
+                    )));
                 }
                 let channel = find(&self.network, scid)?;
                 let ch = self.network.channel_mut(channel).expect("found");
                 let amount = (ch.side(direction).balance_msat as f64 * fraction) as u64;
                 ch.shift_balance(direction, amount);
             }
-            Command::DemandSpike { node, rate_per_s, duration_ms } => {
+            Command::DemandSpike {
+                node,
+                rate_per_s,
+                duration_ms,
+            } => {
                 node_ok(&self.network, node)?;
                 if !(rate_per_s.is_finite() && rate_per_s > 0.0) {
-                    return Err(CommandError::Invalid(format!("spike rate {rate_per_s} must be positive")));
+                    return Err(CommandError::Invalid(format!(
+                        "spike rate {rate_per_s} must be positive"
+                    )));
                 }
-                let mut workload = crate::sim::workload::Workload::default();
-                workload.rate_per_s = rate_per_s;
+                let workload = crate::sim::workload::Workload {
+                    rate_per_s,
+                    ..Default::default()
+                };
                 let stream = self.spike_rngs.len() as u32 + 1;
                 let sampler = WorkloadSampler::new(&workload, &self.network);
                 let mut rng = rng_for(self.seed ^ (u64::from(stream) << 32), streams::SPIKES);
@@ -922,7 +1129,16 @@ impl Engine {
                 node_ok(&self.network, node)?;
                 self.set_online(node, true);
             }
-            Command::SetPolicy { scid, direction, fee_base_msat, fee_rate_ppm, cltv_expiry_delta, disabled } => {
+            Command::SetPolicy {
+                scid,
+                direction,
+                fee_base_msat,
+                fee_rate_ppm,
+                cltv_expiry_delta,
+                htlc_minimum_msat,
+                htlc_maximum_msat,
+                disabled,
+            } => {
                 let channel = find(&self.network, scid)?;
                 let ch = self.network.channel_mut(channel).expect("found");
                 let p = &mut ch.side_mut(direction).policy;
@@ -935,22 +1151,44 @@ impl Engine {
                 if let Some(v) = cltv_expiry_delta {
                     p.cltv_expiry_delta = v;
                 }
+                if let Some(v) = htlc_minimum_msat {
+                    p.htlc_minimum_msat = v;
+                }
+                if let Some(v) = htlc_maximum_msat {
+                    p.htlc_maximum_msat = v;
+                }
                 if let Some(v) = disabled {
                     p.disabled = v;
                 }
                 let policy = GossipPolicy::from(&*p);
-                self.queue_gossip(GossipUpdate::Policy { channel, scid, direction, policy });
+                self.queue_gossip(GossipUpdate::Policy {
+                    channel,
+                    scid,
+                    direction,
+                    policy,
+                });
             }
-            Command::OpenChannel { node1, node2, capacity_sat, node1_balance_msat, policy, scid } => {
+            Command::OpenChannel {
+                node1,
+                node2,
+                capacity_sat,
+                node1_balance_msat,
+                policy,
+                scid,
+            } => {
                 node_ok(&self.network, node1)?;
                 node_ok(&self.network, node2)?;
                 if capacity_sat == 0 {
-                    return Err(CommandError::Invalid("capacity_sat must be positive".into()));
+                    return Err(CommandError::Invalid(
+                        "capacity_sat must be positive".into(),
+                    ));
                 }
                 let cap_msat = capacity_sat * 1000;
                 let node1_msat = match node1_balance_msat {
                     Some(b) if b > cap_msat => {
-                        return Err(CommandError::Invalid(format!("balance {b} msat exceeds capacity")));
+                        return Err(CommandError::Invalid(format!(
+                            "balance {b} msat exceeds capacity"
+                        )));
                     }
                     Some(b) => b,
                     None => self
@@ -963,9 +1201,14 @@ impl Engine {
                 let channel = Channel::new(
                     scid,
                     capacity_sat,
-                    [HalfChannel::new(p, node1_msat), HalfChannel::new(p, cap_msat - node1_msat)],
+                    [
+                        HalfChannel::new(p, node1_msat),
+                        HalfChannel::new(p, cap_msat - node1_msat),
+                    ],
                 );
-                self.network.add_channel(node1, node2, channel).map_err(CommandError::Invalid)?;
+                self.network
+                    .add_channel(node1, node2, channel)
+                    .map_err(CommandError::Invalid)?;
                 self.queue_gossip(GossipUpdate::Topology);
             }
             Command::CloseChannel { scid } => {
@@ -982,7 +1225,12 @@ impl Engine {
     }
 
     fn fresh_scid(&self) -> ShortChannelId {
-        let max = self.network.channels().map(|(_, _, _, c)| c.scid.block()).max().unwrap_or(800_000);
+        let max = self
+            .network
+            .channels()
+            .map(|(_, _, _, c)| c.scid.block())
+            .max()
+            .unwrap_or(800_000);
         let mut n = 0u32;
         loop {
             let scid = ShortChannelId::new(max + 1, n, 0);
@@ -998,7 +1246,9 @@ impl Engine {
             n.online = online;
         }
         if online {
-            let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred).into_iter().partition(|(n, _)| *n == node);
+            let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred)
+                .into_iter()
+                .partition(|(n, _)| *n == node);
             self.deferred = rest;
             for (_, event) in ready {
                 self.schedule(0, event);
@@ -1032,8 +1282,17 @@ impl Engine {
 
     fn on_gossip(&mut self, update: usize) {
         match self.gossip_updates[update].clone() {
-            GossipUpdate::Policy { channel, scid, direction, policy } => {
-                if self.network.channel(channel).is_some_and(|c| c.scid == scid) {
+            GossipUpdate::Policy {
+                channel,
+                scid,
+                direction,
+                policy,
+            } => {
+                if self
+                    .network
+                    .channel(channel)
+                    .is_some_and(|c| c.scid == scid)
+                {
                     self.gossip.update_policy(channel, direction, policy);
                 }
             }

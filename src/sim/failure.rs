@@ -67,7 +67,10 @@ impl FailureReason {
     /// Whether the failure says something about the liquidity of the failing channel (as
     /// opposed to its policy or the node), which is what probabilistic routers learn from.
     pub fn is_liquidity(self) -> bool {
-        matches!(self, FailureReason::InsufficientLiquidity | FailureReason::HtlcSlotsFull)
+        matches!(
+            self,
+            FailureReason::InsufficientLiquidity | FailureReason::HtlcSlotsFull
+        )
     }
 }
 

@@ -76,7 +76,11 @@ impl Metrics {
 }
 
 pub fn ratio(num: u64, den: u64) -> f64 {
-    if den == 0 { 0.0 } else { num as f64 / den as f64 }
+    if den == 0 {
+        0.0
+    } else {
+        num as f64 / den as f64
+    }
 }
 
 /// Gini coefficient of non-negative values (sorted in place).
@@ -87,7 +91,11 @@ pub fn gini(values: &mut [u64]) -> f64 {
         return 0.0;
     }
     values.sort_unstable();
-    let weighted: f64 = values.iter().enumerate().map(|(i, &x)| (i as f64 + 1.0) * x as f64).sum();
+    let weighted: f64 = values
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| (i as f64 + 1.0) * x as f64)
+        .sum();
     (2.0 * weighted) / (n as f64 * total) - (n as f64 + 1.0) / n as f64
 }
 

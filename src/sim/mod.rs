@@ -4,8 +4,8 @@
 
 pub mod command;
 pub mod delay;
-pub mod failure;
 pub mod engine;
+pub mod failure;
 pub mod metrics;
 pub mod report;
 pub mod run;

@@ -80,19 +80,31 @@ impl Report {
             latency_ms_p50: percentile(&mut latencies, 50.0),
             latency_ms_p95: percentile(&mut latencies, 95.0),
             attempts_mean: ratio(m.attempts, resolved),
-            failure_reasons: m.failure_reasons.iter().map(|(r, n)| (r.to_string(), *n)).collect(),
+            failure_reasons: m
+                .failure_reasons
+                .iter()
+                .map(|(r, n)| (r.to_string(), *n))
+                .collect(),
             hub_gini: m.hub_gini(network.node_count()),
             top5pct_share: ratio(forwarded.iter().take(top).sum(), total),
             simulated_seconds: engine.now_ms() as f64 / 1000.0,
             wall_seconds,
-            payments_per_second: if wall_seconds > 0.0 { resolved as f64 / wall_seconds } else { 0.0 },
+            payments_per_second: if wall_seconds > 0.0 {
+                resolved as f64 / wall_seconds
+            } else {
+                0.0
+            },
             nodes,
         }
     }
 
     /// The report with its wall-clock fields zeroed (what determinism is judged on).
     pub fn without_timing(&self) -> Report {
-        Report { wall_seconds: 0.0, payments_per_second: 0.0, ..self.clone() }
+        Report {
+            wall_seconds: 0.0,
+            payments_per_second: 0.0,
+            ..self.clone()
+        }
     }
 
     /// The report's scalar metrics by name, for comparison tables.

@@ -46,7 +46,7 @@ pub fn run_scene(
     let mut steps = 0u64;
     while engine.step() {
         steps += 1;
-        if steps % 4096 == 0 {
+        if steps.is_multiple_of(4096) {
             let m = engine.metrics();
             progress(m.succeeded + m.failed, options.payments);
         }
@@ -55,5 +55,9 @@ pub fn run_scene(
     progress(options.payments, options.payments);
     let report = Report::from_engine(&engine, &scene.name, options.seed, wall);
     let records = engine.records().to_vec();
-    Ok(RunOutput { report, records, engine })
+    Ok(RunOutput {
+        report,
+        records,
+        engine,
+    })
 }

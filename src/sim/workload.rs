@@ -11,11 +11,20 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum AmountModel {
-    Fixed { msat: u64 },
+    Fixed {
+        msat: u64,
+    },
     /// Log-normal with the given median (e^mu) and sigma (ln-jamming-simulator: 50k sat, 0.7).
-    LogNormal { median_sat: f64, sigma: f64 },
+    LogNormal {
+        median_sat: f64,
+        sigma: f64,
+    },
     /// Pareto (heavy tail) with minimum `scale_sat` and tail index `shape`, capped at `max_sat`.
-    Pareto { scale_sat: f64, shape: f64, max_sat: f64 },
+    Pareto {
+        scale_sat: f64,
+        shape: f64,
+        max_sat: f64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,7 +34,9 @@ pub enum EndpointModel {
     CapacityWeighted,
     /// Merchants and API services, ranked by capacity, with Zipf weights `1 / rank^exponent`.
     /// Falls back to all nodes when the scene has no merchants.
-    MerchantZipf { exponent: f64 },
+    MerchantZipf {
+        exponent: f64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,7 +53,10 @@ impl Default for Workload {
     fn default() -> Self {
         Workload {
             rate_per_s: 10.0,
-            amount: AmountModel::LogNormal { median_sat: 50_000.0, sigma: 0.7 },
+            amount: AmountModel::LogNormal {
+                median_sat: 50_000.0,
+                sigma: 0.7,
+            },
             senders: EndpointModel::Uniform,
             receivers: EndpointModel::CapacityWeighted,
         }
@@ -52,7 +66,10 @@ impl Default for Workload {
 impl Workload {
     pub fn validate(&self) -> Result<(), String> {
         if !(self.rate_per_s.is_finite() && self.rate_per_s > 0.0) {
-            return Err(format!("workload.rate_per_s must be positive, got {}", self.rate_per_s));
+            return Err(format!(
+                "workload.rate_per_s must be positive, got {}",
+                self.rate_per_s
+            ));
         }
         let amount: Result<(), String> = match self.amount {
             AmountModel::Fixed { msat: 0 } => Err("workload amount Fixed must be > 0 msat".into()),
@@ -61,9 +78,11 @@ impl Workload {
             {
                 Err("workload LogNormal needs median_sat > 0 and sigma >= 0".into())
             }
-            AmountModel::Pareto { scale_sat, shape, max_sat }
-                if !(scale_sat > 0.0 && shape > 0.0 && max_sat >= scale_sat) =>
-            {
+            AmountModel::Pareto {
+                scale_sat,
+                shape,
+                max_sat,
+            } if !(scale_sat > 0.0 && shape > 0.0 && max_sat >= scale_sat) => {
                 Err("workload Pareto needs scale_sat > 0, shape > 0, max_sat >= scale_sat".into())
             }
             _ => Ok(()),
@@ -124,7 +143,9 @@ impl EndpointSampler {
                 }
                 // Rank by capacity, largest first; ties by id, for determinism.
                 merchants.sort_by(|&a, &b| capacity(b).total_cmp(&capacity(a)).then(a.cmp(&b)));
-                let w = (1..=merchants.len()).map(|r| 1.0 / (r as f64).powf(exponent)).collect();
+                let w = (1..=merchants.len())
+                    .map(|r| 1.0 / (r as f64).powf(exponent))
+                    .collect();
                 (merchants, Some(w))
             }
         };
@@ -162,12 +183,17 @@ impl WorkloadSampler {
     pub fn draw_amount_msat(&self, rng: &mut impl Rng) -> u64 {
         let sat = match self.amount {
             AmountModel::Fixed { msat } => return msat,
-            AmountModel::LogNormal { median_sat, sigma } => {
-                LogNormal::new(median_sat.ln(), sigma).expect("validated").sample(rng)
-            }
-            AmountModel::Pareto { scale_sat, shape, max_sat } => {
-                Pareto::new(scale_sat, shape).expect("validated").sample(rng).min(max_sat)
-            }
+            AmountModel::LogNormal { median_sat, sigma } => LogNormal::new(median_sat.ln(), sigma)
+                .expect("validated")
+                .sample(rng),
+            AmountModel::Pareto {
+                scale_sat,
+                shape,
+                max_sat,
+            } => Pareto::new(scale_sat, shape)
+                .expect("validated")
+                .sample(rng)
+                .min(max_sat),
         };
         ((sat * 1000.0).round() as u64).max(1)
     }
@@ -182,11 +208,24 @@ impl WorkloadSampler {
         for _ in 0..64 {
             let sender = self.senders.draw(rng)?;
             if sender != receiver {
-                return Some(PaymentRequest { sender, receiver, amount_msat });
+                return Some(PaymentRequest {
+                    sender,
+                    receiver,
+                    amount_msat,
+                });
             }
         }
         // Degenerate weights (one node carries all of them): pick any other node.
-        let sender = self.senders.nodes.iter().copied().find(|&n| n != receiver)?;
-        Some(PaymentRequest { sender, receiver, amount_msat })
+        let sender = self
+            .senders
+            .nodes
+            .iter()
+            .copied()
+            .find(|&n| n != receiver)?;
+        Some(PaymentRequest {
+            sender,
+            receiver,
+            amount_msat,
+        })
     }
 }

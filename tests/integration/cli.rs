@@ -1,0 +1,228 @@
+//! The `lnlab` binary as a user runs it: reports on disk with the promised keys, clear
+//! one-line errors with a non-zero exit for bad input, import of the real fixtures.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lnlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lnlab"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lnlab-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/ln")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn assert_one_line_error(out: &Output, needle: &str) {
+    assert!(!out.status.success(), "expected failure");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(needle), "stderr {err:?} lacks {needle:?}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn run_writes_a_report_with_the_promised_keys_and_a_csv() {
+    let json = tmp("run.json");
+    let csv = tmp("run.csv");
+    let out = lnlab(&[
+        "run",
+        "scenes/classroom.ron",
+        "--payments",
+        "300",
+        "--policy",
+        "lnd",
+        "--seed",
+        "3",
+        "--json",
+        json.to_str().unwrap(),
+        "--payments-csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    for key in [
+        "scene",
+        "policy",
+        "seed",
+        "payments",
+        "succeeded",
+        "failed",
+        "success_rate",
+        "volume_success_rate",
+        "fees_paid_msat",
+        "fees_earned_msat",
+        "mean_hops",
+        "latency_ms_p50",
+        "latency_ms_p95",
+        "attempts_mean",
+        "failure_reasons",
+        "hub_gini",
+        "wall_seconds",
+        "payments_per_second",
+        "nodes",
+    ] {
+        assert!(report.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(report["payments"], 300);
+    assert_eq!(report["policy"], "lnd");
+    assert_eq!(report["fees_paid_msat"], report["fees_earned_msat"]);
+    assert_eq!(report["nodes"].as_array().unwrap().len(), 12);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "time_ms,sender,receiver,amount_msat,outcome,failure_reason,failing_hop,route,fees_msat,latency_ms,attempts"
+    );
+    assert_eq!(lines.count(), 300);
+}
+
+#[test]
+fn compare_reports_mean_and_interval_per_policy() {
+    let json = tmp("compare.json");
+    let out = lnlab(&[
+        "compare",
+        "scenes/classroom.ron",
+        "--policies",
+        "random,cheapest,lnd",
+        "--payments",
+        "200",
+        "--seeds",
+        "3",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(c["seeds"], 3);
+    let results = c["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for r in results {
+        let s = &r["success_rate"];
+        let (lo, mean, hi) = (
+            s["ci95_low"].as_f64().unwrap(),
+            s["mean"].as_f64().unwrap(),
+            s["ci95_high"].as_f64().unwrap(),
+        );
+        assert!(lo <= mean && mean <= hi, "{r}");
+    }
+}
+
+#[test]
+fn import_of_the_real_fixture_round_trips_through_a_scene() {
+    let scene = tmp("ln50.ron");
+    let out = lnlab(&[
+        "import",
+        "describegraph",
+        &fixture("ln_50.json"),
+        "-o",
+        scene.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let loaded = lnlab::scene::load(&scene).unwrap();
+    assert_eq!((loaded.nodes.len(), loaded.channels.len()), (50, 78));
+    let again = lnlab::scene::parse(&lnlab::scene::io::to_string(&loaded), &scene).unwrap();
+    assert_eq!(again, loaded, "lossless round trip");
+}
+
+#[test]
+fn bad_inputs_get_one_clear_error_and_a_non_zero_exit() {
+    let broken = tmp("broken.ron");
+    std::fs::write(
+        &broken,
+        "Scene(\n  format_version: 1,\n  name: \"x\",\n  nodes: [,\n",
+    )
+    .unwrap();
+    let out = lnlab(&["run", broken.to_str().unwrap(), "--payments", "10"]);
+    assert_one_line_error(&out, "broken.ron:4:");
+
+    let typo = tmp("typo.ron");
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/classroom.ron"))
+            .unwrap()
+            .replacen("capacity_sat", "capacity_sats", 1);
+    std::fs::write(&typo, text).unwrap();
+    assert_one_line_error(
+        &lnlab(&["run", typo.to_str().unwrap(), "--payments", "10"]),
+        "capacity_sats",
+    );
+
+    assert_one_line_error(
+        &lnlab(&["run", "no/such/scene.ron", "--payments", "10"]),
+        "no/such/scene.ron",
+    );
+    assert_one_line_error(
+        &lnlab(&["run", "scenes/classroom.ron", "--payments", "0"]),
+        "payments",
+    );
+    assert_one_line_error(
+        &lnlab(&[
+            "run",
+            "scenes/classroom.ron",
+            "--payments",
+            "5",
+            "--policy",
+            "teleport",
+        ]),
+        "teleport",
+    );
+    let bad_json = tmp("bad.json");
+    std::fs::write(&bad_json, "{\"nodes\": [\n  {\"pub_key\": 12}\n]}").unwrap();
+    let out = lnlab(&[
+        "import",
+        "describegraph",
+        bad_json.to_str().unwrap(),
+        "-o",
+        tmp("x.ron").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "bad.json:2:");
+}
+
+#[test]
+fn generate_writes_a_loadable_scene() {
+    let scene = tmp("gen.ron");
+    let out = lnlab(&[
+        "generate",
+        "--nodes",
+        "40",
+        "--channels",
+        "100",
+        "--model",
+        "watts-strogatz",
+        "--seed",
+        "5",
+        "-o",
+        scene.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = lnlab::scene::load(&scene).unwrap();
+    assert_eq!((s.nodes.len(), s.channels.len()), (40, 100));
+}

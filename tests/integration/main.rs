@@ -1,0 +1,8 @@
+//! Integration tests: constructed failure scenarios, engine properties over random graphs
+//! and workloads, and the command line as a user runs it. One test binary, so the crate is
+//! linked once.
+
+mod cli;
+mod properties;
+mod scenarios;
+mod support;

@@ -1,0 +1,246 @@
+//! One constructed scenario per failure reason, each producing exactly that reason, plus
+//! the success path with exact fee accounting.
+
+use crate::support::{engine, line, pay, policy, scid};
+use lnlab::network::{Direction, NodeId};
+use lnlab::routing::RouterKind;
+use lnlab::sim::command::Command;
+use lnlab::sim::engine::{Engine, PaymentStatus};
+use lnlab::sim::failure::FailureReason;
+
+fn failure_of(e: &Engine) -> FailureReason {
+    match e.payments()[0].status {
+        PaymentStatus::Failed { reason, .. } => reason,
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+fn assert_clean(e: &Engine) {
+    e.network().check_invariants().unwrap();
+    assert_eq!(e.network().in_flight_totals(), (0, 0), "locks left behind");
+}
+
+fn set_policy(scid: lnlab::network::ShortChannelId) -> Command {
+    Command::SetPolicy {
+        scid,
+        direction: Direction::Forward,
+        fee_base_msat: None,
+        fee_rate_ppm: None,
+        cltv_expiry_delta: None,
+        htlc_minimum_msat: None,
+        htlc_maximum_msat: None,
+        disabled: None,
+    }
+}
+
+/// Apply `cmd` (n1 changes its policy toward n2; gossip has not caught up) and pay n0 -> n3.
+fn after_stale_update(cmd: Command, amount_msat: u64) -> Engine {
+    let mut e = engine(&line(4), RouterKind::Cheapest);
+    e.apply(cmd).unwrap();
+    pay(&mut e, 0, 3, amount_msat);
+    assert_clean(&e);
+    e
+}
+
+#[test]
+fn success_moves_balances_and_pays_each_forwarder_its_fee() {
+    let mut e = engine(&line(4), RouterKind::Cheapest);
+    let amount = 100_000_000;
+    pay(&mut e, 0, 3, amount);
+    let PaymentStatus::Succeeded { fees_msat, .. } = e.payments()[0].status else {
+        panic!("failed")
+    };
+    // n2 charges on 100M (1000 + 10_000); n1 charges on what n2 receives.
+    let fee2 = 1_000 + amount / 10_000;
+    let fee1 = 1_000 + (amount + fee2) / 10_000;
+    assert_eq!(fees_msat, fee1 + fee2);
+    let m = e.metrics();
+    assert_eq!(m.fees_paid_msat, m.fees_earned_msat);
+    assert_eq!(m.nodes[1].fees_earned_msat, fee1);
+    assert_eq!(m.nodes[2].fees_earned_msat, fee2);
+    let ch = e
+        .network()
+        .channel(e.network().channel_by_scid(scid(2)).unwrap())
+        .unwrap();
+    assert_eq!(
+        ch.sides[1].balance_msat,
+        5_000_000_000 + amount,
+        "n3 received exactly the amount"
+    );
+    assert_clean(&e);
+}
+
+#[test]
+fn insufficient_liquidity_fails_at_the_empty_hop() {
+    let mut scene = line(4);
+    scene.channels[1].node1_balance_msat = Some(0); // n1 has nothing toward n2
+    let mut e = engine(&scene, RouterKind::Cheapest);
+    pay(&mut e, 0, 3, 100_000_000);
+    assert_eq!(failure_of(&e), FailureReason::InsufficientLiquidity);
+    assert_eq!(e.metrics().nodes[1].failures_caused, 1);
+    assert_clean(&e);
+}
+
+#[test]
+fn fee_insufficient_when_the_sender_uses_a_stale_fee() {
+    let mut cmd = set_policy(scid(1));
+    if let Command::SetPolicy { fee_rate_ppm, .. } = &mut cmd {
+        *fee_rate_ppm = Some(5_000);
+    }
+    assert_eq!(
+        failure_of(&after_stale_update(cmd, 100_000_000)),
+        FailureReason::FeeInsufficient
+    );
+}
+
+#[test]
+fn channel_disabled_after_the_owner_disables_it() {
+    let mut cmd = set_policy(scid(1));
+    if let Command::SetPolicy { disabled, .. } = &mut cmd {
+        *disabled = Some(true);
+    }
+    assert_eq!(
+        failure_of(&after_stale_update(cmd, 100_000_000)),
+        FailureReason::ChannelDisabled
+    );
+}
+
+#[test]
+fn amount_below_minimum_and_above_maximum() {
+    let mut low = set_policy(scid(1));
+    if let Command::SetPolicy {
+        htlc_minimum_msat, ..
+    } = &mut low
+    {
+        *htlc_minimum_msat = Some(1_000_000_000);
+    }
+    assert_eq!(
+        failure_of(&after_stale_update(low, 100_000_000)),
+        FailureReason::AmountBelowMinimum
+    );
+    let mut high = set_policy(scid(1));
+    if let Command::SetPolicy {
+        htlc_maximum_msat, ..
+    } = &mut high
+    {
+        *htlc_maximum_msat = Some(1_000_000);
+    }
+    assert_eq!(
+        failure_of(&after_stale_update(high, 100_000_000)),
+        FailureReason::AmountAboveMaximum
+    );
+}
+
+#[test]
+fn cltv_budget_exhausted_when_the_delta_grew() {
+    let mut cmd = set_policy(scid(1));
+    if let Command::SetPolicy {
+        cltv_expiry_delta, ..
+    } = &mut cmd
+    {
+        *cltv_expiry_delta = Some(400);
+    }
+    assert_eq!(
+        failure_of(&after_stale_update(cmd, 100_000_000)),
+        FailureReason::CltvBudgetExhausted
+    );
+}
+
+#[test]
+fn htlc_slots_full_when_jammed() {
+    let mut e = engine(&line(4), RouterKind::Cheapest);
+    e.apply(Command::JamChannel {
+        scid: scid(1),
+        direction: Some(Direction::Forward),
+        duration_ms: 10_000,
+    })
+    .unwrap();
+    let jammed = e
+        .network()
+        .channel(e.network().channel_by_scid(scid(1)).unwrap())
+        .unwrap();
+    assert_eq!(jammed.sides[0].slots_free(), 0);
+    pay(&mut e, 0, 3, 100_000_000);
+    assert_eq!(failure_of(&e), FailureReason::HtlcSlotsFull);
+    assert_clean(&e); // the jam was released at the end
+}
+
+#[test]
+fn node_offline_fails_at_the_previous_hop() {
+    let mut e = engine(&line(4), RouterKind::Cheapest);
+    e.apply(Command::NodeOffline { node: NodeId(2) }).unwrap();
+    pay(&mut e, 0, 3, 100_000_000);
+    assert_eq!(failure_of(&e), FailureReason::NodeOffline);
+    assert_eq!(e.metrics().nodes[1].failures_caused, 1);
+    assert_clean(&e);
+}
+
+#[test]
+fn no_route_to_an_unreachable_node() {
+    let mut scene = line(4);
+    scene.channels.pop(); // n3 has no channel
+    let mut e = engine(&scene, RouterKind::Lnd);
+    pay(&mut e, 0, 3, 100_000_000);
+    assert_eq!(failure_of(&e), FailureReason::NoRoute);
+}
+
+#[test]
+fn timeout_when_a_slow_failure_returns_after_the_deadline() {
+    let mut scene = line(4);
+    scene.channels[2].node1_balance_msat = Some(0); // n2 cannot reach n3
+    scene.nodes[1].processing_delay = Some(lnlab::sim::delay::DelayModel::Constant { ms: 40_000 });
+    scene.routing.max_attempts = 5;
+    let mut e = engine(&scene, RouterKind::Cheapest);
+    pay(&mut e, 0, 3, 100_000_000);
+    assert_eq!(failure_of(&e), FailureReason::Timeout);
+    assert_eq!(e.payments()[0].attempts, 1, "no retry after the deadline");
+    assert_clean(&e);
+}
+
+#[test]
+fn too_many_hops_for_a_hop_by_hop_walk() {
+    let mut scene = line(4);
+    scene.routing.max_hops = 2;
+    scene.routing.fee_limit_ppm = 1_000_000;
+    let mut e = engine(&scene, RouterKind::Random);
+    pay(&mut e, 0, 3, 100_000_000);
+    assert_eq!(failure_of(&e), FailureReason::TooManyHops);
+    assert_clean(&e);
+}
+
+#[test]
+fn retries_route_around_a_failed_channel() {
+    // A square: n0-n1-n3 (cheap, but n1 is empty toward n3) and n0-n2-n3 (dearer, works).
+    let mut scene = line(4);
+    scene.channels = vec![];
+    let mut add = |i: u32, a: u32, b: u32, bal: u64, fee_ppm: u64| {
+        scene.channels.push(lnlab::scene::SceneChannel {
+            scid: scid(i),
+            node1: a,
+            node2: b,
+            capacity_sat: 10_000_000,
+            node1_balance_msat: Some(bal),
+            node1_policy: Some(policy(0, fee_ppm, 40)),
+            node2_policy: Some(policy(0, fee_ppm, 40)),
+        })
+    };
+    add(0, 0, 1, 5_000_000_000, 1);
+    add(1, 1, 3, 0, 1);
+    add(2, 0, 2, 5_000_000_000, 900);
+    add(3, 2, 3, 5_000_000_000, 900);
+    scene.routing.max_attempts = 3;
+    for router in [RouterKind::Lnd, RouterKind::Ldk] {
+        let mut e = engine(&scene, router);
+        pay(&mut e, 0, 3, 100_000_000);
+        assert!(
+            matches!(e.payments()[0].status, PaymentStatus::Succeeded { .. }),
+            "{router}"
+        );
+        assert_eq!(
+            e.payments()[0].attempts,
+            2,
+            "{router} learnt from the first failure"
+        );
+        assert_clean(&e);
+    }
+}
