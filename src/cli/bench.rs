@@ -102,6 +102,10 @@ fn bench_run(scene: &Scene, policy: RouterKind, payments: u64) -> anyhow::Result
         r.success_rate * 100.0,
         r.attempts_mean
     );
+    let stats = out.engine.router_stats();
+    if !stats.is_empty() {
+        println!("            {stats}");
+    }
     Ok(())
 }
 

@@ -50,9 +50,20 @@ impl ChannelPolicy {
     /// Fee this direction's owner charges to forward `amount_msat` out over it (BOLT 7):
     /// `fee_base_msat + amount_msat * fee_rate_ppm / 1_000_000`, rounded down, saturating.
     pub fn fee_msat(&self, amount_msat: u64) -> u64 {
-        let proportional = u128::from(amount_msat) * u128::from(self.fee_rate_ppm) / 1_000_000;
-        u64::try_from(u128::from(self.fee_base_msat) + proportional).unwrap_or(u64::MAX)
+        forwarding_fee_msat(self.fee_base_msat, self.fee_rate_ppm, amount_msat)
     }
+}
+
+/// BOLT 7's fee: `fee_base_msat + amount_msat * fee_rate_ppm / 1_000_000`, rounded down and
+/// saturating (real graphs announce rates up to 2^31 - 1 ppm).
+#[inline]
+pub fn forwarding_fee_msat(fee_base_msat: u64, fee_rate_ppm: u64, amount_msat: u64) -> u64 {
+    let proportional = match amount_msat.checked_mul(fee_rate_ppm) {
+        Some(product) => product / 1_000_000,
+        None => u64::try_from(u128::from(amount_msat) * u128::from(fee_rate_ppm) / 1_000_000)
+            .unwrap_or(u64::MAX),
+    };
+    fee_base_msat.saturating_add(proportional)
 }
 
 /// One HTLC offered over a direction and not yet resolved.

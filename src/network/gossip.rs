@@ -23,9 +23,9 @@ pub struct GossipPolicy {
 }
 
 impl GossipPolicy {
+    #[inline]
     pub fn fee_msat(&self, amount_msat: u64) -> u64 {
-        let proportional = u128::from(amount_msat) * u128::from(self.fee_rate_ppm) / 1_000_000;
-        u64::try_from(u128::from(self.fee_base_msat) + proportional).unwrap_or(u64::MAX)
+        super::channel::forwarding_fee_msat(self.fee_base_msat, self.fee_rate_ppm, amount_msat)
     }
     /// Whether gossip says an HTLC of `amount_msat` may use this direction.
     pub fn admits(&self, amount_msat: u64, capacity_msat: u64) -> bool {
@@ -49,6 +49,19 @@ impl From<&super::channel::ChannelPolicy> for GossipPolicy {
     }
 }
 
+/// An edge as the backward search reads it: stored inline in the incoming adjacency of its
+/// target, so a search scans memory sequentially.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InEdge {
+    pub edge: EdgeIdx,
+    pub from: u32,
+    pub to: u32,
+    pub channel: ChannelId,
+    pub direction: Direction,
+    pub capacity_msat: u64,
+    pub policy: GossipPolicy,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct GossipView {
     /// Bumped on every change; caches built on an older epoch are stale.
@@ -63,6 +76,9 @@ pub struct GossipView {
     pub policy: Vec<GossipPolicy>,
     in_offsets: Vec<u32>,
     in_edges: Vec<EdgeIdx>,
+    /// `in_edges` with each edge's data inline; `in_pos[e]` is edge `e`'s slot.
+    in_data: Vec<InEdge>,
+    in_pos: Vec<u32>,
     out_offsets: Vec<u32>,
     out_edges: Vec<EdgeIdx>,
     /// `channel.index() * 2 + direction.index()` -> edge, `u32::MAX` when absent.
@@ -98,7 +114,34 @@ impl GossipView {
         }
         (v.in_offsets, v.in_edges) = csr(v.node_bound, &v.to);
         (v.out_offsets, v.out_edges) = csr(v.node_bound, &v.from);
+        v.in_pos = vec![0; v.from.len()];
+        for (pos, &e) in v.in_edges.iter().enumerate() {
+            v.in_pos[e as usize] = pos as u32;
+        }
+        v.in_data = v.in_edges.iter().map(|&e| v.in_edge(e)).collect();
         v
+    }
+
+    fn in_edge(&self, e: EdgeIdx) -> InEdge {
+        let i = e as usize;
+        InEdge {
+            edge: e,
+            from: self.from[i],
+            to: self.to[i],
+            channel: self.channel[i],
+            direction: self.direction[i],
+            capacity_msat: self.capacity_msat[i],
+            policy: self.policy[i],
+        }
+    }
+
+    /// Edges arriving at `node`, with their data inline.
+    pub fn incoming_data(&self, node: NodeId) -> &[InEdge] {
+        let i = node.index();
+        if i + 1 >= self.in_offsets.len() {
+            return &[];
+        }
+        &self.in_data[self.in_offsets[i] as usize..self.in_offsets[i + 1] as usize]
     }
 
     pub fn node_bound(&self) -> usize {
@@ -130,6 +173,7 @@ impl GossipView {
     pub fn update_policy(&mut self, channel: ChannelId, dir: Direction, policy: GossipPolicy) {
         if let Some(e) = self.edge(channel, dir) {
             self.policy[e as usize] = policy;
+            self.in_data[self.in_pos[e as usize] as usize].policy = policy;
             self.epoch += 1;
         }
     }

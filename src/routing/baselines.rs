@@ -14,11 +14,13 @@ use super::cache::{DEFAULT_CAPACITY, TreeCache};
 use super::ldk::{LdkConfig, LdkKnowledge, LdkScorer};
 use super::mission_control::{LndScorer, MissionControl, MissionControlConfig};
 use super::search::{EdgeScorer, Limits, Tree, build_route};
-use super::{AttemptOutcome, Decision, DecisionContext, GossipView, Router};
-use crate::network::gossip::EdgeIdx;
+use super::{AttemptOutcome, Decision, DecisionContext, Router};
+use crate::network::gossip::InEdge;
+use crate::network::{ChannelId, Direction, NodeId};
 use crate::sim::failure::FailureReason;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Forwards over a uniformly random usable channel that does not lead back into the route.
 pub struct RandomRouter {
@@ -80,22 +82,86 @@ pub enum Scoring {
 
 struct ShortestScorer;
 impl EdgeScorer for ShortestScorer {
-    fn score(&self, _: &GossipView, _: EdgeIdx, _: u64, fee_msat: u64) -> Option<(f64, f64)> {
+    fn score(&self, _: &InEdge, _: u64, fee_msat: u64) -> Option<(f64, f64)> {
         Some((1.0 + fee_msat as f64 * 1e-15, 1.0))
     }
 }
 
 struct CheapestScorer;
 impl EdgeScorer for CheapestScorer {
-    fn score(
-        &self,
-        gossip: &GossipView,
-        edge: EdgeIdx,
-        amount_msat: u64,
-        fee_msat: u64,
-    ) -> Option<(f64, f64)> {
-        let cltv = f64::from(gossip.policy[edge as usize].cltv_expiry_delta);
+    fn score(&self, edge: &InEdge, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
+        let cltv = f64::from(edge.policy.cltv_expiry_delta);
         Some((fee_msat as f64 + amount_msat as f64 * cltv * 15e-9, 1.0))
+    }
+}
+
+/// What `shortest` and `cheapest` remember: channels that just failed one of the sender's
+/// payments are left out of its searches for a while (as every implementation at least
+/// does within one payment), so a retry does not take the same failing path again.
+#[derive(Debug, Default)]
+struct Exclusions {
+    senders: HashMap<NodeId, Vec<Excluded>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Excluded {
+    channel: ChannelId,
+    direction: Direction,
+    from: NodeId,
+    until_ms: u64,
+}
+
+impl Exclusions {
+    fn record(&mut self, outcome: &AttemptOutcome, for_ms: u64) {
+        if let (Some(reason), Some(h)) = (outcome.failure, outcome.hops.last())
+            && !matches!(reason, FailureReason::NoRoute | FailureReason::Timeout)
+            && outcome.hops.len() > 1
+        {
+            self.senders
+                .entry(outcome.sender)
+                .or_default()
+                .push(Excluded {
+                    channel: h.channel,
+                    direction: h.direction,
+                    from: h.from,
+                    until_ms: outcome.now_ms + for_ms,
+                });
+        }
+    }
+    fn prune(&mut self, sender: NodeId, now_ms: u64) {
+        if let Some(list) = self.senders.get_mut(&sender) {
+            list.retain(|e| e.until_ms > now_ms);
+            if list.is_empty() {
+                self.senders.remove(&sender);
+            }
+        }
+    }
+    fn of(&self, sender: NodeId) -> &[Excluded] {
+        self.senders.get(&sender).map_or(&[], Vec::as_slice)
+    }
+    fn nodes_of(&self, sender: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        self.of(sender).iter().map(|e| e.from)
+    }
+}
+
+/// A scorer with some edges left out.
+struct Excluding<'a> {
+    inner: &'a dyn EdgeScorer,
+    excluded: &'a [Excluded],
+    mask: &'a [bool],
+}
+
+impl EdgeScorer for Excluding<'_> {
+    fn score(&self, edge: &InEdge, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
+        if self.mask.get(edge.from as usize).copied().unwrap_or(false)
+            && self
+                .excluded
+                .iter()
+                .any(|e| e.channel == edge.channel && e.direction == edge.direction)
+        {
+            return None;
+        }
+        self.inner.score(edge, amount_msat, fee_msat)
     }
 }
 
@@ -106,6 +172,10 @@ pub struct SourceRouter {
     exact: Tree,
     mission_control: MissionControl,
     ldk: LdkKnowledge,
+    exclusions: Exclusions,
+    /// How long shortest/cheapest avoid a channel that failed one of their payments.
+    exclusion_ms: u64,
+    mask: Vec<bool>,
     pub exact_searches: u64,
 }
 
@@ -117,6 +187,9 @@ impl SourceRouter {
             exact: Tree::new(),
             mission_control: MissionControl::default(),
             ldk: LdkKnowledge::default(),
+            exclusions: Exclusions::default(),
+            exclusion_ms: 60_000,
+            mask: Vec::new(),
             exact_searches: 0,
         }
     }
@@ -143,51 +216,93 @@ impl Router for SourceRouter {
             fee_limit_msat: p.fee_budget_msat,
             ..Limits::new(ctx.settings, p.amount_msat)
         };
-        let (lnd_scorer, ldk_scorer);
-        let (scorer, has_history): (&dyn EdgeScorer, bool) = match &self.scoring {
-            Scoring::Shortest => (&ShortestScorer, false),
-            Scoring::Cheapest => (&CheapestScorer, false),
-            Scoring::Lnd(config) => {
-                let history = self.mission_control.history(node);
-                lnd_scorer = LndScorer {
-                    config,
-                    history,
-                    now_ms: ctx.now_ms,
-                };
-                (&lnd_scorer, history.is_some())
-            }
-            Scoring::Ldk(config) => {
-                let bounds = self.ldk.bounds_of(node);
-                ldk_scorer = LdkScorer {
-                    config,
-                    bounds,
-                    now_ms: ctx.now_ms,
-                };
-                (&ldk_scorer, bounds.is_some())
+        // Mark the nodes this sender has learnt something about, so scorers only consult
+        // their memory there.
+        let learnt: Vec<NodeId> = match &self.scoring {
+            Scoring::Lnd(_) => self.mission_control.nodes_of(node).collect(),
+            Scoring::Ldk(_) => self.ldk.nodes_of(node).collect(),
+            Scoring::Shortest | Scoring::Cheapest => {
+                self.exclusions.prune(node, ctx.now_ms);
+                self.exclusions.nodes_of(node).collect()
             }
         };
-        let mut route = None;
-        if ctx.settings.path_cache && !has_history {
-            route = self.cache.route(
-                ctx.gossip,
-                scorer,
-                &ctx.local,
-                p.destination,
-                p.amount_msat,
-                limits,
-            );
+        self.mask.resize(ctx.gossip.node_bound(), false);
+        for n in &learnt {
+            if let Some(m) = self.mask.get_mut(n.index()) {
+                *m = true;
+            }
         }
-        if route.is_none() {
-            self.exact_searches += 1;
-            let tree = &mut self.exact;
-            tree.reset(ctx.gossip, p.destination, p.amount_msat, limits, Some(node));
-            if tree
-                .run(ctx.gossip, scorer, Some(&ctx.local), |_, v| v == node)
-                .is_some()
-            {
-                route = tree.path_edges(ctx.gossip, node).and_then(|edges| {
-                    build_route(ctx.gossip, &edges, p.amount_msat, &limits, &ctx.local)
-                });
+        let has_history = !learnt.is_empty();
+        let route = {
+            let mask = &self.mask;
+            let (lnd, ldk, shortest, cheapest);
+            let scorer: &dyn EdgeScorer = match &self.scoring {
+                Scoring::Shortest => {
+                    shortest = Excluding {
+                        inner: &ShortestScorer,
+                        excluded: self.exclusions.of(node),
+                        mask,
+                    };
+                    &shortest
+                }
+                Scoring::Cheapest => {
+                    cheapest = Excluding {
+                        inner: &CheapestScorer,
+                        excluded: self.exclusions.of(node),
+                        mask,
+                    };
+                    &cheapest
+                }
+                Scoring::Lnd(config) => {
+                    let history = self.mission_control.history(node);
+                    lnd = LndScorer {
+                        config,
+                        history,
+                        mask,
+                        now_ms: ctx.now_ms,
+                    };
+                    &lnd
+                }
+                Scoring::Ldk(config) => {
+                    let bounds = self.ldk.bounds_of(node);
+                    ldk = LdkScorer {
+                        config,
+                        bounds,
+                        mask,
+                        now_ms: ctx.now_ms,
+                    };
+                    &ldk
+                }
+            };
+            let mut route = None;
+            if ctx.settings.path_cache && !has_history {
+                route = self.cache.route(
+                    ctx.gossip,
+                    scorer,
+                    &ctx.local,
+                    p.destination,
+                    p.amount_msat,
+                    limits,
+                );
+            }
+            if route.is_none() {
+                self.exact_searches += 1;
+                let tree = &mut self.exact;
+                tree.reset(ctx.gossip, p.destination, p.amount_msat, limits, Some(node));
+                if tree
+                    .run(ctx.gossip, scorer, Some(&ctx.local), |v| v == node)
+                    .is_some()
+                {
+                    route = tree.path_edges(ctx.gossip, node).and_then(|edges| {
+                        build_route(ctx.gossip, &edges, p.amount_msat, &limits, &ctx.local)
+                    });
+                }
+            }
+            route
+        };
+        for n in &learnt {
+            if let Some(m) = self.mask.get_mut(n.index()) {
+                *m = false;
             }
         }
         match route {
@@ -201,11 +316,21 @@ impl Router for SourceRouter {
         }
     }
 
+    fn stats(&self) -> String {
+        let c = &self.cache;
+        format!(
+            "path trees: {} built, {} reused, {} answers rejected, {} one-off; exact searches: {}",
+            c.misses, c.hits, c.fallbacks, c.passed, self.exact_searches
+        )
+    }
+
     fn learn(&mut self, outcome: &AttemptOutcome) {
         match self.scoring {
             Scoring::Lnd(_) => self.mission_control.record(outcome),
             Scoring::Ldk(_) => self.ldk.record(outcome),
-            _ => {}
+            Scoring::Shortest | Scoring::Cheapest => {
+                self.exclusions.record(outcome, self.exclusion_ms);
+            }
         }
     }
 }

@@ -8,11 +8,15 @@
 //! checked against every gossip limit, fee limit, CLTV limit and the sender's own channel.
 //! Anything that does not check out, or whose tree path runs through the sender, falls
 //! back to an exact search by the caller. A gossip change (new epoch) empties the cache.
+//!
+//! Admission: a tree is only kept for a (destination, bucket) asked for at least twice
+//! recently; one-off destinations go to the caller's exact search, whose buffers stay warm,
+//! instead of evicting trees that are being reused.
 
 use super::search::{EdgeScorer, Limits, Tree, build_route};
 use super::{LocalView, Route};
 use crate::network::{GossipView, NodeId};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Trees kept at once (each holds a few arrays of `node_bound` entries).
 pub const DEFAULT_CAPACITY: usize = 96;
@@ -34,9 +38,13 @@ pub struct TreeCache {
     last_used: Vec<u64>,
     index: HashMap<(NodeId, i32), usize>,
     tick: u64,
+    /// When each recently requested key was last asked for (admission filter).
+    seen: HashMap<(NodeId, i32), u64>,
     pub hits: u64,
     pub misses: u64,
     pub fallbacks: u64,
+    /// Requests for keys seen only once recently (answered by an exact search instead).
+    pub passed: u64,
 }
 
 impl TreeCache {
@@ -47,18 +55,20 @@ impl TreeCache {
         }
     }
 
+    /// The tree for a key, or `None` when the key is not (yet) worth a tree of its own.
     fn tree_for(
         &mut self,
         gossip: &GossipView,
         destination: NodeId,
         bucket: i32,
         limits: Limits,
-    ) -> &mut Tree {
+    ) -> Option<&mut Tree> {
         if gossip.epoch != self.epoch {
             self.trees.clear();
             self.keys.clear();
             self.last_used.clear();
             self.index.clear();
+            self.seen.clear();
             self.epoch = gossip.epoch;
         }
         self.tick += 1;
@@ -69,6 +79,19 @@ impl TreeCache {
                 slot
             }
             None => {
+                let window = 8 * self.capacity as u64;
+                let recent = self
+                    .seen
+                    .insert(key, self.tick)
+                    .is_some_and(|t| self.tick - t <= window);
+                if self.seen.len() > 64 * self.capacity {
+                    let tick = self.tick;
+                    self.seen.retain(|_, t| tick - *t <= window);
+                }
+                if !recent {
+                    self.passed += 1;
+                    return None;
+                }
                 self.misses += 1;
                 let slot = if self.trees.len() < self.capacity {
                     self.trees.push(Tree::new());
@@ -95,7 +118,7 @@ impl TreeCache {
             }
         };
         self.last_used[slot] = self.tick;
-        &mut self.trees[slot]
+        Some(&mut self.trees[slot])
     }
 
     /// The best route for a sender without history of its own, or `None` when the cache
@@ -131,7 +154,7 @@ impl TreeCache {
         let bucket = amount_bucket(amount_msat);
         let mut bucket_limits = limits;
         bucket_limits.fee_limit_msat = limits.fee_limit_msat.saturating_mul(2);
-        let tree = self.tree_for(gossip, destination, bucket, bucket_limits);
+        let tree = self.tree_for(gossip, destination, bucket, bucket_limits)?;
         // Settled neighbours are final; otherwise extend the search to the first one.
         let settled_best = first_hops
             .iter()
@@ -140,7 +163,7 @@ impl TreeCache {
         let (peer, edge) = match settled_best {
             Some((_, p, e)) => (p, e),
             None => {
-                let peer = tree.run(gossip, scorer, None, |_, v| {
+                let peer = tree.run(gossip, scorer, None, |v| {
                     first_hops.iter().any(|(p, _, _)| *p == v)
                 })?;
                 let edge = first_hops

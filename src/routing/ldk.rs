@@ -8,10 +8,10 @@
 
 use super::AttemptOutcome;
 use super::search::EdgeScorer;
-use crate::network::gossip::EdgeIdx;
-use crate::network::{ChannelId, Direction, GossipView, NodeId};
+use crate::network::gossip::InEdge;
+use crate::network::{ChannelId, Direction, NodeId};
 use crate::sim::failure::FailureReason;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// LDK's penalties: the base penalties are LDK 0.2's defaults (1,024 msat per hop plus
 /// 131,072 msat per 2^30 msat of amount); the live-bounds liquidity penalties use the
@@ -42,6 +42,8 @@ impl Default for LdkConfig {
 /// Learnt liquidity bounds of one channel direction.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bounds {
+    /// The node this direction leaves (for the scorer's quick pre-check).
+    pub from: NodeId,
     pub min_msat: u64,
     pub max_msat: u64,
     pub updated_ms: u64,
@@ -55,6 +57,14 @@ pub struct LdkKnowledge {
 impl LdkKnowledge {
     pub fn bounds_of(&self, sender: NodeId) -> Option<&HashMap<(ChannelId, Direction), Bounds>> {
         self.senders.get(&sender).filter(|b| !b.is_empty())
+    }
+
+    /// Nodes that some learnt bound of `sender` starts at.
+    pub fn nodes_of(&self, sender: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        self.senders
+            .get(&sender)
+            .into_iter()
+            .flat_map(|b| b.values().map(|v| v.from))
     }
 
     /// LDK's updates: the failing channel holds less than the amount; channels before it
@@ -74,6 +84,7 @@ impl LdkKnowledge {
         for (i, h) in outcome.hops.iter().enumerate().skip(1) {
             let cap = h.capacity_msat;
             let b = known.entry((h.channel, h.direction)).or_insert(Bounds {
+                from: h.from,
                 min_msat: 0,
                 max_msat: cap,
                 updated_ms: outcome.now_ms,
@@ -98,6 +109,8 @@ impl LdkKnowledge {
 pub struct LdkScorer<'a> {
     pub config: &'a LdkConfig,
     pub bounds: Option<&'a HashMap<(ChannelId, Direction), Bounds>>,
+    /// Set for nodes some learnt bound starts at (empty: look everything up).
+    pub mask: &'a [bool],
     pub now_ms: u64,
 }
 
@@ -105,11 +118,11 @@ impl LdkScorer<'_> {
     /// Success probability of `amount_msat` given (decayed) bounds.
     pub fn success_probability(
         &self,
-        key: (ChannelId, Direction),
+        bounds: Option<&Bounds>,
         amount_msat: u64,
         capacity_msat: u64,
     ) -> f64 {
-        let (min, max) = match self.bounds.and_then(|b| b.get(&key)) {
+        let (min, max) = match bounds {
             Some(b) => {
                 let age = self.now_ms.saturating_sub(b.updated_ms) as f64;
                 let decay = 0.5f64.powf(age / self.config.liquidity_offset_half_life_ms as f64);
@@ -132,16 +145,16 @@ impl LdkScorer<'_> {
 }
 
 impl EdgeScorer for LdkScorer<'_> {
-    fn score(
-        &self,
-        gossip: &GossipView,
-        edge: EdgeIdx,
-        amount_msat: u64,
-        fee_msat: u64,
-    ) -> Option<(f64, f64)> {
-        let e = edge as usize;
-        let key = (gossip.channel[e], gossip.direction[e]);
-        let p = self.success_probability(key, amount_msat, gossip.capacity_msat[e]);
+    fn score(&self, edge: &InEdge, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
+        let learnt =
+            self.mask.is_empty() || self.mask.get(edge.from as usize).copied().unwrap_or(false);
+        let bounds = if learnt {
+            self.bounds
+                .and_then(|b| b.get(&(edge.channel, edge.direction)))
+        } else {
+            None
+        };
+        let p = self.success_probability(bounds, amount_msat, edge.capacity_msat);
         // LDK caps -log10(p) at 2 (p = 1%); amounts it believes impossible get the cap too.
         let neg_log10 = if p <= 0.01 { 2.0 } else { -p.log10() };
         let amount = amount_msat as f64;

@@ -9,10 +9,10 @@
 
 use super::search::EdgeScorer;
 use super::{AttemptOutcome, HopRecord};
-use crate::network::gossip::EdgeIdx;
-use crate::network::{GossipView, NodeId};
+use crate::network::NodeId;
+use crate::network::gossip::InEdge;
 use crate::sim::failure::FailureReason;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// lnd's defaults (routerrpc / apriori estimator).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -65,6 +65,14 @@ impl MissionControl {
         self.senders.get(&sender).filter(|h| !h.is_empty())
     }
 
+    /// Nodes that some remembered pair of `sender` starts at.
+    pub fn nodes_of(&self, sender: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        self.senders
+            .get(&sender)
+            .into_iter()
+            .flat_map(|h| h.keys().map(|&(from, _)| NodeId(from)))
+    }
+
     /// Record an attempt: hops before the failing one forwarded fine (a success at their
     /// amount); the failing pair gets a failure at the amount for liquidity failures, or
     /// for any amount when the channel or node could not be used at all.
@@ -108,6 +116,9 @@ fn pair(h: &HopRecord) -> (u32, u32) {
 pub struct LndScorer<'a> {
     pub config: &'a MissionControlConfig,
     pub history: Option<&'a HashMap<(u32, u32), PairResult>>,
+    /// `mask[n]` is set for the nodes some history pair starts at, so that edges without
+    /// history skip the map lookup (an empty mask means "look everything up").
+    pub mask: &'a [bool],
     pub now_ms: u64,
 }
 
@@ -124,7 +135,11 @@ impl LndScorer<'_> {
         }
         let cutoff = self.config.capacity_fraction * cap;
         let smearing = SMEARING_FRACTION * cap;
-        1.0 - (1.0 - MIN_FACTOR) / (1.0 + (-(amt - cutoff) / smearing).exp())
+        let exponent = -(amt - cutoff) / smearing;
+        if exponent > 36.0 {
+            return 1.0; // e^-36 < 1e-15: the logistic term is below f64 resolution here
+        }
+        1.0 - (1.0 - MIN_FACTOR) / (1.0 + exponent.exp())
     }
 
     pub fn probability(&self, from: u32, to: u32, amount_msat: u64, capacity_msat: u64) -> f64 {
@@ -148,22 +163,10 @@ impl LndScorer<'_> {
 }
 
 impl EdgeScorer for LndScorer<'_> {
-    fn score(
-        &self,
-        gossip: &GossipView,
-        edge: EdgeIdx,
-        amount_msat: u64,
-        fee_msat: u64,
-    ) -> Option<(f64, f64)> {
-        let e = edge as usize;
-        let cltv = f64::from(gossip.policy[e].cltv_expiry_delta);
+    fn score(&self, edge: &InEdge, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
+        let cltv = f64::from(edge.policy.cltv_expiry_delta);
         let risk = amount_msat as f64 * cltv * self.config.risk_factor_billionths / 1e9;
-        let p = self.probability(
-            gossip.from[e],
-            gossip.to[e],
-            amount_msat,
-            gossip.capacity_msat[e],
-        );
+        let p = self.probability(edge.from, edge.to, amount_msat, edge.capacity_msat);
         Some((fee_msat as f64 + risk, p))
     }
     fn attempt_penalty_msat(&self, amount_msat: u64) -> f64 {

@@ -235,6 +235,10 @@ pub trait Router: Send {
     fn learn(&mut self, _outcome: &AttemptOutcome) {}
     /// The gossip view changed (policy or topology); drop what depends on it.
     fn gossip_changed(&mut self, _gossip: &GossipView) {}
+    /// How the router spent its effort, for benchmarks (e.g. cache hits and searches).
+    fn stats(&self) -> String {
+        String::new()
+    }
 }
 
 /// Build a baseline router.

@@ -10,7 +10,7 @@
 //! the search as far as it needs.
 
 use super::{LocalView, Route, RouteHop};
-use crate::network::gossip::EdgeIdx;
+use crate::network::gossip::{EdgeIdx, InEdge};
 use crate::network::{GossipView, NodeId};
 use crate::scene::RoutingSettings;
 use std::cmp::Ordering;
@@ -20,13 +20,7 @@ use std::collections::BinaryHeap;
 pub trait EdgeScorer {
     /// Extra weight (in msat) and success probability of sending `amount_msat` over `edge`,
     /// whose owner charges `fee_msat`; `None` makes the edge unusable.
-    fn score(
-        &self,
-        gossip: &GossipView,
-        edge: EdgeIdx,
-        amount_msat: u64,
-        fee_msat: u64,
-    ) -> Option<(f64, f64)>;
+    fn score(&self, edge: &InEdge, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)>;
     /// lnd's attempt penalty, divided by the path probability in the distance; 0 for
     /// additive scorers.
     fn attempt_penalty_msat(&self, _amount_msat: u64) -> f64 {
@@ -81,6 +75,22 @@ impl PartialOrd for HeapItem {
     }
 }
 
+/// One node's label: its best known distance to the destination and how to get there.
+/// Kept together (one cache line) because a search touches all of it at once.
+#[derive(Clone, Copy, Debug, Default)]
+struct Label {
+    dist: f64,
+    weight: f64,
+    prob: f64,
+    amount_msat: u64,
+    cltv: u32,
+    next: EdgeIdx,
+    /// The search generation that wrote this label; older labels count as absent.
+    stamp: u32,
+    hops: u8,
+    settled: bool,
+}
+
 /// Per-node labels of a search toward one destination.
 #[derive(Clone, Debug)]
 pub struct Tree {
@@ -91,16 +101,8 @@ pub struct Tree {
     /// Optional node that may only be reached through its own channels (the sender of an
     /// exact search); it never forwards for others.
     source: Option<NodeId>,
-    stamp: Vec<u32>,
     generation: u32,
-    dist: Vec<f64>,
-    weight: Vec<f64>,
-    prob: Vec<f64>,
-    amount: Vec<u64>,
-    cltv: Vec<u32>,
-    hops: Vec<u8>,
-    next: Vec<EdgeIdx>,
-    settled: Vec<bool>,
+    labels: Vec<Label>,
     heap: BinaryHeap<HeapItem>,
     limits: Limits,
     pub settled_count: usize,
@@ -113,16 +115,8 @@ impl Tree {
             amount_msat: 0,
             epoch: 0,
             source: None,
-            stamp: Vec::new(),
             generation: 0,
-            dist: Vec::new(),
-            weight: Vec::new(),
-            prob: Vec::new(),
-            amount: Vec::new(),
-            cltv: Vec::new(),
-            hops: Vec::new(),
-            next: Vec::new(),
-            settled: Vec::new(),
+            labels: Vec::new(),
             heap: BinaryHeap::new(),
             limits: Limits {
                 max_hops: 20,
@@ -144,21 +138,13 @@ impl Tree {
         source: Option<NodeId>,
     ) {
         let n = gossip.node_bound();
-        if self.stamp.len() != n {
-            self.stamp = vec![0; n];
-            self.dist = vec![0.0; n];
-            self.weight = vec![0.0; n];
-            self.prob = vec![0.0; n];
-            self.amount = vec![0; n];
-            self.cltv = vec![0; n];
-            self.hops = vec![0; n];
-            self.next = vec![NO_EDGE; n];
-            self.settled = vec![false; n];
+        if self.labels.len() != n {
+            self.labels = vec![Label::default(); n];
             self.generation = 0;
         }
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
-            self.stamp.fill(0);
+            self.labels.fill(Label::default());
             self.generation = 1;
         }
         self.destination = destination;
@@ -170,16 +156,17 @@ impl Tree {
         self.settled_count = 0;
         let d = destination.index();
         if d < n {
-            self.label(
-                d,
-                0.0,
-                0.0,
-                1.0,
+            self.labels[d] = Label {
+                dist: 0.0,
+                weight: 0.0,
+                prob: 1.0,
                 amount_msat,
-                limits.final_cltv_delta,
-                0,
-                NO_EDGE,
-            );
+                cltv: limits.final_cltv_delta,
+                next: NO_EDGE,
+                stamp: self.generation,
+                hops: 0,
+                settled: false,
+            };
             self.heap.push(HeapItem {
                 dist: 0.0,
                 node: d as u32,
@@ -187,45 +174,24 @@ impl Tree {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn label(
-        &mut self,
-        v: usize,
-        dist: f64,
-        weight: f64,
-        prob: f64,
-        amount: u64,
-        cltv: u32,
-        hops: u8,
-        next: EdgeIdx,
-    ) {
-        self.stamp[v] = self.generation;
-        self.dist[v] = dist;
-        self.weight[v] = weight;
-        self.prob[v] = prob;
-        self.amount[v] = amount;
-        self.cltv[v] = cltv;
-        self.hops[v] = hops;
-        self.next[v] = next;
-        self.settled[v] = false;
-    }
-
-    fn labelled(&self, v: usize) -> bool {
-        self.stamp.get(v).is_some_and(|&s| s == self.generation)
+    fn label(&self, v: usize) -> Option<&Label> {
+        self.labels.get(v).filter(|l| l.stamp == self.generation)
     }
 
     pub fn is_settled(&self, v: NodeId) -> bool {
-        self.labelled(v.index()) && self.settled[v.index()]
+        self.label(v.index()).is_some_and(|l| l.settled)
     }
 
     /// The settled distance of `v`, if any.
     pub fn distance(&self, v: NodeId) -> Option<f64> {
-        self.is_settled(v).then(|| self.dist[v.index()])
+        self.label(v.index()).filter(|l| l.settled).map(|l| l.dist)
     }
 
     /// The next edge from `v` toward the destination.
     pub fn next_edge(&self, v: NodeId) -> Option<EdgeIdx> {
-        (self.labelled(v.index()) && self.next[v.index()] != NO_EDGE).then(|| self.next[v.index()])
+        self.label(v.index())
+            .map(|l| l.next)
+            .filter(|&e| e != NO_EDGE)
     }
 
     /// Settle nodes until `stop(node)` says so or nothing is left. Returns the node that
@@ -235,74 +201,75 @@ impl Tree {
         gossip: &GossipView,
         scorer: &dyn EdgeScorer,
         local: Option<&LocalView>,
-        mut stop: impl FnMut(&Self, NodeId) -> bool,
+        mut stop: impl FnMut(NodeId) -> bool,
     ) -> Option<NodeId> {
         let penalty = scorer.attempt_penalty_msat(self.amount_msat);
         let min_prob = scorer.min_probability();
+        let generation = self.generation;
         while let Some(HeapItem { dist, node }) = self.heap.pop() {
             let u = node as usize;
-            if self.settled[u] || dist > self.dist[u] {
+            let here = self.labels[u];
+            if here.settled || dist > here.dist {
                 continue;
             }
-            self.settled[u] = true;
+            self.labels[u].settled = true;
             self.settled_count += 1;
-            if stop(self, NodeId(node)) {
+            if stop(NodeId(node)) {
                 return Some(NodeId(node));
             }
-            if Some(NodeId(node)) == self.source {
+            if Some(NodeId(node)) == self.source || u32::from(here.hops) >= self.limits.max_hops {
                 continue; // the sender never forwards for others
             }
-            let (u_weight, u_prob, u_amount, u_cltv, u_hops) = (
-                self.weight[u],
-                self.prob[u],
-                self.amount[u],
-                self.cltv[u],
-                self.hops[u],
-            );
-            if u32::from(u_hops) >= self.limits.max_hops {
-                continue;
-            }
-            for &e in gossip.incoming(NodeId(node)) {
-                let v = gossip.from[e as usize] as usize;
-                if self.labelled(v) && self.settled[v] {
+            for in_edge in gossip.incoming_data(NodeId(node)) {
+                let v = in_edge.from as usize;
+                let there = self.labels[v];
+                let known = there.stamp == generation;
+                if known && there.settled {
                     continue;
                 }
-                let is_source = self.source == Some(NodeId(v as u32));
+                let is_source = self.source == Some(NodeId(in_edge.from));
                 let (amount_v, cltv_v, weight_v, prob_v) = if is_source {
                     // The sender's own channel: exact local knowledge, no fee, no risk.
                     let Some(local) = local else { continue };
-                    if local
-                        .can_send(gossip.channel[e as usize], u_amount)
-                        .is_err()
-                    {
+                    if local.can_send(in_edge.channel, here.amount_msat).is_err() {
                         continue;
                     }
-                    (u_amount, u_cltv, u_weight, u_prob)
+                    (here.amount_msat, here.cltv, here.weight, here.prob)
                 } else {
-                    let policy = &gossip.policy[e as usize];
-                    if !policy.admits(u_amount, gossip.capacity_msat[e as usize]) {
+                    let policy = &in_edge.policy;
+                    if !policy.admits(here.amount_msat, in_edge.capacity_msat) {
                         continue;
                     }
-                    let fee = policy.fee_msat(u_amount);
-                    let amount_v = u_amount.saturating_add(fee);
+                    let fee = policy.fee_msat(here.amount_msat);
+                    let amount_v = here.amount_msat.saturating_add(fee);
                     if amount_v - self.amount_msat > self.limits.fee_limit_msat {
                         continue;
                     }
-                    let cltv_v = u_cltv + u32::from(policy.cltv_expiry_delta);
+                    let cltv_v = here.cltv + u32::from(policy.cltv_expiry_delta);
                     if cltv_v > self.limits.cltv_limit {
                         continue;
                     }
-                    let Some((w, p)) = scorer.score(gossip, e, u_amount, fee) else {
+                    let Some((w, p)) = scorer.score(in_edge, here.amount_msat, fee) else {
                         continue;
                     };
-                    (amount_v, cltv_v, u_weight + w, u_prob * p)
+                    (amount_v, cltv_v, here.weight + w, here.prob * p)
                 };
                 if prob_v <= min_prob || prob_v <= 0.0 {
                     continue;
                 }
                 let dist_v = weight_v + if penalty > 0.0 { penalty / prob_v } else { 0.0 };
-                if !self.labelled(v) || dist_v < self.dist[v] {
-                    self.label(v, dist_v, weight_v, prob_v, amount_v, cltv_v, u_hops + 1, e);
+                if !known || dist_v < there.dist {
+                    self.labels[v] = Label {
+                        dist: dist_v,
+                        weight: weight_v,
+                        prob: prob_v,
+                        amount_msat: amount_v,
+                        cltv: cltv_v,
+                        next: in_edge.edge,
+                        stamp: generation,
+                        hops: here.hops + 1,
+                        settled: false,
+                    };
                     self.heap.push(HeapItem {
                         dist: dist_v,
                         node: v as u32,

@@ -347,6 +347,9 @@ impl Engine {
     pub fn router_name(&self) -> &str {
         self.routers[0].name()
     }
+    pub fn router_stats(&self) -> String {
+        self.routers[0].stats()
+    }
     pub fn drain_trace(&mut self) -> Vec<SimEvent> {
         self.trace.as_mut().map(std::mem::take).unwrap_or_default()
     }
