@@ -168,6 +168,17 @@ impl<'a> LocalView<'a> {
             .can_forward(dir, amount_msat)
     }
 
+    /// This node's spendable balance on one of its channels (0 if not its channel).
+    pub fn outbound_msat(&self, channel: ChannelId) -> u64 {
+        match (
+            self.network.direction_from(channel, self.node),
+            self.network.channel(channel),
+        ) {
+            (Some(dir), Some(ch)) => ch.side(dir).balance_msat,
+            _ => 0,
+        }
+    }
+
     /// This node's channels, in channel-id order.
     pub fn channels(&self) -> Vec<LocalChannel> {
         self.network

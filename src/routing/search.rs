@@ -205,7 +205,6 @@ impl Tree {
     ) -> Option<NodeId> {
         let penalty = scorer.attempt_penalty_msat(self.amount_msat);
         let min_prob = scorer.min_probability();
-        let generation = self.generation;
         while let Some(HeapItem { dist, node }) = self.heap.pop() {
             let u = node as usize;
             let here = self.labels[u];
@@ -214,13 +213,32 @@ impl Tree {
             }
             self.labels[u].settled = true;
             self.settled_count += 1;
+            // Relax before asking `stop`, so a search resumed later is still complete.
+            // The sender never forwards for others.
+            if Some(NodeId(node)) != self.source && u32::from(here.hops) < self.limits.max_hops {
+                self.relax(gossip, scorer, local, u, penalty, min_prob);
+            }
             if stop(NodeId(node)) {
                 return Some(NodeId(node));
             }
-            if Some(NodeId(node)) == self.source || u32::from(here.hops) >= self.limits.max_hops {
-                continue; // the sender never forwards for others
-            }
-            for in_edge in gossip.incoming_data(NodeId(node)) {
+        }
+        None
+    }
+
+    /// Offer `u`'s label to every node with an edge into `u`.
+    fn relax(
+        &mut self,
+        gossip: &GossipView,
+        scorer: &dyn EdgeScorer,
+        local: Option<&LocalView>,
+        u: usize,
+        penalty: f64,
+        min_prob: f64,
+    ) {
+        let generation = self.generation;
+        let here = self.labels[u];
+        {
+            for in_edge in gossip.incoming_data(NodeId(u as u32)) {
                 let v = in_edge.from as usize;
                 let there = self.labels[v];
                 let known = there.stamp == generation;
@@ -258,7 +276,19 @@ impl Tree {
                     continue;
                 }
                 let dist_v = weight_v + if penalty > 0.0 { penalty / prob_v } else { 0.0 };
-                if !known || dist_v < there.dist {
+                // Between parallel channels to the same peer the sender uses the one with
+                // the most balance (as the shared trees do).
+                let better = !known
+                    || dist_v < there.dist
+                    || (is_source
+                        && dist_v == there.dist
+                        && there.next != NO_EDGE
+                        && local.is_some_and(|l| {
+                            gossip.to[there.next as usize] == in_edge.to
+                                && l.outbound_msat(in_edge.channel)
+                                    > l.outbound_msat(gossip.channel[there.next as usize])
+                        }));
+                if better {
                     self.labels[v] = Label {
                         dist: dist_v,
                         weight: weight_v,
@@ -277,7 +307,6 @@ impl Tree {
                 }
             }
         }
-        None
     }
 
     /// Edges from `start` to the destination following the tree, or `None` if the path

@@ -135,3 +135,55 @@ proptest! {
         prop_assert_eq!(a, b, "byte-identical reports");
     }
 }
+
+/// Shared path trees must not change any decision: with amounts that sit exactly on a
+/// bucket's representative value, a run with the cache and one without agree on every
+/// payment.
+#[test]
+fn path_cache_matches_exact_search() {
+    use lnlab::routing::cache::{amount_bucket, bucket_amount_msat};
+    let params = GenerateParams {
+        nodes: 300,
+        channels: 1_200,
+        model: GraphModel::BarabasiAlbert,
+        seed: 11,
+    };
+    let mut scene = generate(&params).unwrap();
+    scene.workload.amount = AmountModel::Fixed {
+        msat: bucket_amount_msat(amount_bucket(30_000_000)),
+    };
+    scene.workload.receivers = EndpointModel::MerchantZipf { exponent: 1.2 };
+    for policy in [
+        RouterKind::Shortest,
+        RouterKind::Cheapest,
+        RouterKind::Lnd,
+        RouterKind::Ldk,
+    ] {
+        let run = |cache: bool| {
+            let mut s = scene.clone();
+            s.routing.path_cache = cache;
+            let options = RunOptions {
+                policy,
+                seed: 5,
+                payments: 600,
+                record_payments: true,
+                check_invariants: false,
+            };
+            let out = run_scene(&s, &options, |_, _| {}).unwrap();
+            (out.records, out.engine.router_stats())
+        };
+        let (cached, stats) = run(true);
+        let (exact, _) = run(false);
+        assert!(
+            stats.contains("reused") && !stats.contains(" 0 reused"),
+            "{policy}: cache unused: {stats}"
+        );
+        assert_eq!(cached.len(), exact.len());
+        if let Some(i) = (0..cached.len()).find(|&i| cached[i] != exact[i]) {
+            panic!(
+                "{policy}: payment {i} differs:\n cached {:?}\n exact  {:?}",
+                cached[i], exact[i]
+            );
+        }
+    }
+}
