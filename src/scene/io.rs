@@ -49,11 +49,73 @@ pub fn parse(text: &str, path: &Path) -> Result<Scene, SceneError> {
             column: e.span.start.col,
             message: e.code.to_string(),
         })?;
-    validate(&scene).map_err(|message| SceneError::Invalid {
-        path: path.to_owned(),
-        message,
+    validate(&scene).map_err(|message| match locate(text, &message) {
+        Some((line, column)) => SceneError::Syntax {
+            path: path.to_owned(),
+            line,
+            column,
+            message,
+        },
+        None => SceneError::Invalid {
+            path: path.to_owned(),
+            message,
+        },
     })?;
     Ok(scene)
+}
+
+/// Where in the text a validation message points: `nodes[3] ...` is the fourth `alias:`
+/// after `nodes:`, `channels[i]` the i-th `scid:` after `channels:`, `timeline[i]` the i-th
+/// `at_ms:`, `routing.max_hops` the `max_hops:` after `routing:`. Returns 1-based line and
+/// column, or `None` when the text does not show the spot (e.g. a default value).
+fn locate(text: &str, message: &str) -> Option<(usize, usize)> {
+    let path = message.split([':', ' ']).next()?;
+    let (section, index, key) = if let Some((name, rest)) = path.split_once('[') {
+        let index: usize = rest.split(']').next()?.parse().ok()?;
+        let key = match name {
+            "nodes" => "alias:",
+            "channels" => "scid:",
+            "timeline" => "at_ms:",
+            _ => return None,
+        };
+        (name, index, key)
+    } else if let Some((name, field)) = path.split_once('.') {
+        (name, 0, field.split(['.', '[']).next()?)
+    } else {
+        (path, 0, "")
+    };
+    let start = find_key(text, 0, section)?;
+    let at = if key.is_empty() {
+        start
+    } else {
+        let key = key.trim_end_matches(':');
+        let mut at = start;
+        for _ in 0..=index {
+            at = find_key(text, at + 1, key)?;
+        }
+        at
+    };
+    let line = text[..at].matches('\n').count() + 1;
+    let column = at - text[..at].rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some((line, column))
+}
+
+/// Byte offset of the next `key:` (a whole identifier followed by a colon) at or after `from`.
+fn find_key(text: &str, from: usize, key: &str) -> Option<usize> {
+    let mut pos = from;
+    while let Some(i) = text.get(pos..)?.find(key) {
+        let at = pos + i;
+        let before_ok = text[..at]
+            .chars()
+            .last()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
+        let after = text[at + key.len()..].trim_start();
+        if before_ok && after.starts_with(':') {
+            return Some(at);
+        }
+        pos = at + key.len();
+    }
+    None
 }
 
 /// Render a scene as pretty RON.
@@ -211,4 +273,75 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classroom() -> String {
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenes/classroom.ron"))
+            .unwrap()
+    }
+
+    fn error(text: &str) -> String {
+        parse(text, Path::new("s.ron")).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let e = error("Scene(\n  format_version: 1,\n  name: 5,\n)");
+        assert!(e.starts_with("s.ron:3:"), "{e}");
+        let e = error(&classroom().replacen("capacity_sat", "capacity_sats", 1));
+        assert!(
+            e.contains("capacity_sats") && e.starts_with("s.ron:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn semantic_errors_point_at_the_offending_item() {
+        let text = classroom().replacen("node2: 4,", "node2: 99,", 1);
+        let e = error(&text);
+        let line = text.lines().position(|l| l.contains("node2: 99")).unwrap() + 1;
+        assert!(e.starts_with(&format!("s.ron:{line}:")), "{e}");
+        assert!(e.contains("but the scene has 12 nodes"), "{e}");
+
+        let text = classroom().replace("max_hops: 20", "max_hops: 0");
+        let line = text
+            .lines()
+            .position(|l| l.contains("max_hops: 0"))
+            .unwrap()
+            + 1;
+        assert!(
+            error(&text).starts_with(&format!("s.ron:{line}:")),
+            "{}",
+            error(&text)
+        );
+
+        let e = error(&classroom().replace("format_version: 1", "format_version: 9"));
+        assert!(e.contains("format_version 9 is not supported"), "{e}");
+        assert!(
+            error(&classroom().replace("policy: \"lnd\"", "policy: \"x\""))
+                .contains("unknown routing policy")
+        );
+    }
+
+    #[test]
+    fn save_is_atomic_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scene.ron");
+        let scene = parse(&classroom(), Path::new("classroom.ron")).unwrap();
+        save(&scene, &path).unwrap();
+        assert_eq!(load(&path).unwrap(), scene);
+        // A failed save leaves the existing file alone.
+        let before = std::fs::read(&path).unwrap();
+        assert!(save(&scene, &dir.path().join("missing/dir/scene.ron")).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary files left"
+        );
+    }
 }
