@@ -93,6 +93,10 @@ pub struct RoutingSettings {
     pub fee_limit_floor_msat: u64,
     /// Reuse destination-rooted shortest-path trees across payments (see `routing::cache`).
     pub path_cache: bool,
+    /// Every node decides the next hop itself (routers' routes are cut to their first
+    /// hop); fees come out of a budget the sender sets. Scenes with agents need this so
+    /// that agent nodes on the way get to decide.
+    pub hop_by_hop: bool,
 }
 
 impl Default for RoutingSettings {
@@ -107,6 +111,7 @@ impl Default for RoutingSettings {
             fee_limit_ppm: 50_000,
             fee_limit_floor_msat: 10_000,
             path_cache: true,
+            hop_by_hop: false,
         }
     }
 }

@@ -32,10 +32,11 @@ pub type AttemptId = u32;
 /// Something that happens at a point of simulated time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Event {
-    /// The next arrival of a workload stream (0 is the scene's workload, others are spikes).
-    Arrival { stream: u32 },
-    /// The last HTLC of an attempt reaches its next node, which processes it now.
-    Arrive { attempt: AttemptId },
+    /// A drawn payment starts (index into `starts`).
+    Start { request: u32 },
+    /// The node at the head of an attempt (the sender, or the node its last HTLC reached)
+    /// has processed it and decides where to forward now.
+    Decide { attempt: AttemptId },
     /// `hops[hop].to` settles that hop's HTLC now.
     Settle { attempt: AttemptId, hop: u32 },
     /// `hops[hop].to` fails that hop's HTLC back now.
@@ -44,16 +45,53 @@ enum Event {
     Timeline { index: u32 },
     /// A jam's HTLCs are released.
     JamEnd { jam: u32 },
-    /// A spike stream stops.
-    SpikeEnd { stream: u32 },
     /// A queued gossip change reaches every node.
     Gossip { update: u32 },
 }
 
+/// Queue order: time, then lane (payment starts first, ordered by stream and arrival
+/// index; everything else in insertion order). Starts are keyed by what they are, not by
+/// when they were drawn, so drawing arrivals ahead (as the ECS spawner does) or lazily
+/// gives the same order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Scheduled {
     at_ms: u64,
+    lane: u8,
     seq: u64,
+}
+
+/// A Poisson stream of payments: the scene's workload (stream 0) or a demand spike.
+#[derive(Clone, Debug)]
+struct ArrivalStream {
+    /// Spikes send every payment to one node.
+    target: Option<NodeId>,
+    /// Spikes stop sending at this time.
+    until_ms: Option<u64>,
+    next_ms: u64,
+    index: u64,
+    rng: ChaCha8Rng,
+    sampler: WorkloadSampler,
+}
+
+/// Outcome of [`Engine::step_event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// An event was processed.
+    Advanced,
+    /// The next event needs a decision from outside (an agent) that has not been given.
+    Blocked,
+    /// Every requested payment resolved (or nothing is left to do).
+    Done,
+}
+
+/// A forwarding decision the engine waits for, at a node whose decisions come from
+/// outside (PPO agents). Resolve it with [`Engine::resolve_decision`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingDecision {
+    pub attempt: AttemptId,
+    pub node: NodeId,
+    /// When the node will forward (the decision must be in by then).
+    pub due_ms: u64,
 }
 
 /// A payment's life.
@@ -133,6 +171,11 @@ pub enum SimEvent {
         reason: FailureReason,
         failing_node: Option<NodeId>,
     },
+    /// The sender learnt how an attempt ended (after the settle or failure came back).
+    AttemptResolved {
+        attempt: AttemptId,
+        succeeded: bool,
+    },
     PaymentSucceeded {
         payment: PaymentId,
         fees_msat: u64,
@@ -188,11 +231,15 @@ pub struct Engine {
     /// Events for offline nodes, replayed when the node comes back.
     deferred: Vec<(NodeId, Event)>,
     routers: Vec<Box<dyn Router>>,
+    /// Nodes whose decisions come from outside, and the decisions waiting for them.
+    external: Vec<bool>,
+    pending: Vec<PendingDecision>,
+    resolved: Vec<(AttemptId, Decision)>,
     /// Which router each node uses (index into `routers`).
     node_router: Vec<u16>,
-    sampler: WorkloadSampler,
-    workload_rng: ChaCha8Rng,
-    spike_rngs: Vec<(Option<NodeId>, bool, ChaCha8Rng, WorkloadSampler)>,
+    streams: Vec<ArrivalStream>,
+    starts: Vec<PaymentRequest>,
+    drawn: u64,
     delay_rng: ChaCha8Rng,
     liquidity_rng: ChaCha8Rng,
     timeline: Vec<TimedCommand>,
@@ -208,6 +255,7 @@ pub struct Engine {
     command_errors: Vec<(u64, String)>,
     check_invariants: bool,
     seed: u64,
+    workload: crate::sim::workload::Workload,
 }
 
 /// Events are small; this wrapper gives them an order for the heap without comparing them.
@@ -238,6 +286,17 @@ impl Engine {
         let gossip = GossipView::build(&network, 0);
         let sampler = WorkloadSampler::new(&scene.workload, &network);
         let node_router = vec![0; network.node_bound()];
+        let mut workload_rng = rng_for(seed, streams::WORKLOAD);
+        let first = sampler.next_gap_ms(&mut workload_rng);
+        let workload = ArrivalStream {
+            target: None,
+            until_ms: None,
+            next_ms: first,
+            index: 0,
+            rng: workload_rng,
+            sampler,
+        };
+        let external = vec![false; network.node_bound()];
         let mut engine = Engine {
             network,
             gossip,
@@ -249,10 +308,13 @@ impl Engine {
             queue: BinaryHeap::new(),
             deferred: Vec::new(),
             routers: vec![router],
+            external,
+            pending: Vec::new(),
+            resolved: Vec::new(),
             node_router,
-            sampler,
-            workload_rng: rng_for(seed, streams::WORKLOAD),
-            spike_rngs: Vec::new(),
+            streams: vec![workload],
+            starts: Vec::new(),
+            drawn: 0,
             delay_rng: rng_for(seed, streams::DELAYS),
             liquidity_rng: rng_for(seed ^ 0x5eed, streams::LIQUIDITY),
             timeline: scene.timeline.clone(),
@@ -268,12 +330,11 @@ impl Engine {
             command_errors: Vec::new(),
             check_invariants: false,
             seed,
+            workload: scene.workload.clone(),
         };
         engine
             .metrics
             .node_mut(NodeId(engine.network.node_bound().saturating_sub(1) as u32));
-        let gap = engine.sampler.next_gap_ms(&mut engine.workload_rng);
-        engine.schedule(gap, Event::Arrival { stream: 0 });
         for index in 0..engine.timeline.len() {
             let at = engine.timeline[index].at_ms;
             engine.schedule_at(
@@ -370,15 +431,36 @@ impl Engine {
         self.queue.peek().map(|Reverse((s, _))| s.at_ms)
     }
 
-    /// Process one event. Returns false when there is nothing left to do.
+    /// Process one event. Returns false when there is nothing left to do or the engine
+    /// waits for an outside decision.
     pub fn step(&mut self) -> bool {
+        self.step_event() == Step::Advanced
+    }
+
+    /// Process one event, unless the next one needs an outside decision not given yet.
+    pub fn step_event(&mut self) -> Step {
         if self.is_finished() {
             self.wind_down();
-            return false;
+            return Step::Done;
+        }
+        let horizon = match self.queue.peek() {
+            Some(Reverse((top, _))) => top.at_ms,
+            None => self
+                .streams
+                .iter()
+                .map(|s| s.next_ms)
+                .min()
+                .unwrap_or(u64::MAX),
+        };
+        self.draw_arrivals_until(horizon);
+        if let Some(Reverse((_, EventSlot(Event::Decide { attempt })))) = self.queue.peek()
+            && self.waits_for_outside(*attempt)
+        {
+            return Step::Blocked;
         }
         let Some(Reverse((at, EventSlot(event)))) = self.queue.pop() else {
             self.wind_down();
-            return false;
+            return Step::Done;
         };
         debug_assert!(at.at_ms >= self.now_ms);
         self.now_ms = at.at_ms;
@@ -391,7 +473,119 @@ impl Engine {
                 self.now_ms
             );
         }
-        true
+        Step::Advanced
+    }
+
+    /// Draw every workload and spike arrival due by `horizon_ms` into the queue, in time
+    /// order across streams, up to the payment limit. The ECS spawner calls this ahead of
+    /// the clock; `step_event` calls it lazily; both give the same run.
+    pub fn draw_arrivals_until(&mut self, horizon_ms: u64) {
+        loop {
+            if self.payment_limit.is_some_and(|limit| self.drawn >= limit) {
+                return;
+            }
+            let next = (0..self.streams.len())
+                .filter(|&i| {
+                    self.streams[i]
+                        .until_ms
+                        .is_none_or(|u| self.streams[i].next_ms < u)
+                })
+                .min_by_key(|&i| (self.streams[i].next_ms, i));
+            let Some(i) = next else { return };
+            let stream = &mut self.streams[i];
+            if stream.next_ms > horizon_ms {
+                return;
+            }
+            let at_ms = stream.next_ms;
+            let request = stream.sampler.draw(&mut stream.rng, stream.target);
+            stream.next_ms += stream.sampler.next_gap_ms(&mut stream.rng);
+            let key = ((i as u64) << 40) | stream.index;
+            stream.index += 1;
+            if let Some(request) = request {
+                self.drawn += 1;
+                let index = self.starts.len() as u32;
+                self.starts.push(request);
+                self.queue.push(Reverse((
+                    Scheduled {
+                        at_ms,
+                        lane: 0,
+                        seq: key,
+                    },
+                    EventSlot(Event::Start { request: index }),
+                )));
+            }
+        }
+    }
+
+    /// Hand the decisions of `nodes` to an outside decider (PPO agents): the engine stops
+    /// before such a node forwards until [`Engine::resolve_decision`] gives its choice.
+    pub fn set_external(&mut self, nodes: &[NodeId]) {
+        for n in nodes {
+            if let Some(e) = self.external.get_mut(n.index()) {
+                *e = true;
+            }
+        }
+    }
+
+    pub fn is_external(&self, node: NodeId) -> bool {
+        self.external.get(node.index()).copied().unwrap_or(false)
+    }
+
+    /// Decisions the engine is waiting for (oldest first).
+    pub fn pending_decisions(&self) -> &[PendingDecision] {
+        &self.pending
+    }
+
+    /// What the deciding node of a pending decision can know, for computing features.
+    pub fn decision_context(&self, pending: &PendingDecision) -> DecisionContext<'_> {
+        let a = &self.attempts[pending.attempt as usize];
+        let payment = &self.payments[a.payment as usize];
+        DecisionContext {
+            now_ms: self.now_ms,
+            node: pending.node,
+            gossip: &self.gossip,
+            local: LocalView::new(&self.network, pending.node),
+            payment: PaymentView {
+                sender: payment.request.sender,
+                destination: payment.request.receiver,
+                amount_msat: payment.request.amount_msat,
+                fee_budget_msat: a.fee_budget_msat,
+                cltv_budget: a.cltv_budget,
+                route_nodes: &a.nodes,
+                attempt: payment.attempts,
+                elapsed_ms: self.now_ms.saturating_sub(payment.started_ms),
+            },
+            settings: &self.routing,
+        }
+    }
+
+    /// Give the decision for a pending attempt; it takes effect when the node forwards.
+    pub fn resolve_decision(&mut self, attempt: AttemptId, decision: Decision) {
+        if let Some(i) = self.pending.iter().position(|p| p.attempt == attempt) {
+            self.pending.remove(i);
+            self.resolved.push((attempt, decision));
+        }
+    }
+
+    fn waits_for_outside(&self, attempt: AttemptId) -> bool {
+        self.pending.iter().any(|p| p.attempt == attempt)
+    }
+
+    /// Schedule the head node of `attempt` to decide after its processing delay; at an
+    /// outside-decided node this also registers the pending decision.
+    fn schedule_decide(&mut self, attempt: AttemptId, node: NodeId) {
+        let delay = self.delay_of(node);
+        let receiver = self.payments[self.attempts[attempt as usize].payment as usize]
+            .request
+            .receiver;
+        if self.is_external(node) && node != receiver {
+            self.pending.push(PendingDecision {
+                attempt,
+                node,
+                due_ms: self.now_ms + delay,
+            });
+        }
+        self.schedule(delay, Event::Decide { attempt });
     }
 
     /// Process events up to and including `until_ms` (the clock ends at `until_ms`).
@@ -424,7 +618,7 @@ impl Engine {
             // Only HTLC resolutions still matter; new arrivals and scripted events are dropped.
             if matches!(
                 event,
-                Event::Settle { .. } | Event::Fail { .. } | Event::Arrive { .. }
+                Event::Settle { .. } | Event::Fail { .. } | Event::Decide { .. }
             ) {
                 self.now_ms = self.now_ms.max(at.at_ms);
                 self.handle(event);
@@ -441,6 +635,7 @@ impl Engine {
         self.queue.push(Reverse((
             Scheduled {
                 at_ms,
+                lane: 1,
                 seq: self.seq,
             },
             EventSlot(event),
@@ -469,7 +664,7 @@ impl Engine {
     fn handle(&mut self, event: Event) {
         // HTLC work waits while the node that must do it is offline.
         let actor = match event {
-            Event::Arrive { attempt } => self.attempts[attempt as usize].hops.last().map(|h| h.to),
+            Event::Decide { attempt } => self.attempts[attempt as usize].nodes.last().copied(),
             Event::Settle { attempt, hop } | Event::Fail { attempt, hop } => {
                 Some(self.attempts[attempt as usize].hops[hop as usize].to)
             }
@@ -482,8 +677,17 @@ impl Engine {
             return;
         }
         match event {
-            Event::Arrival { stream } => self.on_arrival(stream),
-            Event::Arrive { attempt } => self.on_arrive(attempt),
+            Event::Start { request } => {
+                let request = self.starts[request as usize];
+                self.begin_payment(request);
+            }
+            Event::Decide { attempt } => {
+                let node = *self.attempts[attempt as usize]
+                    .nodes
+                    .last()
+                    .expect("a sender");
+                self.forward_from(attempt, node);
+            }
             Event::Settle { attempt, hop } => self.on_settle(attempt, hop as usize),
             Event::Fail { attempt, hop } => self.on_fail(attempt, hop as usize),
             Event::Timeline { index } => {
@@ -493,42 +697,20 @@ impl Engine {
                 }
             }
             Event::JamEnd { jam } => self.release_jam(jam as usize),
-            Event::SpikeEnd { stream } => self.spike_rngs[stream as usize - 1].1 = false,
             Event::Gossip { update } => self.on_gossip(update as usize),
         }
     }
 
     // ---- payments -------------------------------------------------------------------
 
-    fn on_arrival(&mut self, stream: u32) {
-        if self
-            .payment_limit
-            .is_some_and(|limit| self.metrics.payments >= limit)
-        {
-            return;
-        }
-        let request = if stream == 0 {
-            let r = self.sampler.draw(&mut self.workload_rng, None);
-            let gap = self.sampler.next_gap_ms(&mut self.workload_rng);
-            self.schedule(gap, Event::Arrival { stream });
-            r
-        } else {
-            let (target, active, rng, sampler) = &mut self.spike_rngs[stream as usize - 1];
-            if !*active {
-                return;
-            }
-            let r = sampler.draw(rng, *target);
-            let gap = sampler.next_gap_ms(rng);
-            self.schedule(gap, Event::Arrival { stream });
-            r
-        };
-        if let Some(request) = request {
-            self.start_payment(request);
-        }
+    /// Start a payment now, outside the workload (L402 clients, the UI, tests). It counts
+    /// toward the payment limit like a workload payment.
+    pub fn start_payment(&mut self, request: PaymentRequest) -> PaymentId {
+        self.drawn += 1;
+        self.begin_payment(request)
     }
 
-    /// Start a payment now (the workload does this; so can L402 clients and the UI).
-    pub fn start_payment(&mut self, request: PaymentRequest) -> PaymentId {
+    fn begin_payment(&mut self, request: PaymentRequest) -> PaymentId {
         let id = self.payments.len() as PaymentId;
         self.payments.push(Payment {
             request,
@@ -564,7 +746,7 @@ impl Engine {
             failure: None,
             resolved: false,
         });
-        self.forward_from(attempt, req.sender);
+        self.schedule_decide(attempt, req.sender);
     }
 
     /// The node at the head of `attempt` decides and, if it can, offers the next HTLC.
@@ -590,6 +772,12 @@ impl Engine {
                 },
                 None => Decision::Fail(FailureReason::NoRoute),
             },
+            None if self.is_external(node) => {
+                match self.resolved.iter().position(|(id, _)| *id == attempt_id) {
+                    Some(i) => self.resolved.swap_remove(i).1,
+                    None => Decision::Fail(FailureReason::NoRoute),
+                }
+            }
             None => {
                 let view = PaymentView {
                     sender: req.sender,
@@ -615,7 +803,9 @@ impl Engine {
         };
         let (channel, direction) = match decision {
             Decision::Forward { channel, direction } => (channel, direction),
-            Decision::Route(route) if hop_index == 0 && !route.hops.is_empty() => {
+            Decision::Route(route)
+                if hop_index == 0 && !route.hops.is_empty() && !self.routing.hop_by_hop =>
+            {
                 let first = route.hops[0];
                 self.attempts[attempt_id as usize].route = Some(route);
                 (first.channel, first.direction)
@@ -755,23 +945,8 @@ impl Engine {
             channel,
             direction,
         });
-        let delay = self.delay_of(to);
-        self.schedule(
-            delay,
-            Event::Arrive {
-                attempt: attempt_id,
-            },
-        );
+        self.schedule_decide(attempt_id, to);
         Ok(())
-    }
-
-    fn on_arrive(&mut self, attempt_id: AttemptId) {
-        let node = self.attempts[attempt_id as usize]
-            .hops
-            .last()
-            .expect("an HTLC arrived")
-            .to;
-        self.forward_from(attempt_id, node);
     }
 
     /// Settle `hop` now and pass the preimage upstream after the upstream node's delay.
@@ -922,6 +1097,10 @@ impl Engine {
 
     fn attempt_succeeded(&mut self, attempt_id: AttemptId) {
         self.attempts[attempt_id as usize].resolved = true;
+        self.emit(SimEvent::AttemptResolved {
+            attempt: attempt_id,
+            succeeded: true,
+        });
         self.learn(attempt_id, None);
         let a = &self.attempts[attempt_id as usize];
         let pid = a.payment;
@@ -951,6 +1130,10 @@ impl Engine {
         a.resolved = true;
         let (_, reason) = a.failure.expect("failed attempts carry a reason");
         let pid = a.payment;
+        self.emit(SimEvent::AttemptResolved {
+            attempt: attempt_id,
+            succeeded: false,
+        });
         self.learn(attempt_id, Some(reason));
         let p = &self.payments[pid as usize];
         let deadline = p.started_ms + self.routing.timeout_ms;
@@ -1114,15 +1297,20 @@ impl Engine {
                 }
                 let workload = crate::sim::workload::Workload {
                     rate_per_s,
-                    ..Default::default()
+                    ..self.workload.clone()
                 };
-                let stream = self.spike_rngs.len() as u32 + 1;
+                let stream = self.streams.len() as u64;
                 let sampler = WorkloadSampler::new(&workload, &self.network);
-                let mut rng = rng_for(self.seed ^ (u64::from(stream) << 32), streams::SPIKES);
-                let gap = sampler.next_gap_ms(&mut rng);
-                self.spike_rngs.push((Some(node), true, rng, sampler));
-                self.schedule(gap, Event::Arrival { stream });
-                self.schedule(duration_ms, Event::SpikeEnd { stream });
+                let mut rng = rng_for(self.seed ^ (stream << 32), streams::SPIKES);
+                let next_ms = self.now_ms + sampler.next_gap_ms(&mut rng);
+                self.streams.push(ArrivalStream {
+                    target: Some(node),
+                    until_ms: Some(self.now_ms + duration_ms),
+                    next_ms,
+                    index: 0,
+                    rng,
+                    sampler,
+                });
             }
             Command::NodeOffline { node } => {
                 node_ok(&self.network, node)?;
