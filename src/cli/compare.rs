@@ -45,8 +45,14 @@ pub struct Comparison {
 
 pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let scene = super::load_scene(&args.scene)?;
-    let jobs: Vec<(RouterKind, u64)> = args
-        .policies
+    // Each policy once, in the order first named.
+    let mut policies: Vec<RouterKind> = Vec::new();
+    for p in &args.policies {
+        if !policies.contains(p) {
+            policies.push(*p);
+        }
+    }
+    let jobs: Vec<(RouterKind, u64)> = policies
         .iter()
         .flat_map(|&p| (0..args.seeds).map(move |i| (p, scene.seed.wrapping_add(i))))
         .collect();
@@ -105,13 +111,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
         .into_iter()
         .flatten()
         .collect();
-    let comparison = summarise(
-        &scene.name,
-        args.payments,
-        args.seeds,
-        &args.policies,
-        &reports,
-    );
+    let comparison = summarise(&scene.name, args.payments, args.seeds, &policies, &reports);
     print_table(&comparison);
     if let Some(path) = &args.json {
         let json = serde_json::to_vec_pretty(&comparison).context("serialising the comparison")?;

@@ -88,13 +88,25 @@ pub struct GossipView {
 impl GossipView {
     /// Build the view from the network's current announced state.
     pub fn build(network: &Network, epoch: u64) -> Self {
+        Self::rebuild(network, epoch, None, |_| true)
+    }
+
+    /// Build a view of the channels gossip has announced (`visible`), keeping the policies
+    /// `previous` had for channels it already knew, so that changes still travelling do
+    /// not show early.
+    pub fn rebuild(
+        network: &Network,
+        epoch: u64,
+        previous: Option<&GossipView>,
+        visible: impl Fn(ShortChannelId) -> bool,
+    ) -> Self {
         let mut v = GossipView {
             epoch,
             node_bound: network.node_bound(),
             ..Default::default()
         };
         v.edge_of_channel = vec![u32::MAX; network.channel_bound() * 2];
-        for (id, n1, n2, ch) in network.channels() {
+        for (id, n1, n2, ch) in network.channels().filter(|(_, _, _, ch)| visible(ch.scid)) {
             for dir in Direction::BOTH {
                 let (a, b) = if dir == Direction::Forward {
                     (n1, n2)
@@ -108,7 +120,12 @@ impl GossipView {
                 v.direction.push(dir);
                 v.scid.push(ch.scid);
                 v.capacity_msat.push(ch.capacity_msat());
-                v.policy.push(GossipPolicy::from(&ch.side(dir).policy));
+                let known = previous.and_then(|p| {
+                    let e = p.edge(id, dir)?;
+                    (p.scid[e as usize] == ch.scid).then(|| p.policy[e as usize])
+                });
+                v.policy
+                    .push(known.unwrap_or_else(|| GossipPolicy::from(&ch.side(dir).policy)));
                 v.edge_of_channel[id.index() * 2 + dir.index()] = e;
             }
         }

@@ -3,11 +3,16 @@
 //! cost is paid once per (destination, amount bucket, gossip epoch) instead of once per
 //! payment — and a search is only extended as far as the senders asking need.
 //!
-//! Exactness: the tree is searched for the bucket's representative amount (buckets are
-//! 1/8 of an octave, about 9% wide); the route is then rebuilt for the real amount and
-//! checked against every gossip limit, fee limit, CLTV limit and the sender's own channel.
-//! Anything that does not check out, or whose tree path runs through the sender, falls
-//! back to an exact search by the caller. A gossip change (new epoch) empties the cache.
+//! Approximation, stated: the tree is searched for the bucket's representative amount
+//! (buckets are 1/8 of an octave, so within about 4.5% of the real amount). Fees, lnd's
+//! capacity factor and htlc_maximum/capacity admission are therefore judged at that amount,
+//! and a path can differ from what an exact search for the real amount would pick when
+//! costs are that close. The route is always rebuilt for the real amount and checked
+//! against every gossip limit, fee limit, CLTV limit and the sender's own channel; one
+//! that does not check out, or whose tree path runs through the sender, falls back to an
+//! exact search by the caller. For amounts on a bucket's representative value the cache
+//! and the exact search agree exactly (tested). A gossip change (new epoch) empties it.
+//! `path_cache: false` in a scene turns it off.
 //!
 //! Admission: a tree is only kept for a (destination, bucket) asked for at least twice
 //! recently; one-off destinations go to the caller's exact search, whose buffers stay warm,

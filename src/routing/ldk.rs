@@ -25,6 +25,8 @@ pub struct LdkConfig {
     pub liquidity_penalty_multiplier_msat: f64,
     pub liquidity_penalty_amount_multiplier_msat: f64,
     pub liquidity_offset_half_life_ms: u64,
+    /// LDK's default: 100,000 sat to use a channel believed unable to carry the amount.
+    pub considered_impossible_penalty_msat: f64,
 }
 
 impl Default for LdkConfig {
@@ -35,6 +37,7 @@ impl Default for LdkConfig {
             liquidity_penalty_multiplier_msat: 30_000.0,
             liquidity_penalty_amount_multiplier_msat: 192.0,
             liquidity_offset_half_life_ms: 6 * 3_600_000,
+            considered_impossible_penalty_msat: 100_000_000.0,
         }
     }
 }
@@ -93,7 +96,7 @@ impl LdkKnowledge {
             match failing {
                 None => {
                     b.max_msat = b.max_msat.saturating_sub(h.amount_msat);
-                    b.min_msat = 0;
+                    b.min_msat = b.min_msat.saturating_sub(h.amount_msat);
                 }
                 Some(f) if i < f => b.min_msat = b.min_msat.max(h.amount_msat).min(b.max_msat),
                 Some(f) if i == f => {
@@ -155,7 +158,14 @@ impl EdgeScorer for LdkScorer<'_> {
             None
         };
         let p = self.success_probability(bounds, amount_msat, edge.capacity_msat);
-        // LDK caps -log10(p) at 2 (p = 1%); amounts it believes impossible get the cap too.
+        // LDK caps -log10(p) at 2 (p = 1%), and prices amounts it believes impossible with
+        // its `considered_impossible_penalty_msat` instead.
+        if p <= 0.0 {
+            return Some((
+                fee_msat as f64 + self.config.considered_impossible_penalty_msat,
+                1.0,
+            ));
+        }
         let neg_log10 = if p <= 0.01 { 2.0 } else { -p.log10() };
         let amount = amount_msat as f64;
         let c = self.config;

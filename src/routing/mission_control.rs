@@ -88,6 +88,10 @@ impl MissionControl {
         for h in outcome.hops.iter().take(success_hops).skip(1) {
             let r = history.entry(pair(h)).or_default();
             r.success_amount_msat = Some(r.success_amount_msat.unwrap_or(0).max(h.amount_msat));
+            // As lnd keeps it: a failure amount is always above the success amount.
+            if r.fail_amount_msat.is_some_and(|f| f <= h.amount_msat) {
+                r.fail_amount_msat = Some(h.amount_msat + 1);
+            }
         }
         if let Some((i, reason)) = failing
             && i > 0

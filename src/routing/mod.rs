@@ -162,6 +162,14 @@ impl<'a> LocalView<'a> {
             .network
             .direction_from(channel, self.node)
             .ok_or(FailureReason::ChannelDisabled)?;
+        // A node knows whether its peer is connected.
+        let (_, peer) = self
+            .network
+            .direction_endpoints(channel, dir)
+            .ok_or(FailureReason::ChannelDisabled)?;
+        if !self.network.node(peer).is_some_and(|n| n.online) {
+            return Err(FailureReason::NodeOffline);
+        }
         self.network
             .channel(channel)
             .ok_or(FailureReason::ChannelDisabled)?

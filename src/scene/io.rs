@@ -152,6 +152,11 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The largest channel a scene or command may open: all the bitcoin there will be.
+pub const MAX_CAPACITY_SAT: u64 = 21_000_000 * 100_000_000;
+/// Longest time setting accepted (a year of simulated time), so sums of times cannot overflow.
+pub const MAX_DURATION_MS: u64 = 365 * 24 * 3_600_000;
+
 /// Checks the parser cannot make: references, ranges and uniqueness.
 pub fn validate(scene: &Scene) -> Result<(), String> {
     if scene.format_version != FORMAT_VERSION {
@@ -198,7 +203,7 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
         if ch.node1 == ch.node2 {
             return Err(format!("{at}: node1 and node2 are the same node"));
         }
-        if ch.capacity_sat == 0 || ch.capacity_sat > 21_000_000 * 100_000_000 {
+        if ch.capacity_sat == 0 || ch.capacity_sat > MAX_CAPACITY_SAT {
             return Err(format!(
                 "{at}: capacity_sat {} is out of range",
                 ch.capacity_sat
@@ -244,27 +249,52 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
     if r.max_attempts == 0 {
         return Err("routing.max_attempts must be at least 1".into());
     }
-    if r.max_hops == 0 {
-        return Err("routing.max_hops must be at least 1".into());
+    if r.max_hops == 0 || r.max_hops > 64 {
+        return Err(format!(
+            "routing.max_hops must be between 1 and 64, got {}",
+            r.max_hops
+        ));
+    }
+    for (name, ms) in [
+        ("routing.timeout_ms", r.timeout_ms),
+        ("sim.gossip_delay_ms", scene.sim.gossip_delay_ms),
+    ] {
+        if ms > MAX_DURATION_MS {
+            return Err(format!("{name} {ms} is longer than a year"));
+        }
     }
     crate::routing::RouterKind::parse(&r.policy).map_err(|e| format!("routing.policy: {e}"))?;
     for (i, t) in scene.timeline.iter().enumerate() {
         use crate::sim::command::Command;
         let node_ok = |id: crate::network::NodeId| id.0 < n;
-        let ok = match &t.command {
-            Command::DemandSpike {
-                node, rate_per_s, ..
-            } => node_ok(*node) && rate_per_s.is_finite() && *rate_per_s > 0.0,
-            Command::NodeOffline { node } | Command::NodeOnline { node } => node_ok(*node),
-            Command::OpenChannel {
-                node1,
-                node2,
-                capacity_sat,
-                ..
-            } => node_ok(*node1) && node_ok(*node2) && node1 != node2 && *capacity_sat > 0,
-            Command::DrainChannel { fraction, .. } => (0.0..=1.0).contains(fraction),
-            _ => true,
-        };
+        let ok = t.at_ms <= MAX_DURATION_MS
+            && match &t.command {
+                Command::DemandSpike {
+                    node,
+                    rate_per_s,
+                    duration_ms,
+                } => {
+                    node_ok(*node)
+                        && rate_per_s.is_finite()
+                        && *rate_per_s > 0.0
+                        && *duration_ms <= MAX_DURATION_MS
+                }
+                Command::NodeOffline { node } | Command::NodeOnline { node } => node_ok(*node),
+                Command::OpenChannel {
+                    node1,
+                    node2,
+                    capacity_sat,
+                    ..
+                } => {
+                    node_ok(*node1)
+                        && node_ok(*node2)
+                        && node1 != node2
+                        && (1..=MAX_CAPACITY_SAT).contains(capacity_sat)
+                }
+                Command::DrainChannel { fraction, .. } => (0.0..=1.0).contains(fraction),
+                Command::JamChannel { duration_ms, .. } => *duration_ms <= MAX_DURATION_MS,
+                _ => true,
+            };
         if !ok {
             return Err(format!(
                 "timeline[{i}] ({}): names a missing node or an out-of-range value",

@@ -205,7 +205,10 @@ enum GossipUpdate {
         direction: Direction,
         policy: GossipPolicy,
     },
-    Topology,
+    /// A new channel's announcement.
+    Announce { scid: ShortChannelId },
+    /// A closed channel's spend seen on chain.
+    Forget { scid: ShortChannelId },
 }
 
 /// Errors applying a command (the engine state is unchanged when one is returned).
@@ -254,6 +257,10 @@ pub struct Engine {
     trace: Option<Vec<SimEvent>>,
     command_errors: Vec<(u64, String)>,
     check_invariants: bool,
+    /// Channels opened whose announcement has not reached the other nodes yet, and closed
+    /// channels the other nodes know are gone.
+    unannounced: std::collections::BTreeSet<ShortChannelId>,
+    forgotten: std::collections::BTreeSet<ShortChannelId>,
     seed: u64,
     workload: crate::sim::workload::Workload,
 }
@@ -329,6 +336,8 @@ impl Engine {
             trace: None,
             command_errors: Vec::new(),
             check_invariants: false,
+            unannounced: Default::default(),
+            forgotten: Default::default(),
             seed,
             workload: scene.workload.clone(),
         };
@@ -448,6 +457,7 @@ impl Engine {
             None => self
                 .streams
                 .iter()
+                .filter(|s| s.until_ms.is_none_or(|u| s.next_ms < u))
                 .map(|s| s.next_ms)
                 .min()
                 .unwrap_or(u64::MAX),
@@ -578,7 +588,8 @@ impl Engine {
         let receiver = self.payments[self.attempts[attempt as usize].payment as usize]
             .request
             .receiver;
-        if self.is_external(node) && node != receiver {
+        let follows_onion = self.attempts[attempt as usize].route.is_some();
+        if self.is_external(node) && node != receiver && !follows_onion {
             self.pending.push(PendingDecision {
                 attempt,
                 node,
@@ -589,12 +600,13 @@ impl Engine {
     }
 
     /// Process events up to and including `until_ms` (the clock ends at `until_ms`).
+    /// Stops early if the engine waits for an outside decision.
     pub fn run_until(&mut self, until_ms: u64) {
+        self.draw_arrivals_until(until_ms);
         while let Some(t) = self.next_event_ms() {
-            if t > until_ms || self.is_finished() {
-                break;
+            if t > until_ms || self.is_finished() || self.step_event() != Step::Advanced {
+                return;
             }
-            self.step();
         }
         self.now_ms = self.now_ms.max(until_ms);
     }
@@ -610,12 +622,13 @@ impl Engine {
         for jam in 0..self.jams.len() {
             self.release_jam(jam);
         }
-        let offline: Vec<NodeId> = self.deferred.iter().map(|(n, _)| *n).collect();
-        for n in offline {
+        // Every node comes back, so nothing held at an offline node stays stuck.
+        let nodes: Vec<NodeId> = self.network.nodes().map(|(id, _)| id).collect();
+        for n in nodes {
             self.set_online(n, true);
         }
         while let Some(Reverse((at, EventSlot(event)))) = self.queue.pop() {
-            // Only HTLC resolutions still matter; new arrivals and scripted events are dropped.
+            // Only HTLC work still matters; new arrivals and scripted events are dropped.
             if matches!(
                 event,
                 Event::Settle { .. } | Event::Fail { .. } | Event::Decide { .. }
@@ -624,10 +637,12 @@ impl Engine {
                 self.handle(event);
             }
         }
+        self.pending.clear();
+        self.resolved.clear();
     }
 
     fn schedule(&mut self, delay_ms: u64, event: Event) {
-        self.schedule_at(self.now_ms + delay_ms, event);
+        self.schedule_at(self.now_ms.saturating_add(delay_ms), event);
     }
 
     fn schedule_at(&mut self, at_ms: u64, event: Event) {
@@ -773,6 +788,8 @@ impl Engine {
                 None => Decision::Fail(FailureReason::NoRoute),
             },
             None if self.is_external(node) => {
+                // Only reachable without an answer while winding down.
+                self.pending.retain(|p| p.attempt != attempt_id);
                 match self.resolved.iter().position(|(id, _)| *id == attempt_id) {
                     Some(i) => self.resolved.swap_remove(i).1,
                     None => Decision::Fail(FailureReason::NoRoute),
@@ -812,7 +829,10 @@ impl Engine {
             }
             Decision::Route(route) => match route.hops.first() {
                 Some(h) => (h.channel, h.direction),
-                None => return self.fail_at(attempt_id, None, FailureReason::NoRoute),
+                None => {
+                    let at = (hop_index > 0).then_some(hop_index);
+                    return self.fail_at(attempt_id, at, FailureReason::NoRoute);
+                }
             },
             Decision::Fail(reason) => {
                 let at = if hop_index == 0 {
@@ -1128,7 +1148,7 @@ impl Engine {
     fn attempt_failed(&mut self, attempt_id: AttemptId) {
         let a = &mut self.attempts[attempt_id as usize];
         a.resolved = true;
-        let (_, reason) = a.failure.expect("failed attempts carry a reason");
+        let (failure_at, reason) = a.failure.expect("failed attempts carry a reason");
         let pid = a.payment;
         self.emit(SimEvent::AttemptResolved {
             attempt: attempt_id,
@@ -1136,8 +1156,11 @@ impl Engine {
         });
         self.learn(attempt_id, Some(reason));
         let p = &self.payments[pid as usize];
-        let deadline = p.started_ms + self.routing.timeout_ms;
-        let final_reason = if reason == FailureReason::NoRoute {
+        let deadline = p.started_ms.saturating_add(self.routing.timeout_ms);
+        // The sender finding no route ends the payment; an intermediate node finding none
+        // (hop-by-hop routing) is one failed attempt like any other.
+        let sender_gave_up = matches!(failure_at, None | Some(0));
+        let final_reason = if reason == FailureReason::NoRoute && sender_gave_up {
             Some(reason)
         } else if self.now_ms >= deadline {
             Some(FailureReason::Timeout)
@@ -1223,8 +1246,8 @@ impl Engine {
             && ch.closing
             && ch.in_flight_count() == 0
         {
+            // Gossip learnt of the close when it was asked for (see CloseChannel).
             self.network.remove_channel(channel);
-            self.queue_gossip(GossipUpdate::Topology);
         }
     }
 
@@ -1252,6 +1275,9 @@ impl Engine {
                 };
                 let mut htlcs = Vec::new();
                 let ch = self.network.channel_mut(channel).expect("found");
+                if ch.closing {
+                    return Err(CommandError::Invalid(format!("channel {scid} is closing")));
+                }
                 for d in dirs {
                     let amount = ch.side(d).policy.htlc_minimum_msat.max(1);
                     while ch.side(d).slots_free() > 0 && ch.side(d).balance_msat >= amount {
@@ -1305,7 +1331,7 @@ impl Engine {
                 let next_ms = self.now_ms + sampler.next_gap_ms(&mut rng);
                 self.streams.push(ArrivalStream {
                     target: Some(node),
-                    until_ms: Some(self.now_ms + duration_ms),
+                    until_ms: Some(self.now_ms.saturating_add(duration_ms)),
                     next_ms,
                     index: 0,
                     rng,
@@ -1369,10 +1395,10 @@ impl Engine {
             } => {
                 node_ok(&self.network, node1)?;
                 node_ok(&self.network, node2)?;
-                if capacity_sat == 0 {
-                    return Err(CommandError::Invalid(
-                        "capacity_sat must be positive".into(),
-                    ));
+                if capacity_sat == 0 || capacity_sat > crate::scene::io::MAX_CAPACITY_SAT {
+                    return Err(CommandError::Invalid(format!(
+                        "capacity_sat {capacity_sat} is out of range"
+                    )));
                 }
                 let cap_msat = capacity_sat * 1000;
                 let node1_msat = match node1_balance_msat {
@@ -1400,7 +1426,9 @@ impl Engine {
                 self.network
                     .add_channel(node1, node2, channel)
                     .map_err(CommandError::Invalid)?;
-                self.queue_gossip(GossipUpdate::Topology);
+                self.forgotten.remove(&scid);
+                self.unannounced.insert(scid);
+                self.queue_gossip(GossipUpdate::Announce { scid });
             }
             Command::CloseChannel { scid } => {
                 let channel = find(&self.network, scid)?;
@@ -1408,7 +1436,7 @@ impl Engine {
                 ch.closing = true;
                 self.after_resolution(channel);
                 // Peers see the close on chain only later; until then routes may still try it.
-                self.queue_gossip(GossipUpdate::Topology);
+                self.queue_gossip(GossipUpdate::Forget { scid });
             }
         }
         self.emit(SimEvent::CommandApplied { at_ms: self.now_ms });
@@ -1471,6 +1499,16 @@ impl Engine {
         self.schedule(self.sim.gossip_delay_ms, Event::Gossip { update: index });
     }
 
+    /// A new gossip view after a topology change: only announced, not-forgotten channels,
+    /// with the policies the network knew so far.
+    fn rebuild_gossip(&mut self) {
+        let epoch = self.gossip.epoch + 1;
+        let (hidden, gone) = (&self.unannounced, &self.forgotten);
+        self.gossip = GossipView::rebuild(&self.network, epoch, Some(&self.gossip), |scid| {
+            !hidden.contains(&scid) && !gone.contains(&scid)
+        });
+    }
+
     fn on_gossip(&mut self, update: usize) {
         match self.gossip_updates[update].clone() {
             GossipUpdate::Policy {
@@ -1487,9 +1525,13 @@ impl Engine {
                     self.gossip.update_policy(channel, direction, policy);
                 }
             }
-            GossipUpdate::Topology => {
-                let epoch = self.gossip.epoch + 1;
-                self.gossip = GossipView::build(&self.network, epoch);
+            GossipUpdate::Announce { scid } => {
+                self.unannounced.remove(&scid);
+                self.rebuild_gossip();
+            }
+            GossipUpdate::Forget { scid } => {
+                self.forgotten.insert(scid);
+                self.rebuild_gossip();
             }
         }
         for r in &mut self.routers {

@@ -244,3 +244,93 @@ fn retries_route_around_a_failed_channel() {
         assert_clean(&e);
     }
 }
+
+#[test]
+fn nodes_left_offline_with_htlcs_still_release_everything_at_the_end() {
+    let mut e = engine(&line(5), RouterKind::Cheapest);
+    e.start_payment(lnlab::sim::workload::PaymentRequest {
+        sender: NodeId(0),
+        receiver: NodeId(4),
+        amount_msat: 100_000_000,
+    });
+    // HTLCs reach n4 at 500 ms; take n1 and n3 offline while the settle travels back.
+    e.run_until(450);
+    e.apply(Command::NodeOffline { node: NodeId(1) }).unwrap();
+    e.apply(Command::NodeOffline { node: NodeId(3) }).unwrap();
+    e.run_to_completion();
+    assert!(matches!(
+        e.payments()[0].status,
+        PaymentStatus::Succeeded { .. }
+    ));
+    let m = e.metrics();
+    assert_eq!(m.fees_paid_msat, m.fees_earned_msat);
+    assert_clean(&e);
+}
+
+#[test]
+fn a_sender_routes_around_its_own_offline_peer() {
+    let mut scene = line(4);
+    scene.channels = vec![];
+    for (i, (a, b, fee)) in [(0, 1, 1), (1, 3, 1), (0, 2, 900), (2, 3, 900)]
+        .into_iter()
+        .enumerate()
+    {
+        scene.channels.push(lnlab::scene::SceneChannel {
+            scid: scid(i as u32),
+            node1: a,
+            node2: b,
+            capacity_sat: 10_000_000,
+            node1_balance_msat: Some(5_000_000_000),
+            node1_policy: Some(policy(0, fee, 40)),
+            node2_policy: Some(policy(0, fee, 40)),
+        });
+    }
+    for router in [RouterKind::Cheapest, RouterKind::Lnd, RouterKind::Ldk] {
+        let mut e = engine(&scene, router);
+        e.apply(Command::NodeOffline { node: NodeId(1) }).unwrap();
+        pay(&mut e, 0, 3, 100_000_000);
+        assert!(
+            matches!(e.payments()[0].status, PaymentStatus::Succeeded { .. }),
+            "{router}"
+        );
+        assert_eq!(
+            e.payments()[0].attempts,
+            1,
+            "{router} knew its peer was offline"
+        );
+    }
+}
+
+#[test]
+fn commands_that_would_break_invariants_are_refused() {
+    let mut e = engine(&line(3), RouterKind::Cheapest);
+    e.apply(Command::CloseChannel { scid: scid(0) }).unwrap();
+    assert!(
+        e.apply(Command::JamChannel {
+            scid: scid(0),
+            direction: None,
+            duration_ms: 5
+        })
+        .is_err()
+    );
+    assert!(
+        e.apply(Command::DrainChannel {
+            scid: scid(1),
+            direction: Direction::Forward,
+            fraction: 1.5
+        })
+        .is_err()
+    );
+    let open = |capacity_sat| Command::OpenChannel {
+        node1: NodeId(0),
+        node2: NodeId(2),
+        capacity_sat,
+        node1_balance_msat: None,
+        policy: None,
+        scid: None,
+    };
+    assert!(e.apply(open(u64::MAX)).is_err());
+    assert!(e.apply(open(0)).is_err());
+    e.apply(open(1_000_000)).unwrap();
+    e.network().check_invariants().unwrap();
+}
