@@ -208,7 +208,7 @@ fn drawing_arrivals_ahead_changes_nothing() {
     let mut engine = lnlab::sim::run::engine_for(&scene, &options).unwrap();
     let mut steps = 0u64;
     loop {
-        if steps % 17 == 0 {
+        if steps.is_multiple_of(17) {
             engine.draw_arrivals_until(engine.now_ms() + 5_000);
         }
         steps += 1;
