@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod network;
+pub mod rl;
 pub mod routing;
 pub mod scene;
 pub mod sim;

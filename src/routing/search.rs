@@ -187,6 +187,14 @@ impl Tree {
         self.label(v.index()).filter(|l| l.settled).map(|l| l.dist)
     }
 
+    /// Hops and fees (what `v` must receive above the destination amount) of `v`'s settled
+    /// route to the destination.
+    pub fn settled_hops_and_fee(&self, v: NodeId) -> Option<(u8, u64)> {
+        self.label(v.index())
+            .filter(|l| l.settled)
+            .map(|l| (l.hops, l.amount_msat.saturating_sub(self.amount_msat)))
+    }
+
     /// The next edge from `v` toward the destination.
     pub fn next_edge(&self, v: NodeId) -> Option<EdgeIdx> {
         self.label(v.index())

@@ -1,0 +1,117 @@
+//! Every PPO hyperparameter in one documented struct (CleanRL's names and defaults, with
+//! the ones this problem needs), the reward weights, and the scene's `agents` section.
+
+use serde::{Deserialize, Serialize};
+
+/// PPO hyperparameters. A scene's agent group may override any of them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PpoConfig {
+    /// Adam learning rate at the start (CleanRL: 2.5e-4).
+    pub learning_rate: f64,
+    /// Anneal the learning rate linearly to 0 over the run.
+    pub anneal_lr: bool,
+    /// Completed decisions per rollout before an update.
+    pub rollout_steps: usize,
+    /// Discount per hop.
+    pub gamma: f32,
+    /// GAE lambda.
+    pub gae_lambda: f32,
+    /// Minibatches per epoch.
+    pub num_minibatches: usize,
+    /// Passes over the rollout per update.
+    pub update_epochs: usize,
+    /// Normalise advantages within each minibatch.
+    pub norm_adv: bool,
+    /// Surrogate clipping coefficient.
+    pub clip_coef: f32,
+    /// Clip the value loss around the old values too.
+    pub clip_vloss: bool,
+    /// Entropy bonus coefficient.
+    pub ent_coef: f32,
+    /// Value loss coefficient.
+    pub vf_coef: f32,
+    /// Global gradient-norm clip.
+    pub max_grad_norm: f32,
+    /// Stop an update's epochs early once approx KL exceeds this (None: never).
+    pub target_kl: Option<f32>,
+    /// Candidates scored per decision at most (the cheapest onward ones when more).
+    pub max_candidates: usize,
+}
+
+impl Default for PpoConfig {
+    fn default() -> Self {
+        PpoConfig {
+            learning_rate: 2.5e-4,
+            anneal_lr: true,
+            rollout_steps: 512,
+            gamma: 0.99,
+            gae_lambda: 0.95,
+            num_minibatches: 4,
+            update_epochs: 4,
+            norm_adv: true,
+            clip_coef: 0.2,
+            clip_vloss: true,
+            ent_coef: 0.01,
+            vf_coef: 0.5,
+            max_grad_norm: 0.5,
+            target_kl: None,
+            max_candidates: 32,
+        }
+    }
+}
+
+/// Reward per forwarding decision, credited when the attempt resolves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RewardWeights {
+    /// Times the fee this node earned, in thousandths of the amount (1,000 ppm = 1.0).
+    pub fee: f32,
+    /// Added when the payment attempt succeeds.
+    pub success: f32,
+    /// Subtracted when it fails, at this hop or downstream.
+    pub failure: f32,
+    /// Subtracted per millisecond the hop adds.
+    pub latency_per_ms: f32,
+}
+
+impl Default for RewardWeights {
+    fn default() -> Self {
+        RewardWeights {
+            fee: 1.0,
+            success: 1.0,
+            failure: 1.0,
+            latency_per_ms: 0.0005,
+        }
+    }
+}
+
+/// One PPO group: nodes that share a policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentGroup {
+    pub name: String,
+    /// Indices into the scene's `nodes`.
+    pub nodes: Vec<u32>,
+    #[serde(default)]
+    pub ppo: PpoConfig,
+    /// Start from this checkpoint (path relative to the scene file).
+    #[serde(default)]
+    pub checkpoint: Option<String>,
+}
+
+/// The scene's `agents` section.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsSection {
+    pub groups: Vec<AgentGroup>,
+    #[serde(default)]
+    pub rewards: RewardWeights,
+    /// Keep learning while the network runs; `false` freezes the policies (evaluation).
+    #[serde(default = "yes")]
+    pub continual: bool,
+}
+
+fn yes() -> bool {
+    true
+}

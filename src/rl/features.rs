@@ -1,0 +1,164 @@
+//! What an agent sees at a decision: one row per candidate outgoing channel, each row the
+//! candidate's own features followed by the payment's context. Amounts and capacities
+//! enter as logs, everything is scaled to roughly unit range before the running
+//! normalisation in `normalize`. The layout is versioned by [`FEATURE_SPEC`], which
+//! checkpoints record so that a policy is never fed features it was not trained on.
+
+use super::oracle::Oracle;
+use crate::network::{ChannelId, Direction, NodeId};
+use crate::routing::DecisionContext;
+use rustc_hash::FxHashMap as HashMap;
+
+/// Per-candidate features.
+pub const CANDIDATE_FEATURES: [&str; 9] = [
+    "ln_fee_msat",
+    "cltv_delta",
+    "ln_capacity_sat",
+    "local_balance_ratio",
+    "slot_occupancy",
+    "hops_to_destination",
+    "ln_fee_to_destination_msat",
+    "neighbour_failure_rate",
+    "is_destination",
+];
+
+/// Per-payment context features, repeated on every candidate row.
+pub const CONTEXT_FEATURES: [&str; 4] = [
+    "amount_to_capacity",
+    "hops_so_far",
+    "cltv_budget_left",
+    "time_in_flight",
+];
+
+pub const FEATURES: usize = CANDIDATE_FEATURES.len() + CONTEXT_FEATURES.len();
+
+/// Names and version of the feature layout, recorded in checkpoints.
+pub const FEATURE_SPEC: &str = "lnlab-features-v1: ln_fee_msat, cltv_delta, ln_capacity_sat, \
+local_balance_ratio, slot_occupancy, hops_to_destination, ln_fee_to_destination_msat, \
+neighbour_failure_rate, is_destination | amount_to_capacity, hops_so_far, cltv_budget_left, \
+time_in_flight";
+
+/// One candidate: the channel it would use and its raw (unnormalised) feature row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Candidate {
+    pub channel: ChannelId,
+    pub direction: Direction,
+    pub peer: NodeId,
+    pub row: [f32; FEATURES],
+}
+
+/// What each agent node remembers about its neighbours: an exponentially weighted failure
+/// rate of the payments it sent their way.
+#[derive(Clone, Debug, Default)]
+pub struct NeighbourMemory {
+    rates: HashMap<(NodeId, NodeId), f32>,
+}
+
+impl NeighbourMemory {
+    const ALPHA: f32 = 0.1;
+
+    pub fn rate(&self, node: NodeId, peer: NodeId) -> f32 {
+        self.rates.get(&(node, peer)).copied().unwrap_or(0.0)
+    }
+
+    pub fn record(&mut self, node: NodeId, peer: NodeId, failed: bool) {
+        let r = self.rates.entry((node, peer)).or_insert(0.0);
+        *r += Self::ALPHA * (f32::from(u8::from(failed)) - *r);
+    }
+}
+
+/// The valid candidates of a decision with their features, at most `max_candidates`
+/// (the ones with the cheapest route onward when there are more). Invalid channels —
+/// disabled, short of balance for the amount, slots full, outside the HTLC limits, or
+/// leading back into the route — are masked out by not being candidates at all.
+pub fn candidates(
+    ctx: &DecisionContext,
+    oracle: &mut Oracle,
+    memory: &NeighbourMemory,
+    max_candidates: usize,
+) -> Vec<Candidate> {
+    let p = &ctx.payment;
+    let amount = p.amount_msat + p.fee_budget_msat;
+    let locals: Vec<_> = ctx
+        .local
+        .channels()
+        .into_iter()
+        .filter(|c| !p.route_nodes.contains(&c.peer))
+        .filter(|c| ctx.local.can_send(c.channel, amount).is_ok())
+        .collect();
+    if locals.is_empty() {
+        return Vec::new();
+    }
+    let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
+    let onward = oracle.estimates(ctx.gossip, p.destination, p.amount_msat, &peers);
+    let max_capacity_msat = locals
+        .iter()
+        .map(|c| c.capacity_sat * 1000)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let context = [
+        (p.amount_msat as f32 / max_capacity_msat as f32).min(1.0),
+        p.route_nodes.len().saturating_sub(1) as f32 / 20.0,
+        p.cltv_budget as f32 / 2016.0,
+        (p.elapsed_ms as f32 / ctx.settings.timeout_ms.max(1) as f32).min(2.0),
+    ];
+    let mut out: Vec<(f64, Candidate)> = locals
+        .iter()
+        .zip(onward)
+        .map(|(c, est)| {
+            let policy = ctx
+                .gossip
+                .edge(c.channel, c.direction)
+                .map(|e| ctx.gossip.policy[e as usize]);
+            let (fee, cltv) = policy.map_or((0, 0), |pol| {
+                (pol.fee_msat(p.amount_msat), pol.cltv_expiry_delta)
+            });
+            let own_hop_fee = if ctx.node == p.sender { 0 } else { fee };
+            let (hops, onward_fee, reachable) = match est {
+                Some((hops, fee)) => (
+                    f32::from(hops) / 10.0,
+                    ((fee as f32) + 1.0).ln() / 10.0,
+                    true,
+                ),
+                None => (2.0, 3.0, false),
+            };
+            let row_candidate = [
+                ((own_hop_fee as f32) + 1.0).ln() / 10.0,
+                f32::from(cltv) / 144.0,
+                (c.capacity_sat.max(1) as f32).ln() / 20.0,
+                c.balance_msat as f32 / (c.capacity_sat.max(1) * 1000) as f32,
+                c.slot_occupancy,
+                hops,
+                onward_fee,
+                memory.rate(ctx.node, c.peer),
+                f32::from(u8::from(c.peer == p.destination)),
+            ];
+            let mut row = [0f32; FEATURES];
+            row[..CANDIDATE_FEATURES.len()].copy_from_slice(&row_candidate);
+            row[CANDIDATE_FEATURES.len()..].copy_from_slice(&context);
+            let rank = if c.peer == p.destination {
+                -1.0
+            } else if reachable {
+                est.map_or(f64::MAX, |(h, f)| f as f64 + f64::from(h))
+            } else {
+                f64::MAX
+            };
+            (
+                rank,
+                Candidate {
+                    channel: c.channel,
+                    direction: c.direction,
+                    peer: c.peer,
+                    row,
+                },
+            )
+        })
+        .collect();
+    if out.len() > max_candidates {
+        out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.channel.cmp(&b.1.channel)));
+        out.truncate(max_candidates);
+        out.sort_by_key(|(_, c)| c.channel);
+    }
+    out.into_iter().map(|(_, c)| c).collect()
+}

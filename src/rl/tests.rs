@@ -1,0 +1,134 @@
+//! The PPO checklist tests (../shared/ref/ppo.md): the ratio is exactly 1 on the first
+//! minibatch and the policy moves afterwards, every parameter changes in an update,
+//! masked candidates are never sampled, k equally likely candidates have entropy ln k,
+//! and a checkpoint reloads to identical outputs.
+
+use super::config::PpoConfig;
+use super::features::FEATURES;
+use super::net::{self, Batch};
+use super::policy::Policy;
+use super::ppo::{Learner, Sample, Step, gae};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// A rollout collected with `policy` itself, so the stored log-probs are the policy's own.
+fn rollout(policy: &Policy, n: usize, rng: &mut ChaCha8Rng) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    while samples.len() < n {
+        let len = rng.random_range(1..4);
+        let mut steps = Vec::new();
+        for _ in 0..len {
+            let k = rng.random_range(1..7);
+            let x: Vec<f32> = (0..k * FEATURES)
+                .map(|_| rng.random_range(-2.0..2.0))
+                .collect();
+            let choice = policy.decide(&[(&x[..], k)], Some(&mut *rng)).remove(0);
+            // Reward the first candidate, so there is something to learn.
+            let reward = if choice.action == 0 { 1.0 } else { -1.0 };
+            steps.push(Step {
+                x,
+                k,
+                action: choice.action,
+                log_prob: choice.log_prob,
+                value: choice.value,
+                reward,
+            });
+        }
+        samples.extend(gae(steps, 0.99, 0.95));
+    }
+    samples
+}
+
+#[test]
+fn ratio_is_one_first_then_the_policy_moves_and_every_parameter_changes() {
+    let policy = Policy::new(3);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let samples = rollout(&policy, 256, &mut rng);
+    let before = net::parameters(&policy.net);
+    let mut learner = Learner::new(PpoConfig::default(), policy.net.clone(), policy.dev.clone());
+    let mut update = learner.begin_update(samples, &mut rng);
+    while update.step(&mut learner) {}
+    let stats = update.finish(&mut learner);
+    assert!(
+        stats.first_ratio_deviation < 1e-5,
+        "ratio on the first minibatch: {}",
+        stats.first_ratio_deviation
+    );
+    let approx_kl = stats.approx_kl;
+    assert_eq!(stats.minibatches, 16);
+    let after = net::parameters(&learner.net);
+    assert_eq!(before.len(), after.len());
+    for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+        assert!(
+            b.iter().zip(a).any(|(x, y)| x != y),
+            "parameter tensor {i} did not change"
+        );
+    }
+    assert!(approx_kl > 0.0, "approx KL after updating: {approx_kl}");
+    assert!(
+        stats.entropy.is_finite() && stats.value_loss.is_finite() && stats.policy_loss.is_finite()
+    );
+}
+
+#[test]
+fn masked_candidates_are_never_sampled() {
+    let policy = Policy::new(5);
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for _ in 0..200 {
+        let k = rng.random_range(1..5);
+        let x: Vec<f32> = (0..k * FEATURES)
+            .map(|_| rng.random_range(-3.0..3.0))
+            .collect();
+        let y: Vec<f32> = (0..7 * FEATURES)
+            .map(|_| rng.random_range(-3.0..3.0))
+            .collect();
+        // Batched with a wider decision, this one is padded with masked rows.
+        let choices = policy.decide(&[(&x[..], k), (&y[..], 7)], Some(&mut rng));
+        assert!(choices[0].action < k);
+        let total: f32 = choices[0].probabilities.iter().sum();
+        assert!((total - 1.0).abs() < 1e-4, "{total}");
+    }
+}
+
+#[test]
+fn entropy_of_k_equally_likely_candidates_is_ln_k() {
+    let mut policy = Policy::new(7);
+    policy.net.0.4.weight.fill_with_zeros();
+    let (b, k, valid) = (1, 8, 5);
+    let mut batch = Batch {
+        b,
+        k,
+        x: vec![0.3; b * k * FEATURES],
+        mask: vec![0.0; b * k],
+    };
+    batch.mask[..valid].iter_mut().for_each(|m| *m = 1.0);
+    let (log_probs, _) = net::infer(&policy.net, &policy.dev, &batch);
+    let entropy: f32 = -log_probs.iter().map(|l| l.exp() * l).sum::<f32>();
+    assert!((entropy - (valid as f32).ln()).abs() < 1e-5, "{entropy}");
+}
+
+#[test]
+fn a_checkpoint_reloads_to_identical_outputs_and_rejects_other_features() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.safetensors");
+    let mut policy = Policy::new(11);
+    policy.obs_norm.mean[2] = 0.25;
+    policy
+        .save(&path, &PpoConfig::default(), 42, "classroom")
+        .unwrap();
+    let (loaded, sidecar) = Policy::load(&path, 99).unwrap();
+    assert_eq!(sidecar.step, 42);
+    assert_eq!(loaded.obs_norm, policy.obs_norm);
+    let x: Vec<f32> = (0..4 * FEATURES).map(|i| (i as f32 * 0.37).sin()).collect();
+    let a = policy.decide(&[(&x[..], 4)], None::<&mut ChaCha8Rng>);
+    let b = loaded.decide(&[(&x[..], 4)], None::<&mut ChaCha8Rng>);
+    assert_eq!(a, b);
+
+    let side = super::policy::sidecar_path(&path);
+    let text = std::fs::read_to_string(&side)
+        .unwrap()
+        .replace("lnlab-features-v1", "lnlab-features-v0");
+    std::fs::write(&side, text).unwrap();
+    let err = Policy::load(&path, 1).err().expect("mismatch").to_string();
+    assert!(err.contains("was trained on features"), "{err}");
+}
