@@ -185,6 +185,7 @@ pub fn generate(params: &GenerateParams) -> Result<Scene, String> {
         timeline: Vec::new(),
         routing: RoutingSettings::default(),
         sim: SimSettings::default(),
+        agents: None,
     })
 }
 

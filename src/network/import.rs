@@ -321,6 +321,7 @@ fn convert(graph: JsonGraph, source_name: &str) -> Result<(Scene, ImportSummary)
         timeline: Vec::new(),
         routing: RoutingSettings::default(),
         sim: SimSettings::default(),
+        agents: None,
     };
     Ok((scene, summary))
 }

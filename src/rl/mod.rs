@@ -10,5 +10,7 @@ pub mod oracle;
 pub mod policy;
 pub mod ppo;
 
+pub mod agents;
+pub mod session;
 #[cfg(test)]
 mod tests;

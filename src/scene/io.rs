@@ -264,6 +264,38 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
         }
     }
     crate::routing::RouterKind::parse(&r.policy).map_err(|e| format!("routing.policy: {e}"))?;
+    if let Some(agents) = &scene.agents {
+        let mut owner = vec![None; scene.nodes.len()];
+        for (gi, g) in agents.groups.iter().enumerate() {
+            let at = format!("agents.groups[{gi}] ({})", g.name);
+            for &node in &g.nodes {
+                match owner.get_mut(node as usize) {
+                    None => return Err(format!("{at}: node {node}, but the scene has {n} nodes")),
+                    Some(Some(other)) => {
+                        return Err(format!("{at}: node {node} is already in group {other}"));
+                    }
+                    Some(slot) => *slot = Some(gi),
+                }
+            }
+            let p = &g.ppo;
+            if p.rollout_steps == 0
+                || p.num_minibatches == 0
+                || p.update_epochs == 0
+                || p.max_candidates == 0
+            {
+                return Err(format!(
+                    "{at}: rollout_steps, num_minibatches, update_epochs and max_candidates must be at least 1"
+                ));
+            }
+            if !(p.learning_rate.is_finite() && p.learning_rate >= 0.0)
+                || !(0.0..=1.0).contains(&p.gamma)
+            {
+                return Err(format!(
+                    "{at}: learning_rate must be >= 0 and gamma in 0..=1"
+                ));
+            }
+        }
+    }
     for (i, t) in scene.timeline.iter().enumerate() {
         use crate::sim::command::Command;
         let node_ok = |id: crate::network::NodeId| id.0 < n;

@@ -34,6 +34,9 @@ pub struct Scene {
     pub routing: RoutingSettings,
     #[serde(default)]
     pub sim: SimSettings,
+    /// PPO agent groups (nodes in no group route with `routing.policy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<crate::rl::config::AgentsSection>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

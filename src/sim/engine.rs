@@ -126,6 +126,8 @@ pub struct Hop {
     pub htlc_id: u64,
     /// Fee `from` charges for this hop (0 for the sender's own hop).
     pub fee_msat: u64,
+    /// When the HTLC was offered.
+    pub added_ms: u64,
 }
 
 /// One try at delivering a payment.
@@ -944,6 +946,7 @@ impl Engine {
             .channel(channel)
             .map(|c| c.scid)
             .unwrap_or(ShortChannelId(0));
+        let now_ms = self.now_ms;
         let a = &mut self.attempts[attempt_id as usize];
         a.hops.push(Hop {
             channel,
@@ -955,6 +958,7 @@ impl Engine {
             cltv,
             htlc_id,
             fee_msat,
+            added_ms: now_ms,
         });
         a.nodes.push(to);
         a.fee_budget_msat = budget_after;

@@ -3,6 +3,7 @@
 //! linked once.
 
 mod cli;
+mod learning;
 mod properties;
 mod scenarios;
 mod support;

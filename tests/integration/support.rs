@@ -65,6 +65,7 @@ pub fn line(n: usize) -> Scene {
             processing_delay: DelayModel::Constant { ms: 100 },
             gossip_delay_ms: 600_000,
         },
+        agents: None,
     }
 }
 

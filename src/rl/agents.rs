@@ -1,0 +1,452 @@
+//! Agents in the running network. [`Agents`] connects the engine to the PPO groups:
+//! it answers the engine's pending decisions at agent nodes with one batched inference per
+//! group, keeps each decision open until its payment attempt resolves, then turns the
+//! outcome into rewards, completed trajectories and, when a group's rollout is full, an
+//! update. [`Trainer`] is the loop around it, split into the stages the Bevy systems run
+//! (spawn payments, decide, advance, record, update); headless code calls the same stages.
+//!
+//! Determinism: the engine stops before an agent node forwards, so decisions are batched at
+//! points fixed by the simulation alone; sampling draws from one seeded stream in the
+//! engine's pending order; and the engine does not advance while an update is in progress.
+
+use super::config::{AgentsSection, PpoConfig, RewardWeights};
+use super::features::{Candidate, NeighbourMemory, candidates};
+use super::normalize::RunningMeanStd;
+use super::oracle::Oracle;
+use super::policy::Policy;
+use super::ppo::{Learner, Sample, Step, Update, UpdateStats, gae};
+use crate::network::NodeId;
+use crate::routing::Decision;
+use crate::sim::engine::{AttemptId, Engine, SimEvent, Step as EngineStep};
+use crate::sim::failure::FailureReason;
+use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap as HashMap;
+
+/// One PPO group at run time.
+pub struct Group {
+    pub name: String,
+    pub nodes: Vec<NodeId>,
+    pub policy: Policy,
+    pub learner: Learner,
+    rollout: Vec<Sample>,
+    update: Option<Update>,
+    /// Since the last update: completed trajectories' returns and outcomes.
+    returns: Vec<f32>,
+    successes: u64,
+    resolved: u64,
+}
+
+/// A decision waiting for its attempt to resolve.
+struct Open {
+    group: usize,
+    node: NodeId,
+    peer: NodeId,
+    /// Index of the hop this decision forwards over.
+    hop: usize,
+    step: Step,
+}
+
+/// A row of the training metrics (`lnlab train --metrics`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct MetricsRow {
+    pub group: String,
+    pub step: u64,
+    pub episodic_reward: f32,
+    pub success_rate: f32,
+    pub policy_loss: f32,
+    pub value_loss: f32,
+    pub entropy: f32,
+    pub approx_kl: f32,
+    pub clipfrac: f32,
+    pub explained_variance: f32,
+    pub learning_rate: f64,
+    pub sps: f64,
+    pub hub_gini: f64,
+}
+
+pub struct Agents {
+    pub groups: Vec<Group>,
+    node_group: Vec<Option<usize>>,
+    oracle: Oracle,
+    memory: NeighbourMemory,
+    rewards: RewardWeights,
+    /// Learning on (continual) or frozen (evaluation: most likely candidate, no updates).
+    pub training: bool,
+    open: HashMap<AttemptId, Vec<Open>>,
+    rng: ChaCha8Rng,
+    reward_norm: RunningMeanStd,
+    /// Decisions made so far.
+    pub decisions: u64,
+    pub rows: Vec<MetricsRow>,
+}
+
+impl Agents {
+    /// Agents for `section` on `engine` (which is told to hand these nodes' decisions
+    /// over). `policies` gives each group its starting policy (a checkpoint or fresh).
+    pub fn new(
+        engine: &mut Engine,
+        section: &AgentsSection,
+        policies: Vec<Policy>,
+        seed: u64,
+    ) -> Self {
+        let mut node_group = vec![None; engine.network().node_bound()];
+        let mut groups = Vec::new();
+        for (i, (g, policy)) in section.groups.iter().zip(policies).enumerate() {
+            let nodes: Vec<NodeId> = g.nodes.iter().map(|&n| NodeId(n)).collect();
+            for n in &nodes {
+                if let Some(slot) = node_group.get_mut(n.index()) {
+                    *slot = Some(i);
+                }
+            }
+            engine.set_external(&nodes);
+            let learner = Learner::new(g.ppo.clone(), policy.net.clone(), policy.dev.clone());
+            groups.push(Group {
+                name: g.name.clone(),
+                nodes,
+                policy,
+                learner,
+                rollout: Vec::new(),
+                update: None,
+                returns: Vec::new(),
+                successes: 0,
+                resolved: 0,
+            });
+        }
+        engine.enable_trace(true);
+        Agents {
+            groups,
+            node_group,
+            oracle: Oracle::new(256),
+            memory: NeighbourMemory::default(),
+            rewards: section.rewards.clone(),
+            training: section.continual,
+            open: HashMap::default(),
+            rng: crate::scene::build::rng_for(seed, 0xa6e7),
+            reward_norm: RunningMeanStd::new(1),
+            decisions: 0,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Plan learning-rate annealing for a run of about `decisions` decisions.
+    pub fn plan(&mut self, decisions: u64) {
+        for g in &mut self.groups {
+            g.learner.planned_updates = decisions / g.learner.config.rollout_steps.max(1) as u64;
+        }
+    }
+
+    pub fn is_updating(&self) -> bool {
+        self.groups.iter().any(|g| g.update.is_some())
+    }
+
+    /// Answer every pending decision with one batched inference per group.
+    pub fn decide(&mut self, engine: &mut Engine) {
+        let pending: Vec<_> = engine.pending_decisions().to_vec();
+        if pending.is_empty() {
+            return;
+        }
+        let mut per_group: Vec<Vec<(AttemptId, NodeId, usize, Vec<Candidate>)>> =
+            vec![Vec::new(); self.groups.len()];
+        let mut answers: Vec<(AttemptId, Decision)> = Vec::new();
+        for p in &pending {
+            let Some(group) = self.node_group.get(p.node.index()).copied().flatten() else {
+                answers.push((p.attempt, Decision::Fail(FailureReason::NoRoute)));
+                continue;
+            };
+            let ctx = engine.decision_context(p);
+            let max = self.groups[group].learner.config.max_candidates;
+            let cands = candidates(&ctx, &mut self.oracle, &self.memory, max);
+            if cands.is_empty() {
+                let reason = if ctx.payment.route_nodes.len() == 1 {
+                    FailureReason::NoRoute
+                } else {
+                    FailureReason::InsufficientLiquidity
+                };
+                answers.push((p.attempt, Decision::Fail(reason)));
+                continue;
+            }
+            let hop = ctx.payment.route_nodes.len() - 1;
+            per_group[group].push((p.attempt, p.node, hop, cands));
+        }
+        for (gi, items) in per_group.into_iter().enumerate() {
+            if items.is_empty() {
+                continue;
+            }
+            let g = &mut self.groups[gi];
+            if self.training {
+                let rows: Vec<&[f32]> = items
+                    .iter()
+                    .flat_map(|(_, _, _, c)| c.iter().map(|c| &c.row[..]))
+                    .collect();
+                g.policy.obs_norm.update(&rows);
+            }
+            let blocks: Vec<Vec<f32>> = items
+                .iter()
+                .map(|(_, _, _, c)| g.policy.observe(c))
+                .collect();
+            let refs: Vec<(&[f32], usize)> = blocks
+                .iter()
+                .zip(&items)
+                .map(|(x, it)| (&x[..], it.3.len()))
+                .collect();
+            let choices = if self.training {
+                g.policy.decide(&refs, Some(&mut self.rng))
+            } else {
+                g.policy.decide(&refs, None::<&mut ChaCha8Rng>)
+            };
+            for ((item, x), choice) in items.into_iter().zip(blocks).zip(choices) {
+                let (attempt, node, hop, cands) = item;
+                let c = &cands[choice.action];
+                answers.push((
+                    attempt,
+                    Decision::Forward {
+                        channel: c.channel,
+                        direction: c.direction,
+                    },
+                ));
+                self.decisions += 1;
+                // Kept open even when frozen: the node still learns its neighbours' failure
+                // rates (runtime state, a feature), though no transition is trained on.
+                let step = Step {
+                    x,
+                    k: cands.len(),
+                    action: choice.action,
+                    log_prob: choice.log_prob,
+                    value: choice.value,
+                    reward: 0.0,
+                };
+                self.open.entry(attempt).or_default().push(Open {
+                    group: gi,
+                    node,
+                    peer: c.peer,
+                    hop,
+                    step,
+                });
+            }
+        }
+        for (attempt, decision) in answers {
+            engine.resolve_decision(attempt, decision);
+        }
+    }
+
+    /// Credit resolved attempts: rewards, trajectories, rollouts; start updates when full.
+    pub fn record(&mut self, engine: &mut Engine) {
+        for event in engine.drain_trace() {
+            let SimEvent::AttemptResolved { attempt, succeeded } = event else {
+                continue;
+            };
+            let Some(open) = self.open.remove(&attempt) else {
+                continue;
+            };
+            let a = engine.attempt(attempt).expect("resolved attempts exist");
+            let amount = engine.payments()[a.payment as usize]
+                .request
+                .amount_msat
+                .max(1) as f32;
+            let now = engine.now_ms();
+            let w = &self.rewards;
+            let mut trajectories: Vec<Vec<Step>> = vec![Vec::new(); self.groups.len()];
+            for mut o in open {
+                let hop = a.hops.get(o.hop);
+                let latency_ms = match (hop, a.hops.get(o.hop + 1)) {
+                    (Some(h), Some(next)) => next.added_ms.saturating_sub(h.added_ms),
+                    (Some(h), None) => now.saturating_sub(h.added_ms) / 2,
+                    _ => 0,
+                } as f32;
+                let fee = if succeeded {
+                    hop.map_or(0, |h| h.fee_msat) as f32
+                } else {
+                    0.0
+                };
+                let outcome = if succeeded { w.success } else { -w.failure };
+                o.step.reward =
+                    w.fee * fee / amount * 1000.0 + outcome - w.latency_per_ms * latency_ms;
+                self.memory.record(o.node, o.peer, !succeeded);
+                trajectories[o.group].push(o.step);
+            }
+            for (gi, steps) in trajectories.into_iter().enumerate() {
+                if steps.is_empty() || !self.training {
+                    continue;
+                }
+                let g = &mut self.groups[gi];
+                let gamma = g.learner.config.gamma;
+                let ret: f32 = steps
+                    .iter()
+                    .rev()
+                    .fold(0.0, |acc, s| s.reward + gamma * acc);
+                g.returns.push(steps.iter().map(|s| s.reward).sum());
+                g.resolved += 1;
+                g.successes += u64::from(succeeded);
+                self.reward_norm.update(&[&[ret]]);
+                let scale = (1.0 / (self.reward_norm.var[0] + 1e-8).sqrt()) as f32;
+                let scaled: Vec<Step> = steps
+                    .into_iter()
+                    .map(|s| Step {
+                        reward: s.reward * scale,
+                        ..s
+                    })
+                    .collect();
+                g.rollout
+                    .extend(gae(scaled, gamma, g.learner.config.gae_lambda));
+            }
+        }
+        if self.training {
+            for g in &mut self.groups {
+                if g.update.is_none() && g.rollout.len() >= g.learner.config.rollout_steps.max(1) {
+                    let samples = std::mem::take(&mut g.rollout);
+                    g.update = Some(g.learner.begin_update(samples, &mut self.rng));
+                }
+            }
+        }
+    }
+
+    /// Run up to `max_minibatches` minibatch steps of the updates in progress. Returns the
+    /// metrics rows of updates that finished.
+    pub fn update(
+        &mut self,
+        max_minibatches: usize,
+        step: u64,
+        sps: f64,
+        hub_gini: f64,
+    ) -> Vec<MetricsRow> {
+        let mut finished = Vec::new();
+        let mut budget = max_minibatches;
+        for g in &mut self.groups {
+            let Some(update) = &mut g.update else {
+                continue;
+            };
+            while budget > 0 && update.step(&mut g.learner) {
+                budget -= 1;
+            }
+            if !update.is_done() {
+                continue;
+            }
+            let stats: UpdateStats = g.update.take().expect("in progress").finish(&mut g.learner);
+            g.policy.net = g.learner.net.clone();
+            let n = g.returns.len().max(1) as f32;
+            let row = MetricsRow {
+                group: g.name.clone(),
+                step,
+                episodic_reward: g.returns.iter().sum::<f32>() / n,
+                success_rate: g.successes as f32 / g.resolved.max(1) as f32,
+                policy_loss: stats.policy_loss,
+                value_loss: stats.value_loss,
+                entropy: stats.entropy,
+                approx_kl: stats.approx_kl,
+                clipfrac: stats.clipfrac,
+                explained_variance: stats.explained_variance,
+                learning_rate: stats.learning_rate,
+                sps,
+                hub_gini,
+            };
+            g.returns.clear();
+            g.successes = 0;
+            g.resolved = 0;
+            finished.push(row.clone());
+            self.rows.push(row);
+        }
+        finished
+    }
+
+    /// The hyperparameters of a group.
+    pub fn config(&self, group: usize) -> &PpoConfig {
+        &self.groups[group].learner.config
+    }
+}
+
+/// The loop around the engine and the agents, in stages.
+pub struct Trainer {
+    pub engine: Engine,
+    pub agents: Agents,
+    /// Payments are drawn this far ahead of the clock by the spawn stage.
+    pub spawn_horizon_ms: u64,
+    pub started: std::time::Instant,
+}
+
+/// How far a stage got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Stopped for decisions (or the event budget ran out).
+    Running,
+    /// Every requested payment resolved.
+    Finished,
+}
+
+impl Trainer {
+    pub fn new(engine: Engine, agents: Agents) -> Self {
+        Trainer {
+            engine,
+            agents,
+            spawn_horizon_ms: 10_000,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Stage 1: draw the workload's payments ahead of the clock.
+    pub fn spawn_payments(&mut self) {
+        let horizon = self.engine.now_ms().saturating_add(self.spawn_horizon_ms);
+        self.engine.draw_arrivals_until(horizon);
+    }
+
+    /// Stage 2: batched inference for the decisions the engine waits for.
+    pub fn decide(&mut self) {
+        if !self.agents.is_updating() {
+            self.agents.decide(&mut self.engine);
+        }
+    }
+
+    /// Stage 3: advance the simulation until it needs decisions, finishes, or has
+    /// processed `max_events`. It does not move while an update is in progress.
+    pub fn advance(&mut self, max_events: usize) -> Progress {
+        if self.agents.is_updating() {
+            return Progress::Running;
+        }
+        for _ in 0..max_events {
+            match self.engine.step_event() {
+                EngineStep::Advanced => {}
+                EngineStep::Blocked => return Progress::Running,
+                EngineStep::Done => return Progress::Finished,
+            }
+        }
+        Progress::Running
+    }
+
+    /// Stage 4: record resolved attempts as transitions and rewards.
+    pub fn record(&mut self) {
+        self.agents.record(&mut self.engine);
+    }
+
+    /// Stage 5: run some minibatches of a PPO update in progress.
+    pub fn update(&mut self, max_minibatches: usize) -> Vec<MetricsRow> {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let sps = self.agents.decisions as f64 / secs;
+        let gini = self
+            .engine
+            .metrics()
+            .hub_gini(self.engine.network().node_count());
+        self.agents
+            .update(max_minibatches, self.agents.decisions, sps, gini)
+    }
+
+    /// All stages once, as a headless loop iteration. Returns the finished update rows.
+    pub fn tick(&mut self) -> (Progress, Vec<MetricsRow>) {
+        self.spawn_payments();
+        self.decide();
+        let progress = self.advance(usize::MAX);
+        self.record();
+        let rows = self.update(usize::MAX);
+        (progress, rows)
+    }
+
+    /// Run until every requested payment resolved.
+    pub fn run_to_completion(&mut self) -> Vec<MetricsRow> {
+        let mut rows = Vec::new();
+        loop {
+            let (progress, mut new_rows) = self.tick();
+            rows.append(&mut new_rows);
+            if progress == Progress::Finished && !self.agents.is_updating() {
+                return rows;
+            }
+        }
+    }
+}

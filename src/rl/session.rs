@@ -1,0 +1,75 @@
+//! Setting up a run with agents: which nodes are agents (the scene's groups, or every node
+//! for `--policy ppo:PATH`), where their policies come from (checkpoints or fresh), and
+//! hop-by-hop routing so that agents on the way get to decide.
+
+use super::agents::{Agents, Trainer};
+use super::config::{AgentGroup, AgentsSection, PpoConfig};
+use super::policy::{CheckpointError, Policy};
+use crate::routing::{RouterKind, build_router};
+use crate::scene::Scene;
+use crate::sim::engine::Engine;
+use std::path::{Path, PathBuf};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct SessionOptions {
+    pub seed: u64,
+    pub payments: u64,
+    /// Evaluate one checkpoint at every node, frozen (the `ppo:PATH` policy).
+    pub everywhere: Option<PathBuf>,
+    /// Resume every group from this checkpoint instead of the scene's.
+    pub resume: Option<PathBuf>,
+    /// Learn (scene's `continual`) or force frozen evaluation.
+    pub freeze: bool,
+}
+
+/// Build a trainer for a scene; `scene_dir` resolves checkpoint paths named in the scene.
+pub fn trainer(
+    scene: &Scene,
+    scene_dir: &Path,
+    options: &SessionOptions,
+) -> Result<Trainer, String> {
+    let mut scene = scene.clone();
+    let section = match &options.everywhere {
+        Some(_) => AgentsSection {
+            groups: vec![AgentGroup {
+                name: "ppo".into(),
+                nodes: (0..scene.nodes.len() as u32).collect(),
+                ppo: PpoConfig::default(),
+                checkpoint: None,
+            }],
+            rewards: Default::default(),
+            continual: false,
+        },
+        None => scene
+            .agents
+            .clone()
+            .ok_or_else(|| format!("scene `{}` has no agents section", scene.name))?,
+    };
+    scene.routing.hop_by_hop = true;
+    let baseline = RouterKind::parse(&scene.routing.policy)?;
+    let mut engine = Engine::new(&scene, options.seed, build_router(baseline, options.seed))?;
+    engine.set_payment_limit(Some(options.payments));
+    let mut policies = Vec::new();
+    for (i, g) in section.groups.iter().enumerate() {
+        let path = options
+            .everywhere
+            .clone()
+            .or_else(|| options.resume.clone())
+            .or_else(|| g.checkpoint.as_ref().map(|c| scene_dir.join(c)));
+        let policy = match path {
+            Some(p) => {
+                Policy::load(&p, options.seed)
+                    .map_err(|e: CheckpointError| e.to_string())?
+                    .0
+            }
+            None => Policy::new(options.seed.wrapping_add(i as u64)),
+        };
+        policies.push(policy);
+    }
+    let mut agents = Agents::new(&mut engine, &section, policies, options.seed);
+    if options.freeze {
+        agents.training = false;
+    }
+    Ok(Trainer::new(engine, agents))
+}
