@@ -22,6 +22,9 @@ use crate::sim::failure::FailureReason;
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
 
+/// A decision to infer: attempt, node, hop index and its candidates.
+type Item = (AttemptId, NodeId, usize, Vec<Candidate>);
+
 /// One PPO group at run time.
 pub struct Group {
     pub name: String,
@@ -145,8 +148,7 @@ impl Agents {
         if pending.is_empty() {
             return;
         }
-        let mut per_group: Vec<Vec<(AttemptId, NodeId, usize, Vec<Candidate>)>> =
-            vec![Vec::new(); self.groups.len()];
+        let mut per_group: Vec<Vec<Item>> = vec![Vec::new(); self.groups.len()];
         let mut answers: Vec<(AttemptId, Decision)> = Vec::new();
         for p in &pending {
             let Some(group) = self.node_group.get(p.node.index()).copied().flatten() else {

@@ -287,8 +287,9 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
                     "{at}: rollout_steps, num_minibatches, update_epochs and max_candidates must be at least 1"
                 ));
             }
-            if !(p.learning_rate.is_finite() && p.learning_rate >= 0.0)
-                || !(0.0..=1.0).contains(&p.gamma)
+            if !(p.learning_rate.is_finite()
+                && p.learning_rate >= 0.0
+                && (0.0..=1.0).contains(&p.gamma))
             {
                 return Err(format!(
                     "{at}: learning_rate must be >= 0 and gamma in 0..=1"
