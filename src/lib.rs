@@ -4,6 +4,7 @@
 //! can be tested and benchmarked headless; the `cli` module is a thin shell over it.
 
 pub mod cli;
+pub mod ecs;
 pub mod network;
 pub mod rl;
 pub mod routing;

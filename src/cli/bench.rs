@@ -8,7 +8,7 @@ use crate::network::generate::{GenerateParams, GraphModel, generate};
 use crate::network::import::import_describegraph_str;
 use crate::routing::RouterKind;
 use crate::scene::Scene;
-use crate::sim::run::{RunOptions, run_scene};
+use crate::sim::run::{PolicyChoice, RunOptions, run_scene};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -86,7 +86,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
 
 fn bench_run(scene: &Scene, policy: RouterKind, payments: u64) -> anyhow::Result<()> {
     let options = RunOptions {
-        policy,
+        policy: PolicyChoice::Baseline(policy),
         seed: scene.seed,
         payments,
         record_payments: false,

@@ -2,9 +2,8 @@
 //! and a table of mean and 95% CI per metric.
 
 use super::stats::{Estimate, estimate};
-use crate::routing::RouterKind;
 use crate::sim::report::Report;
-use crate::sim::run::{RunOptions, run_scene};
+use crate::sim::run::{PolicyChoice, RunOptions, run_scene};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
@@ -18,7 +17,7 @@ pub struct CompareArgs {
     pub scene: PathBuf,
     /// Comma-separated policies, e.g. random,cheapest,lnd.
     #[arg(long, value_delimiter = ',', required = true)]
-    pub policies: Vec<RouterKind>,
+    pub policies: Vec<PolicyChoice>,
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub payments: u64,
     /// Number of seeds (runs per policy), starting from the scene's seed.
@@ -46,15 +45,15 @@ pub struct Comparison {
 pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
     let scene = super::load_scene(&args.scene)?;
     // Each policy once, in the order first named.
-    let mut policies: Vec<RouterKind> = Vec::new();
+    let mut policies: Vec<PolicyChoice> = Vec::new();
     for p in &args.policies {
         if !policies.contains(p) {
-            policies.push(*p);
+            policies.push(p.clone());
         }
     }
-    let jobs: Vec<(RouterKind, u64)> = policies
+    let jobs: Vec<(PolicyChoice, u64)> = policies
         .iter()
-        .flat_map(|&p| (0..args.seeds).map(move |i| (p, scene.seed.wrapping_add(i))))
+        .flat_map(|p| (0..args.seeds).map(move |i| (p.clone(), scene.seed.wrapping_add(i))))
         .collect();
     let reports: Mutex<Vec<Option<Report>>> = Mutex::new(vec![None; jobs.len()]);
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -71,7 +70,7 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(policy, seed)) = jobs.get(i) else {
+                    let Some((policy, seed)) = jobs.get(i).cloned() else {
                         break;
                     };
                     let options = RunOptions {
@@ -124,13 +123,16 @@ pub fn summarise(
     scene: &str,
     payments: u64,
     seeds: u64,
-    policies: &[RouterKind],
+    policies: &[PolicyChoice],
     reports: &[Report],
 ) -> Comparison {
     let results = policies
         .iter()
         .map(|p| {
-            let runs: Vec<&Report> = reports.iter().filter(|r| r.policy == p.as_str()).collect();
+            let runs: Vec<&Report> = reports
+                .iter()
+                .filter(|r| r.policy == p.to_string())
+                .collect();
             let mut metrics = BTreeMap::new();
             if let Some(first) = runs.first() {
                 for (i, (name, _)) in first.metrics().into_iter().enumerate() {
@@ -139,7 +141,7 @@ pub fn summarise(
                 }
             }
             PolicyResult {
-                policy: p.as_str().to_string(),
+                policy: p.to_string(),
                 metrics,
             }
         })

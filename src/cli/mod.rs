@@ -8,6 +8,7 @@ mod import;
 mod progress;
 mod run;
 pub mod stats;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run several policies on the same seeded workload and compare them.
     Compare(compare::CompareArgs),
+    /// Train the scene's PPO agents (headless, inside Bevy ECS).
+    Train(train::TrainArgs),
     /// Run the standard benchmark and print its figures.
     Bench(bench::BenchArgs),
     /// Import a real graph into a scene.
@@ -47,6 +50,7 @@ pub fn main() -> i32 {
         }
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Compare(args)) => compare::compare(args),
+        Some(Command::Train(args)) => train::train(args),
         Some(Command::Bench(args)) => bench::bench(args),
         Some(Command::Import { format }) => import::import(format),
         Some(Command::Generate(args)) => import::generate(args),

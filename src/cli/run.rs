@@ -4,7 +4,7 @@
 use super::progress::LazyProgress;
 use crate::routing::RouterKind;
 use crate::sim::report::Report;
-use crate::sim::run::{RunOptions, run_scene};
+use crate::sim::run::{PolicyChoice, RunOptions, run_scene};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -16,9 +16,10 @@ pub struct RunArgs {
     /// Number of payments to simulate.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub payments: u64,
-    /// Routing policy: random, shortest, cheapest, lnd or ldk (default: the scene's).
+    /// Routing policy: random, shortest, cheapest, lnd, ldk, or ppo:CHECKPOINT (default:
+    /// the scene's).
     #[arg(long)]
-    pub policy: Option<RouterKind>,
+    pub policy: Option<PolicyChoice>,
     /// Seed (default: the scene's).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -34,7 +35,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let scene = super::load_scene(&args.scene)?;
     let policy = match args.policy {
         Some(p) => p,
-        None => RouterKind::parse(&scene.routing.policy).map_err(anyhow::Error::msg)?,
+        None => PolicyChoice::Baseline(
+            RouterKind::parse(&scene.routing.policy).map_err(anyhow::Error::msg)?,
+        ),
     };
     let options = RunOptions {
         policy,
@@ -43,7 +46,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
         record_payments: args.payments_csv.is_some(),
         check_invariants: false,
     };
-    let mut bar = LazyProgress::new(args.payments, policy.as_str());
+    let mut bar = LazyProgress::new(args.payments, &options.policy.to_string());
     let out = run_scene(&scene, &options, |done, _| bar.set(done)).map_err(anyhow::Error::msg)?;
     bar.finish();
     print_summary(&out.report);

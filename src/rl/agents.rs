@@ -80,6 +80,8 @@ pub struct Agents {
     reward_norm: RunningMeanStd,
     /// Decisions made so far.
     pub decisions: u64,
+    /// Fraction of the run's payments resolved (drives learning-rate annealing).
+    pub progress: f64,
     pub rows: Vec<MetricsRow>,
 }
 
@@ -127,14 +129,8 @@ impl Agents {
             rng: crate::scene::build::rng_for(seed, 0xa6e7),
             reward_norm: RunningMeanStd::new(1),
             decisions: 0,
+            progress: 0.0,
             rows: Vec::new(),
-        }
-    }
-
-    /// Plan learning-rate annealing for a run of about `decisions` decisions.
-    pub fn plan(&mut self, decisions: u64) {
-        for g in &mut self.groups {
-            g.learner.planned_updates = decisions / g.learner.config.rollout_steps.max(1) as u64;
         }
     }
 
@@ -296,6 +292,7 @@ impl Agents {
             for g in &mut self.groups {
                 if g.update.is_none() && g.rollout.len() >= g.learner.config.rollout_steps.max(1) {
                     let samples = std::mem::take(&mut g.rollout);
+                    g.learner.progress = self.progress;
                     g.update = Some(g.learner.begin_update(samples, &mut self.rng));
                 }
             }
@@ -415,6 +412,10 @@ impl Trainer {
 
     /// Stage 4: record resolved attempts as transitions and rewards.
     pub fn record(&mut self) {
+        let m = self.engine.metrics();
+        if let Some(limit) = self.engine.payment_limit() {
+            self.agents.progress = (m.succeeded + m.failed) as f64 / limit.max(1) as f64;
+        }
         self.agents.record(&mut self.engine);
     }
 

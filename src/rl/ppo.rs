@@ -92,10 +92,10 @@ pub struct Learner {
     pub net: Net,
     opt: Adam<Net, f32, Cpu>,
     pub config: PpoConfig,
-    /// Updates done so far (drives annealing).
+    /// Updates done so far.
     pub updates: u64,
-    /// Updates planned for the run (annealing reaches 0 there); 0 disables annealing.
-    pub planned_updates: u64,
+    /// How much of the run is done (0..=1); the learning rate anneals linearly to 0 by 1.
+    pub progress: f64,
 }
 
 impl Learner {
@@ -115,16 +115,15 @@ impl Learner {
             opt,
             config,
             updates: 0,
-            planned_updates: 0,
+            progress: 0.0,
         }
     }
 
     fn current_lr(&self) -> f64 {
-        if !self.config.anneal_lr || self.planned_updates == 0 {
+        if !self.config.anneal_lr {
             return self.config.learning_rate;
         }
-        let frac = 1.0 - (self.updates as f64 / self.planned_updates as f64).min(1.0);
-        self.config.learning_rate * frac.max(0.0)
+        self.config.learning_rate * (1.0 - self.progress.clamp(0.0, 1.0))
     }
 
     /// Start an update over `samples` (consumed by [`Update::step`]).

@@ -363,6 +363,10 @@ impl Engine {
         self.payment_limit = limit;
     }
 
+    pub fn payment_limit(&self) -> Option<u64> {
+        self.payment_limit
+    }
+
     /// Keep one [`PaymentRecord`] per resolved payment (for `--payments-csv`).
     pub fn record_payments(&mut self, on: bool) {
         self.records = on.then(Vec::new);

@@ -123,7 +123,6 @@ fn agents_learn_to_avoid_the_jammed_cheap_route() {
     let scene = detour_scene();
     let dir = std::path::Path::new(".");
     let mut t = trainer(&scene, dir, &options(1_500)).unwrap();
-    t.agents.plan(1_500);
     let rows = t.run_to_completion();
     assert!(rows.len() >= 5, "only {} updates", rows.len());
 
@@ -154,7 +153,7 @@ fn agents_learn_to_avoid_the_jammed_cheap_route() {
     let random = run_scene(
         &scene,
         &RunOptions {
-            policy: RouterKind::Random,
+            policy: lnlab::sim::run::PolicyChoice::Baseline(RouterKind::Random),
             seed: 4,
             payments: 400,
             record_payments: false,
@@ -189,7 +188,6 @@ fn training_is_deterministic_for_a_seed() {
     let scene = detour_scene();
     let run = || {
         let mut t = trainer(&scene, std::path::Path::new("."), &options(300)).unwrap();
-        t.agents.plan(300);
         let rows = t.run_to_completion();
         (
             rows,

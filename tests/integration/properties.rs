@@ -8,7 +8,7 @@ use lnlab::network::{Direction, NodeId};
 use lnlab::routing::RouterKind;
 use lnlab::scene::Scene;
 use lnlab::sim::command::{Command, TimedCommand};
-use lnlab::sim::run::{RunOptions, run_scene};
+use lnlab::sim::run::{PolicyChoice, RunOptions, run_scene};
 use lnlab::sim::workload::{AmountModel, EndpointModel};
 use proptest::prelude::*;
 
@@ -117,7 +117,7 @@ proptest! {
 
     #[test]
     fn engine_keeps_its_invariants((scene, policy, seed) in scene_strategy()) {
-        let options = RunOptions { policy, seed, payments: 150, record_payments: true, check_invariants: true };
+        let options = RunOptions { policy: PolicyChoice::Baseline(policy), seed, payments: 150, record_payments: true, check_invariants: true };
         let first = run_scene(&scene, &options, |_, _| {}).expect("runs");
         let m = first.engine.metrics();
         prop_assert_eq!(m.succeeded + m.failed, 150, "every payment resolved");
@@ -163,7 +163,7 @@ fn path_cache_matches_exact_search() {
             let mut s = scene.clone();
             s.routing.path_cache = cache;
             let options = RunOptions {
-                policy,
+                policy: PolicyChoice::Baseline(policy),
                 seed: 5,
                 payments: 600,
                 record_payments: true,
@@ -198,14 +198,14 @@ fn drawing_arrivals_ahead_changes_nothing() {
     )))
     .unwrap();
     let options = RunOptions {
-        policy: RouterKind::Lnd,
+        policy: PolicyChoice::Baseline(RouterKind::Lnd),
         seed: 9,
         payments: 800,
         record_payments: true,
         check_invariants: false,
     };
     let lazy = run_scene(&scene, &options, |_, _| {}).unwrap();
-    let mut engine = lnlab::sim::run::engine_for(&scene, &options).unwrap();
+    let mut engine = lnlab::sim::run::engine_for(&scene, RouterKind::Lnd, &options).unwrap();
     let mut steps = 0u64;
     loop {
         if steps.is_multiple_of(17) {

@@ -1,0 +1,232 @@
+//! `lnlab train`: PPO training inside the Bevy ECS (headless), with a progress bar, a
+//! checkpoint, a metrics CSV (one row per update), and an evaluation against the scene's
+//! baseline at the end.
+
+use crate::ecs::sim::{SimSession, headless_app, run_headless};
+use crate::rl::session::{SessionOptions, trainer};
+use crate::routing::RouterKind;
+use crate::sim::report::Report;
+use crate::sim::run::{PolicyChoice, RunOptions, run_scene};
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Scene with an `agents` section.
+    pub scene: PathBuf,
+    /// Payments to train on (each carries one or more agent decisions).
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: u64,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Checkpoint to write (safetensors, plus a `.ron` sidecar).
+    #[arg(long, default_value = "agent.safetensors")]
+    pub out: PathBuf,
+    /// Metrics CSV, one row per update.
+    #[arg(long)]
+    pub metrics: Option<PathBuf>,
+    /// Start every group from this checkpoint (the optimiser's moments start afresh).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Payments in the final evaluation.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub eval_payments: u64,
+}
+
+pub fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let scene = super::load_scene(&args.scene)?;
+    if scene.agents.is_none() {
+        anyhow::bail!(
+            "{}: the scene has no `agents` section to train",
+            args.scene.display()
+        );
+    }
+    let scene_dir = args.scene.parent().map(PathBuf::from).unwrap_or_default();
+    let seed = args.seed.unwrap_or(scene.seed);
+    let options = SessionOptions {
+        seed,
+        payments: args.steps,
+        everywhere: None,
+        resume: args.resume.clone(),
+        freeze: false,
+    };
+    let mut t = trainer(&scene, &scene_dir, &options).map_err(anyhow::Error::msg)?;
+    t.agents.training = true;
+    let session = SimSession {
+        trainer: t,
+        events_per_frame: 20_000,
+        minibatches_per_frame: 64,
+        paused: false,
+    };
+
+    let bar = ProgressBar::new(args.steps);
+    bar.set_style(
+        ProgressStyle::with_template("train [{bar:30}] {pos}/{len} payments  {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let mut last = (0.0f32, 0.0f32);
+    let start = std::time::Instant::now();
+    let session = run_headless(headless_app(session), |status| {
+        if let Some(row) = status.new_rows.last() {
+            last = (row.success_rate, row.episodic_reward);
+        }
+        if status.resolved % 64 == 0 || status.finished {
+            bar.set_position(status.resolved);
+            let sps = status.decisions as f64 / start.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!(
+                "{sps:.0} decisions/s  success {:.1}%  reward {:.3}  updates {}",
+                last.0 * 100.0,
+                last.1,
+                status.rows_total
+            ));
+        }
+    });
+    bar.finish_and_clear();
+    let t = session.trainer;
+    let decisions = t.agents.decisions;
+    let wall = start.elapsed().as_secs_f64();
+    println!(
+        "trained {} payments, {decisions} decisions, {} updates in {wall:.1} s ({:.0} decisions/s)",
+        args.steps,
+        t.agents.rows.len(),
+        decisions as f64 / wall.max(1e-9)
+    );
+    for (i, g) in t.agents.groups.iter().enumerate() {
+        let path = if t.agents.groups.len() == 1 {
+            args.out.clone()
+        } else {
+            with_suffix(&args.out, &g.name)
+        };
+        g.policy
+            .save(&path, t.agents.config(i), decisions, &scene.name)
+            .map_err(anyhow::Error::msg)?;
+        println!("checkpoint for group `{}`: {}", g.name, path.display());
+    }
+    if let Some(path) = &args.metrics {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record([
+            "step",
+            "episodic_reward",
+            "success_rate",
+            "policy_loss",
+            "value_loss",
+            "entropy",
+            "approx_kl",
+            "clipfrac",
+            "explained_variance",
+            "learning_rate",
+            "sps",
+            "hub_gini",
+        ])?;
+        for r in &t.agents.rows {
+            w.write_record([
+                r.step.to_string(),
+                r.episodic_reward.to_string(),
+                r.success_rate.to_string(),
+                r.policy_loss.to_string(),
+                r.value_loss.to_string(),
+                r.entropy.to_string(),
+                r.approx_kl.to_string(),
+                r.clipfrac.to_string(),
+                r.explained_variance.to_string(),
+                r.learning_rate.to_string(),
+                format!("{:.1}", r.sps),
+                r.hub_gini.to_string(),
+            ])?;
+        }
+        super::write_output(path, &w.into_inner().context("writing CSV")?)?;
+    }
+    evaluate(&args, &scene, &scene_dir, seed)
+}
+
+/// The trained agents (frozen) against the scene's baseline, on the same fresh workload.
+fn evaluate(
+    args: &TrainArgs,
+    scene: &crate::scene::Scene,
+    scene_dir: &std::path::Path,
+    seed: u64,
+) -> anyhow::Result<()> {
+    let eval_seed = seed.wrapping_add(1_000);
+    let mut eval_scene = scene.clone();
+    if let Some(section) = &mut eval_scene.agents {
+        let single = section.groups.len() == 1;
+        for g in &mut section.groups {
+            let path = if single {
+                args.out.clone()
+            } else {
+                with_suffix(&args.out, &g.name)
+            };
+            g.checkpoint = Some(std::path::absolute(&path)?.display().to_string());
+        }
+    }
+    let options = SessionOptions {
+        seed: eval_seed,
+        payments: args.eval_payments,
+        everywhere: None,
+        resume: None,
+        freeze: true,
+    };
+    let mut t = trainer(&eval_scene, scene_dir, &options).map_err(anyhow::Error::msg)?;
+    let start = std::time::Instant::now();
+    t.run_to_completion();
+    let agents = Report::from_engine(
+        &t.engine,
+        &scene.name,
+        eval_seed,
+        start.elapsed().as_secs_f64(),
+    );
+    let baseline_kind = RouterKind::parse(&scene.routing.policy).map_err(anyhow::Error::msg)?;
+    let run = RunOptions {
+        policy: PolicyChoice::Baseline(baseline_kind),
+        seed: eval_seed,
+        payments: args.eval_payments,
+        record_payments: false,
+        check_invariants: false,
+    };
+    let baseline = run_scene(scene, &run, |_, _| {})
+        .map_err(anyhow::Error::msg)?
+        .report;
+    println!(
+        "evaluation on {} fresh payments (seed {eval_seed}):",
+        args.eval_payments
+    );
+    println!("  {:<22}{:>14}{:>14}", "", "agents", baseline_kind.as_str());
+    for (name, a, b) in [
+        ("success rate", agents.success_rate, baseline.success_rate),
+        (
+            "volume success rate",
+            agents.volume_success_rate,
+            baseline.volume_success_rate,
+        ),
+        (
+            "fees paid (sat)",
+            agents.fees_paid_msat as f64 / 1000.0,
+            baseline.fees_paid_msat as f64 / 1000.0,
+        ),
+        ("mean hops", agents.mean_hops, baseline.mean_hops),
+        (
+            "latency p95 (ms)",
+            agents.latency_ms_p95 as f64,
+            baseline.latency_ms_p95 as f64,
+        ),
+        ("hub gini", agents.hub_gini, baseline.hub_gini),
+    ] {
+        println!("  {name:<22}{a:>14.3}{b:>14.3}");
+    }
+    Ok(())
+}
+
+fn with_suffix(path: &std::path::Path, group: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "safetensors".into());
+    path.with_file_name(format!("{stem}-{group}.{ext}"))
+}

@@ -1,0 +1,153 @@
+//! The simulation-and-training plugin. The engine stays plain Rust: it lives in a
+//! [`SimSession`] resource (non-send: dfdx's optimiser is not `Send`) and five systems,
+//! ordered by [`SimSet`], run one cycle of it per frame:
+//! spawn payments from the workload -> batched inference for the decisions pending at agent
+//! nodes -> advance the engine -> record transitions and rewards -> PPO update.
+//!
+//! The PPO update is split across frames (at most `minibatches_per_frame` minibatch steps
+//! per frame), not run on the async compute pool: dfdx's Adam holds a raw pointer and is
+//! not `Send`, and splitting keeps every frame short while the engine waits for the new
+//! weights, which is what keeps training deterministic whatever the frame rate.
+
+use crate::rl::agents::{MetricsRow, Progress, Trainer};
+use bevy::prelude::*;
+
+/// The running session (engine, agents, learners).
+pub struct SimSession {
+    pub trainer: Trainer,
+    /// Events the engine may process per frame (bounds frame time in the lab).
+    pub events_per_frame: usize,
+    /// PPO minibatch steps per frame.
+    pub minibatches_per_frame: usize,
+    pub paused: bool,
+}
+
+/// What the session reports to the rest of the app (progress bars, plots).
+#[derive(Resource, Default, Debug, Clone)]
+pub struct SimStatus {
+    pub finished: bool,
+    pub decisions: u64,
+    pub resolved: u64,
+    pub succeeded: u64,
+    pub sim_ms: u64,
+    /// Update rows not yet taken by a consumer.
+    pub new_rows: Vec<MetricsRow>,
+    pub rows_total: usize,
+}
+
+#[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SimSet {
+    Spawn,
+    Decide,
+    Advance,
+    Record,
+    Learn,
+}
+
+pub struct SimPlugin;
+
+impl Plugin for SimPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<SimStatus>()
+            .configure_sets(
+                Update,
+                (
+                    SimSet::Spawn,
+                    SimSet::Decide,
+                    SimSet::Advance,
+                    SimSet::Record,
+                    SimSet::Learn,
+                )
+                    .chain(),
+            )
+            .add_systems(Update, spawn_payments.in_set(SimSet::Spawn))
+            .add_systems(Update, decide.in_set(SimSet::Decide))
+            .add_systems(Update, advance.in_set(SimSet::Advance))
+            .add_systems(Update, record.in_set(SimSet::Record))
+            .add_systems(Update, learn.in_set(SimSet::Learn));
+    }
+}
+
+fn active(session: &Option<NonSendMut<SimSession>>) -> bool {
+    session.as_ref().is_some_and(|s| !s.paused)
+}
+
+fn spawn_payments(session: Option<NonSendMut<SimSession>>) {
+    if active(&session) {
+        session.expect("checked").trainer.spawn_payments();
+    }
+}
+
+fn decide(session: Option<NonSendMut<SimSession>>) {
+    if active(&session) {
+        session.expect("checked").trainer.decide();
+    }
+}
+
+fn advance(session: Option<NonSendMut<SimSession>>, mut status: ResMut<SimStatus>) {
+    if !active(&session) {
+        return;
+    }
+    let mut s = session.expect("checked");
+    let budget = s.events_per_frame;
+    let progress = s.trainer.advance(budget);
+    let finished = progress == Progress::Finished && !s.trainer.agents.is_updating();
+    let m = s.trainer.engine.metrics();
+    status.resolved = m.succeeded + m.failed;
+    status.succeeded = m.succeeded;
+    status.sim_ms = s.trainer.engine.now_ms();
+    status.decisions = s.trainer.agents.decisions;
+    status.finished = finished;
+}
+
+fn record(session: Option<NonSendMut<SimSession>>) {
+    if active(&session) {
+        session.expect("checked").trainer.record();
+    }
+}
+
+fn learn(session: Option<NonSendMut<SimSession>>, mut status: ResMut<SimStatus>) {
+    if !active(&session) {
+        return;
+    }
+    let mut s = session.expect("checked");
+    let n = s.minibatches_per_frame;
+    let rows = s.trainer.update(n);
+    status.rows_total += rows.len();
+    status.new_rows.extend(rows);
+}
+
+/// A headless app: `MinimalPlugins` plus [`SimPlugin`] around `session`.
+pub fn headless_app(session: SimSession) -> App {
+    let mut app = App::new();
+    app.add_plugins(MinimalPlugins)
+        .add_plugins(SimPlugin)
+        .insert_non_send(session);
+    app
+}
+
+/// Drive a headless app frame by frame until the session finishes; `on_frame` sees the
+/// status after every frame (progress bars). Returns the session.
+pub fn run_headless(mut app: App, mut on_frame: impl FnMut(&mut SimStatus)) -> SimSession {
+    app.finish();
+    app.cleanup();
+    // Every system here runs on the main thread (the session is non-send), and frames are
+    // tiny and many: the single-threaded executor saves the worker hand-offs.
+    let mut schedules = app
+        .world_mut()
+        .resource_mut::<bevy::ecs::schedule::Schedules>();
+    for (_, schedule) in schedules.iter_mut() {
+        schedule.set_executor(bevy::ecs::schedule::SingleThreadedExecutor::new());
+    }
+    loop {
+        app.update();
+        let mut status = app.world_mut().resource_mut::<SimStatus>();
+        on_frame(&mut status);
+        if status.finished {
+            break;
+        }
+    }
+    app.world_mut()
+        .remove_non_send::<SimSession>()
+        .expect("the session is inserted")
+}
