@@ -73,6 +73,10 @@ pub struct RewardWeights {
     pub failure: f32,
     /// Subtracted per millisecond the hop adds.
     pub latency_per_ms: f32,
+    /// The success bonus is the route's terminal reward discounted back to each decision:
+    /// a decision `r` hops before the destination gets `success * hop_discount^(r-1)`, so
+    /// leading a payment the long way round pays less.
+    pub hop_discount: f32,
 }
 
 impl Default for RewardWeights {
@@ -81,6 +85,7 @@ impl Default for RewardWeights {
             fee: 1.0,
             success: 1.0,
             failure: 1.0,
+            hop_discount: 0.8,
             latency_per_ms: 0.0005,
         }
     }

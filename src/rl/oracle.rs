@@ -1,6 +1,6 @@
-//! Onward estimates for agent features: from each neighbour, how many hops and how much
-//! in fees the cheapest route to the destination would take, as gossip shows it. One
-//! cheapest-path tree per (destination, amount bucket), shared by every decision toward
+//! Onward estimates for agent features: from each neighbour, the fewest hops to the
+//! destination as gossip shows it, and the fees along the cheapest of those shortest
+//! routes. One tree per (destination, amount bucket), shared by every decision toward
 //! that destination and extended only as far as the neighbours asked about.
 
 use crate::network::gossip::InEdge;
@@ -9,10 +9,11 @@ use crate::routing::cache::{amount_bucket, bucket_amount_msat};
 use crate::routing::search::{EdgeScorer, Limits, Tree};
 use rustc_hash::FxHashMap as HashMap;
 
-struct CheapestFees;
-impl EdgeScorer for CheapestFees {
+/// Fewest hops first, then least fees (a hop outweighs any fee a real route pays).
+struct HopsThenFees;
+impl EdgeScorer for HopsThenFees {
     fn score(&self, _: &InEdge, _: u64, fee_msat: u64) -> Option<(f64, f64)> {
-        Some((fee_msat as f64, 1.0))
+        Some((1e13 + fee_msat as f64, 1.0))
     }
 }
 
@@ -95,7 +96,7 @@ impl Oracle {
         let tree = &mut self.trees[slot];
         let mut missing = peers.iter().filter(|&&p| !tree.is_settled(p)).count();
         if missing > 0 {
-            tree.run(gossip, &CheapestFees, None, |v| {
+            tree.run(gossip, &HopsThenFees, None, |v| {
                 if peers.contains(&v) {
                     missing -= 1;
                 }

@@ -127,7 +127,7 @@ fn a_checkpoint_reloads_to_identical_outputs_and_rejects_other_features() {
     let side = super::policy::sidecar_path(&path);
     let text = std::fs::read_to_string(&side)
         .unwrap()
-        .replace("lnlab-features-v1", "lnlab-features-v0");
+        .replace("lnlab-features-v", "lnlab-features-old-v");
     std::fs::write(&side, text).unwrap();
     let err = Policy::load(&path, 1).err().expect("mismatch").to_string();
     assert!(err.contains("was trained on features"), "{err}");
