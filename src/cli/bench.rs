@@ -15,6 +15,15 @@ use std::time::Instant;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// Payments to train on, per training scene.
+    #[arg(long, default_value_t = 10_000)]
+    pub payments_train: u64,
+    /// Payments routed by the trained PPO policy on the 6k/30k graph.
+    #[arg(long, default_value_t = 5_000)]
+    pub payments_ppo: u64,
+    /// Folder of the preset scenes.
+    #[arg(long, default_value = "scenes")]
+    pub scenes: PathBuf,
     /// Payments per run on the 6k/30k graph.
     #[arg(long, default_value_t = 20_000)]
     pub payments_large: u64,
@@ -77,6 +86,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<()> {
     for policy in POLICIES {
         bench_run(&mainnet, policy, args.payments_small)?;
     }
+    bench_ppo(&args, &large)?;
     match peak_rss_mb() {
         Some(mb) => println!("\npeak resident memory: {mb:.0} MB (target < 500 MB)"),
         None => println!("\npeak resident memory: unavailable on this platform"),
@@ -106,6 +116,71 @@ fn bench_run(scene: &Scene, policy: RouterKind, payments: u64) -> anyhow::Result
     if !stats.is_empty() {
         println!("            {stats}");
     }
+    Ok(())
+}
+
+/// PPO: training throughput (decisions/s, updates included, inside the headless Bevy app)
+/// on classroom and hubs, then the hubs policy routing every node of the 6k/30k graph.
+fn bench_ppo(args: &BenchArgs, large: &Scene) -> anyhow::Result<()> {
+    use crate::ecs::sim::{SimSession, headless_app, run_headless};
+    use crate::rl::session::{SessionOptions, trainer};
+    let dir = tempfile::tempdir()?;
+    let checkpoint = dir.path().join("hubs.safetensors");
+    println!(
+        "
+PPO training (inside Bevy ECS, updates included), {} payments:",
+        args.payments_train
+    );
+    for name in ["classroom", "hubs"] {
+        let path = args.scenes.join(format!("{name}.ron"));
+        let scene = super::load_scene(&path)?;
+        let options = SessionOptions {
+            seed: scene.seed,
+            payments: args.payments_train,
+            everywhere: None,
+            resume: None,
+            freeze: false,
+        };
+        let t = trainer(&scene, &args.scenes, &options).map_err(anyhow::Error::msg)?;
+        let session = SimSession {
+            trainer: t,
+            events_per_frame: 20_000,
+            minibatches_per_frame: 64,
+            paused: false,
+        };
+        let start = Instant::now();
+        let session = run_headless(headless_app(session), |_| {});
+        let secs = start.elapsed().as_secs_f64();
+        let a = &session.trainer.agents;
+        println!(
+            "  {name:<9} {:>9.0} decisions/s  ({} decisions, {} updates, {secs:.2} s)",
+            a.decisions as f64 / secs.max(1e-9),
+            a.decisions,
+            a.rows.len()
+        );
+        if name == "hubs" {
+            let g = &a.groups[0];
+            g.policy
+                .save(&checkpoint, &g.learner.config, a.decisions, name)
+                .map_err(anyhow::Error::msg)?;
+        }
+    }
+    let options = RunOptions {
+        policy: PolicyChoice::Ppo(checkpoint),
+        seed: large.seed,
+        payments: args.payments_ppo,
+        record_payments: false,
+        check_invariants: false,
+    };
+    let out = run_scene(large, &options, |_, _| {}).map_err(anyhow::Error::msg)?;
+    let r = &out.report;
+    println!(
+        "PPO inference, policy trained on hubs, every node of the generated 6k/30k graph:\n  {:>9.0} payments/s  ({:.2} s wall, success {:.1}%, mean hops {:.2})",
+        r.payments_per_second,
+        r.wall_seconds,
+        r.success_rate * 100.0,
+        r.mean_hops
+    );
     Ok(())
 }
 

@@ -121,7 +121,7 @@ impl Agents {
         Agents {
             groups,
             node_group,
-            oracle: Oracle::new(256),
+            oracle: Oracle::new(1024),
             memory: NeighbourMemory::default(),
             rewards: section.rewards.clone(),
             training: section.continual,
@@ -313,7 +313,7 @@ impl Agents {
         max_minibatches: usize,
         step: u64,
         sps: f64,
-        hub_gini: f64,
+        hub_gini: impl Fn() -> f64,
     ) -> Vec<MetricsRow> {
         let mut finished = Vec::new();
         let mut budget = max_minibatches;
@@ -343,7 +343,7 @@ impl Agents {
                 explained_variance: stats.explained_variance,
                 learning_rate: stats.learning_rate,
                 sps,
-                hub_gini,
+                hub_gini: hub_gini(),
             };
             g.returns.clear();
             g.successes = 0;
@@ -430,10 +430,8 @@ impl Trainer {
     pub fn update(&mut self, max_minibatches: usize) -> Vec<MetricsRow> {
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
         let sps = self.agents.decisions as f64 / secs;
-        let gini = self
-            .engine
-            .metrics()
-            .hub_gini(self.engine.network().node_count());
+        let engine = &self.engine;
+        let gini = || engine.metrics().hub_gini(engine.network().node_count());
         self.agents
             .update(max_minibatches, self.agents.decisions, sps, gini)
     }

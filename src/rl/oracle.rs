@@ -1,27 +1,147 @@
 //! Onward estimates for agent features: from each neighbour, the fewest hops to the
 //! destination as gossip shows it, and the fees along the cheapest of those shortest
-//! routes. One tree per (destination, amount bucket), shared by every decision toward
-//! that destination and extended only as far as the neighbours asked about.
+//! routes. A breadth-first search backward from the destination, layer by layer (no heap:
+//! hop counts are small integers), kept per destination and extended only as far as the
+//! neighbours asked about. Fees are kept as base and proportional sums, so one search
+//! answers every amount: `fee(amount) = base_sum + ppm_sum * amount / 1e6` along the path
+//! (the path itself is chosen at a 100,000 sat reference amount).
 
-use crate::network::gossip::InEdge;
 use crate::network::{GossipView, NodeId};
-use crate::routing::cache::{amount_bucket, bucket_amount_msat};
-use crate::routing::search::{EdgeScorer, Limits, Tree};
 use rustc_hash::FxHashMap as HashMap;
 
-/// Fewest hops first, then least fees (a hop outweighs any fee a real route pays).
-struct HopsThenFees;
-impl EdgeScorer for HopsThenFees {
-    fn score(&self, _: &InEdge, _: u64, fee_msat: u64) -> Option<(f64, f64)> {
-        Some((1e13 + fee_msat as f64, 1.0))
+const REFERENCE_MSAT: f64 = 100_000_000.0;
+const UNSEEN: u8 = u8::MAX;
+
+/// Incoming edges in a compact form (from, base fee, ppm), grouped by target node; built
+/// once per gossip epoch so the searches stream through 12-byte records.
+#[derive(Default)]
+struct Compact {
+    offsets: Vec<u32>,
+    edges: Vec<(u32, u32, u32)>,
+}
+
+impl Compact {
+    fn build(gossip: &GossipView) -> Self {
+        let n = gossip.node_bound();
+        let mut c = Compact {
+            offsets: Vec::with_capacity(n + 1),
+            edges: Vec::with_capacity(gossip.edge_count()),
+        };
+        c.offsets.push(0);
+        for u in 0..n {
+            for e in gossip.incoming_data(NodeId(u as u32)) {
+                if !e.policy.disabled {
+                    let clamp = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+                    c.edges.push((
+                        e.from,
+                        clamp(e.policy.fee_base_msat),
+                        clamp(e.policy.fee_rate_ppm),
+                    ));
+                }
+            }
+            c.offsets.push(c.edges.len() as u32);
+        }
+        c
+    }
+
+    fn incoming(&self, u: u32) -> &[(u32, u32, u32)] {
+        &self.edges[self.offsets[u as usize] as usize..self.offsets[u as usize + 1] as usize]
+    }
+}
+
+/// One destination's search.
+struct Layers {
+    hops: Vec<u8>,
+    base_msat: Vec<u32>,
+    ppm: Vec<u32>,
+    /// Nodes of the last finished layer, and its depth.
+    frontier: Vec<u32>,
+    depth: u8,
+}
+
+impl Layers {
+    fn new(n: usize) -> Self {
+        Layers {
+            hops: vec![UNSEEN; n],
+            base_msat: vec![0; n],
+            ppm: vec![0; n],
+            frontier: Vec::new(),
+            depth: 0,
+        }
+    }
+
+    /// Start over toward `destination`, reusing the buffers.
+    fn reset(&mut self, destination: NodeId) {
+        self.hops.fill(UNSEEN);
+        self.frontier.clear();
+        self.depth = 0;
+        if destination.index() < self.hops.len() {
+            self.hops[destination.index()] = 0;
+            self.base_msat[destination.index()] = 0;
+            self.ppm[destination.index()] = 0;
+            self.frontier.push(destination.0);
+        }
+    }
+
+    /// Finish the next layer: every node one hop further, with the cheapest continuation.
+    fn expand(&mut self, graph: &Compact) -> bool {
+        if self.frontier.is_empty() || self.depth >= 20 {
+            return false;
+        }
+        let next_depth = self.depth + 1;
+        let mut next = Vec::new();
+        for &u in &self.frontier {
+            let (base_u, ppm_u) = (self.base_msat[u as usize], self.ppm[u as usize]);
+            for &(from, fee_base, fee_ppm) in graph.incoming(u) {
+                let v = from as usize;
+                let base = base_u.saturating_add(fee_base);
+                let ppm = ppm_u.saturating_add(fee_ppm);
+                let cost = |b: u32, p: u32| f64::from(b) + f64::from(p) * REFERENCE_MSAT / 1e6;
+                if self.hops[v] == UNSEEN {
+                    self.hops[v] = next_depth;
+                    self.base_msat[v] = base;
+                    self.ppm[v] = ppm;
+                    next.push(v as u32);
+                } else if self.hops[v] == next_depth
+                    && cost(base, ppm) < cost(self.base_msat[v], self.ppm[v])
+                {
+                    self.base_msat[v] = base;
+                    self.ppm[v] = ppm;
+                }
+            }
+        }
+        self.frontier = next;
+        self.depth = next_depth;
+        true
+    }
+
+    /// Known only once the node's layer is finished.
+    fn estimate(&self, v: NodeId, amount_msat: u64) -> Option<(u8, u64)> {
+        let h = *self.hops.get(v.index())?;
+        if h == UNSEEN || h > self.depth {
+            return None;
+        }
+        let ppm_part = u128::from(amount_msat) * u128::from(self.ppm[v.index()]) / 1_000_000;
+        Some((
+            h,
+            u64::from(self.base_msat[v.index()])
+                .saturating_add(u64::try_from(ppm_part).unwrap_or(u64::MAX)),
+        ))
+    }
+
+    fn settled(&self, v: NodeId) -> bool {
+        self.hops
+            .get(v.index())
+            .is_some_and(|&h| h != UNSEEN && h <= self.depth)
     }
 }
 
 pub struct Oracle {
-    trees: Vec<Tree>,
-    keys: Vec<(NodeId, i32)>,
+    graph: Compact,
+    searches: Vec<Layers>,
+    keys: Vec<NodeId>,
     last_used: Vec<u64>,
-    index: HashMap<(NodeId, i32), usize>,
+    index: HashMap<NodeId, usize>,
     tick: u64,
     epoch: u64,
     capacity: usize,
@@ -30,7 +150,8 @@ pub struct Oracle {
 impl Oracle {
     pub fn new(capacity: usize) -> Self {
         Oracle {
-            trees: Vec::new(),
+            graph: Compact::default(),
+            searches: Vec::new(),
             keys: Vec::new(),
             last_used: Vec::new(),
             index: HashMap::default(),
@@ -40,8 +161,8 @@ impl Oracle {
         }
     }
 
-    /// For each peer: `Some((hops, fee_msat))` of the cheapest route to `destination`, or
-    /// `None` when gossip shows none.
+    /// For each peer: `Some((hops, fee_msat))` toward `destination` for `amount_msat`, or
+    /// `None` when gossip shows no route (within 20 hops).
     pub fn estimates(
         &mut self,
         gossip: &GossipView,
@@ -50,62 +171,84 @@ impl Oracle {
         peers: &[NodeId],
     ) -> Vec<Option<(u8, u64)>> {
         if gossip.epoch != self.epoch {
-            self.trees.clear();
+            self.searches.clear();
             self.keys.clear();
             self.last_used.clear();
             self.index.clear();
             self.epoch = gossip.epoch;
+            self.graph = Compact::build(gossip);
         }
         self.tick += 1;
-        let bucket = amount_bucket(amount_msat);
-        let key = (destination, bucket);
-        let slot = match self.index.get(&key) {
+        let slot = match self.index.get(&destination) {
             Some(&i) => i,
             None => {
-                let i = if self.trees.len() < self.capacity {
-                    self.trees.push(Tree::new());
-                    self.keys.push(key);
+                let i = if self.searches.len() < self.capacity {
+                    self.searches.push(Layers::new(gossip.node_bound()));
+                    self.keys.push(destination);
                     self.last_used.push(0);
-                    self.trees.len() - 1
+                    self.searches.len() - 1
                 } else {
-                    let lru = (0..self.trees.len())
+                    let lru = (0..self.searches.len())
                         .min_by_key(|&i| self.last_used[i])
                         .expect("non-empty");
                     self.index.remove(&self.keys[lru]);
-                    self.keys[lru] = key;
+                    self.keys[lru] = destination;
                     lru
                 };
-                let limits = Limits {
-                    max_hops: 20,
-                    cltv_limit: u32::MAX,
-                    final_cltv_delta: 0,
-                    fee_limit_msat: u64::MAX,
-                };
-                self.trees[i].reset(
-                    gossip,
-                    destination,
-                    bucket_amount_msat(bucket),
-                    limits,
-                    None,
-                );
-                self.index.insert(key, i);
+                self.searches[i].reset(destination);
+                self.index.insert(destination, i);
                 i
             }
         };
         self.last_used[slot] = self.tick;
-        let tree = &mut self.trees[slot];
-        let mut missing = peers.iter().filter(|&&p| !tree.is_settled(p)).count();
-        if missing > 0 {
-            tree.run(gossip, &HopsThenFees, None, |v| {
-                if peers.contains(&v) {
-                    missing -= 1;
-                }
-                missing == 0
-            });
-        }
+        let search = &mut self.searches[slot];
+        while peers.iter().any(|&p| !search.settled(p)) && search.expand(&self.graph) {}
         peers
             .iter()
-            .map(|&p| tree.settled_hops_and_fee(p))
+            .map(|&p| search.estimate(p, amount_msat))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::generate::{GenerateParams, GraphModel, generate};
+    use crate::routing::search::{EdgeScorer, Limits, Tree};
+
+    struct Hops;
+    impl EdgeScorer for Hops {
+        fn score(&self, _: &crate::network::gossip::InEdge, _: u64, _: u64) -> Option<(f64, f64)> {
+            Some((1.0, 1.0))
+        }
+    }
+
+    #[test]
+    fn hop_counts_match_a_shortest_path_search() {
+        let scene = generate(&GenerateParams {
+            nodes: 150,
+            channels: 400,
+            model: GraphModel::WattsStrogatz,
+            seed: 2,
+        })
+        .unwrap();
+        let network = crate::scene::build::build_network(&scene, 1).unwrap();
+        let gossip = GossipView::build(&network, 0);
+        let mut oracle = Oracle::new(4);
+        let peers: Vec<NodeId> = (0..150).map(NodeId).collect();
+        let got = oracle.estimates(&gossip, NodeId(7), 1_000, &peers);
+        let mut tree = Tree::new();
+        let limits = Limits {
+            max_hops: 20,
+            cltv_limit: u32::MAX,
+            final_cltv_delta: 0,
+            fee_limit_msat: u64::MAX,
+        };
+        tree.reset(&gossip, NodeId(7), 1_000, limits, None);
+        tree.run(&gossip, &Hops, None, |_| false);
+        for p in peers {
+            let expected = tree.settled_hops_and_fee(p).map(|(h, _)| h);
+            assert_eq!(got[p.index()].map(|(h, _)| h), expected, "node {p}");
+        }
     }
 }
