@@ -162,21 +162,36 @@ fn print_table(c: &Comparison) {
     let Some(first) = c.results.first() else {
         return;
     };
+    let cell = |e: &Estimate| {
+        if e.mean.abs() >= 1000.0 {
+            format!("{:.0} [{:.0}, {:.0}]", e.mean, e.ci95_low, e.ci95_high)
+        } else {
+            format!("{:.3} [{:.3}, {:.3}]", e.mean, e.ci95_low, e.ci95_high)
+        }
+    };
+    // Each column as wide as its widest entry, two spaces apart.
+    let widths: Vec<usize> = c
+        .results
+        .iter()
+        .map(|r| {
+            r.metrics
+                .values()
+                .map(|e| cell(e).len())
+                .chain([r.policy.len()])
+                .max()
+                .unwrap_or(0)
+                + 2
+        })
+        .collect();
     print!("{:<22}", "metric");
-    for r in &c.results {
-        print!("{:>28}", r.policy);
+    for (r, w) in c.results.iter().zip(&widths) {
+        print!("{:>w$}", r.policy);
     }
     println!();
     for name in first.metrics.keys() {
         print!("{name:<22}");
-        for r in &c.results {
-            let e = r.metrics[name];
-            let cell = if e.mean.abs() >= 1000.0 {
-                format!("{:.0} [{:.0}, {:.0}]", e.mean, e.ci95_low, e.ci95_high)
-            } else {
-                format!("{:.3} [{:.3}, {:.3}]", e.mean, e.ci95_low, e.ci95_high)
-            };
-            print!("{cell:>28}");
+        for (r, w) in c.results.iter().zip(&widths) {
+            print!("{:>w$}", cell(&r.metrics[name]));
         }
         println!();
     }

@@ -226,3 +226,103 @@ fn generate_writes_a_loadable_scene() {
     let s = lnlab::scene::load(&scene).unwrap();
     assert_eq!((s.nodes.len(), s.channels.len()), (40, 100));
 }
+
+#[test]
+fn train_writes_a_checkpoint_and_metrics_that_run_and_compare_can_use() {
+    let ckpt = tmp("cls.safetensors");
+    let metrics = tmp("cls.csv");
+    let out = lnlab(&[
+        "train",
+        "scenes/classroom.ron",
+        "--steps",
+        "1200",
+        "--seed",
+        "2",
+        "--eval-payments",
+        "100",
+        "--out",
+        ckpt.to_str().unwrap(),
+        "--metrics",
+        metrics.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("evaluation on 100 fresh payments"),
+        "{stdout}"
+    );
+    assert!(ckpt.exists() && lnlab::rl::policy::sidecar_path(&ckpt).exists());
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "step,episodic_reward,success_rate,policy_loss,value_loss,entropy,approx_kl,clipfrac,explained_variance,learning_rate,sps,hub_gini"
+    );
+    assert!(lines.count() >= 2, "at least two updates");
+
+    let policy = format!("ppo:{}", ckpt.display());
+    let json = tmp("ppo.json");
+    let out = lnlab(&[
+        "run",
+        "scenes/hubs.ron",
+        "--payments",
+        "200",
+        "--policy",
+        &policy,
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["policy"], policy.as_str());
+    assert_eq!(report["payments"], 200);
+
+    let out = lnlab(&[
+        "compare",
+        "scenes/classroom.ron",
+        "--policies",
+        &format!("{policy},lnd"),
+        "--payments",
+        "100",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    assert_one_line_error(
+        &lnlab(&[
+            "run",
+            "scenes/classroom.ron",
+            "--payments",
+            "5",
+            "--policy",
+            "ppo:",
+        ]),
+        "checkpoint path",
+    );
+    assert_one_line_error(
+        &lnlab(&[
+            "run",
+            "scenes/classroom.ron",
+            "--payments",
+            "5",
+            "--policy",
+            "ppo:no/such.safetensors",
+        ]),
+        "no/such.safetensors",
+    );
+    assert_one_line_error(
+        &lnlab(&["train", "scenes/mainnet_50.ron", "--steps", "10"]),
+        "no `agents` section",
+    );
+}
