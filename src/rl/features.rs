@@ -33,7 +33,7 @@ pub const CONTEXT_FEATURES: [&str; 4] = [
 pub const FEATURES: usize = CANDIDATE_FEATURES.len() + CONTEXT_FEATURES.len();
 
 /// Names and version of the feature layout, recorded in checkpoints.
-pub const FEATURE_SPEC: &str = "lnlab-features-v3: ln_fee_msat, cltv_delta, ln_capacity_sat, \
+pub const FEATURE_SPEC: &str = "lnlab-features-v4: ln_fee_msat, cltv_delta, ln_capacity_sat, \
 local_balance_ratio, slot_occupancy, hops_to_destination, ln_fee_to_destination_msat, \
 neighbour_failure_rate, is_destination | amount_to_capacity, hops_so_far, cltv_budget_left, \
 time_in_flight";
@@ -90,7 +90,7 @@ pub fn candidates(
         return Vec::new();
     }
     let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
-    let onward = oracle.estimates(ctx.gossip, p.destination, p.amount_msat, &peers);
+    let onward = oracle.estimates(ctx.gossip, ctx.node, p.destination, p.amount_msat, &peers);
     let max_capacity_msat = locals
         .iter()
         .map(|c| c.capacity_sat * 1000)

@@ -161,11 +161,16 @@ impl Oracle {
         }
     }
 
-    /// For each peer: `Some((hops, fee_msat))` toward `destination` for `amount_msat`, or
-    /// `None` when gossip shows no route (within 20 hops).
+    /// For each peer of `node`: `Some((hops, fee_msat))` toward `destination` for
+    /// `amount_msat`, or `None` when gossip shows no route (within 20 hops).
+    ///
+    /// The search stops once `node` itself is reached at depth `d`: a peer not reached yet
+    /// is then exactly `d + 1` hops away (through `node`), and gets `node`'s fee as its
+    /// estimate. This spares the widest, last layers for hubs, whose neighbours reach far.
     pub fn estimates(
         &mut self,
         gossip: &GossipView,
+        node: NodeId,
         destination: NodeId,
         amount_msat: u64,
         peers: &[NodeId],
@@ -202,10 +207,16 @@ impl Oracle {
         };
         self.last_used[slot] = self.tick;
         let search = &mut self.searches[slot];
-        while peers.iter().any(|&p| !search.settled(p)) && search.expand(&self.graph) {}
+        while !search.settled(node)
+            && peers.iter().any(|&p| !search.settled(p))
+            && search.expand(&self.graph)
+        {}
+        let via_node = search
+            .estimate(node, amount_msat)
+            .map(|(h, fee)| (h.saturating_add(1), fee));
         peers
             .iter()
-            .map(|&p| search.estimate(p, amount_msat))
+            .map(|&p| search.estimate(p, amount_msat).or(via_node))
             .collect()
     }
 }
@@ -225,18 +236,16 @@ mod tests {
 
     #[test]
     fn hop_counts_match_a_shortest_path_search() {
-        let scene = generate(&GenerateParams {
+        let params = GenerateParams {
             nodes: 150,
             channels: 400,
             model: GraphModel::WattsStrogatz,
             seed: 2,
-        })
-        .unwrap();
+        };
+        let scene = generate(&params).unwrap();
         let network = crate::scene::build::build_network(&scene, 1).unwrap();
         let gossip = GossipView::build(&network, 0);
-        let mut oracle = Oracle::new(4);
-        let peers: Vec<NodeId> = (0..150).map(NodeId).collect();
-        let got = oracle.estimates(&gossip, NodeId(7), 1_000, &peers);
+        let destination = NodeId(7);
         let mut tree = Tree::new();
         let limits = Limits {
             max_hops: 20,
@@ -244,11 +253,22 @@ mod tests {
             final_cltv_delta: 0,
             fee_limit_msat: u64::MAX,
         };
-        tree.reset(&gossip, NodeId(7), 1_000, limits, None);
+        tree.reset(&gossip, destination, 1_000, limits, None);
         tree.run(&gossip, &Hops, None, |_| false);
-        for p in peers {
-            let expected = tree.settled_hops_and_fee(p).map(|(h, _)| h);
-            assert_eq!(got[p.index()].map(|(h, _)| h), expected, "node {p}");
+        let truth = |v: NodeId| tree.settled_hops_and_fee(v).map(|(h, _)| h);
+        // Asked from each node's point of view (the search stops early), every peer's hop
+        // count is still exact.
+        let mut oracle = Oracle::new(2);
+        for node in (0..150).map(NodeId).filter(|&n| n != destination) {
+            let peers: Vec<NodeId> = gossip
+                .outgoing(node)
+                .iter()
+                .map(|&e| NodeId(gossip.to[e as usize]))
+                .collect();
+            let got = oracle.estimates(&gossip, node, destination, 1_000, &peers);
+            for (p, est) in peers.iter().zip(&got) {
+                assert_eq!(est.map(|(h, _)| h), truth(*p), "peer {p} of {node}");
+            }
         }
     }
 }
