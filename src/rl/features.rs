@@ -68,7 +68,7 @@ impl NeighbourMemory {
 }
 
 /// The valid candidates of a decision with their features, at most `max_candidates`
-/// (the ones with the cheapest route onward when there are more). Invalid channels —
+/// (the ones with the best way onward when there are more: fewest hops, then fees). Invalid channels —
 /// disabled, short of balance for the amount, slots full, outside the HTLC limits, or
 /// leading back into the route — are masked out by not being candidates at all.
 pub fn candidates(
@@ -103,10 +103,22 @@ pub fn candidates(
         p.cltv_budget as f32 / 2016.0,
         (p.elapsed_ms as f32 / ctx.settings.timeout_ms.max(1) as f32).min(2.0),
     ];
-    let mut out: Vec<(f64, Candidate)> = locals
-        .iter()
-        .zip(onward)
-        .map(|(c, est)| {
+    // Keep the `max_candidates` with the best way onward (the destination itself first,
+    // then fewest hops, then least fees), in channel order; features only for those.
+    let mut keep: Vec<usize> = (0..locals.len()).collect();
+    if keep.len() > max_candidates {
+        let rank = |i: usize| match (locals[i].peer == p.destination, onward[i]) {
+            (true, _) => (0u16, 0u64),
+            (false, Some((hops, fee))) => (1 + u16::from(hops), fee),
+            (false, None) => (u16::MAX, u64::MAX),
+        };
+        keep.select_nth_unstable_by_key(max_candidates - 1, |&i| (rank(i), i));
+        keep.truncate(max_candidates);
+        keep.sort_unstable();
+    }
+    keep.into_iter()
+        .map(|i| {
+            let c = &locals[i];
             let policy = ctx
                 .gossip
                 .edge(c.channel, c.direction)
@@ -115,13 +127,9 @@ pub fn candidates(
                 (pol.fee_msat(p.amount_msat), pol.cltv_expiry_delta)
             });
             let own_hop_fee = if ctx.node == p.sender { 0 } else { fee };
-            let (hops, onward_fee, reachable) = match est {
-                Some((hops, fee)) => (
-                    f32::from(hops) / 10.0,
-                    ((fee as f32) + 1.0).ln() / 10.0,
-                    true,
-                ),
-                None => (2.0, 3.0, false),
+            let (hops, onward_fee) = match onward[i] {
+                Some((hops, fee)) => (f32::from(hops) / 10.0, ((fee as f32) + 1.0).ln() / 10.0),
+                None => (2.0, 3.0),
             };
             let row_candidate = [
                 ((own_hop_fee as f32) + 1.0).ln() / 10.0,
@@ -137,28 +145,12 @@ pub fn candidates(
             let mut row = [0f32; FEATURES];
             row[..CANDIDATE_FEATURES.len()].copy_from_slice(&row_candidate);
             row[CANDIDATE_FEATURES.len()..].copy_from_slice(&context);
-            let rank = if c.peer == p.destination {
-                -1.0
-            } else if reachable {
-                est.map_or(f64::MAX, |(h, f)| f as f64 + f64::from(h))
-            } else {
-                f64::MAX
-            };
-            (
-                rank,
-                Candidate {
-                    channel: c.channel,
-                    direction: c.direction,
-                    peer: c.peer,
-                    row,
-                },
-            )
+            Candidate {
+                channel: c.channel,
+                direction: c.direction,
+                peer: c.peer,
+                row,
+            }
         })
-        .collect();
-    if out.len() > max_candidates {
-        out.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.channel.cmp(&b.1.channel)));
-        out.truncate(max_candidates);
-        out.sort_by_key(|(_, c)| c.channel);
-    }
-    out.into_iter().map(|(_, c)| c).collect()
+        .collect()
 }
