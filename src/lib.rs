@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod ecs;
+pub mod l402;
 pub mod network;
 pub mod rl;
 pub mod routing;

@@ -5,6 +5,7 @@
 mod bench;
 mod compare;
 mod import;
+mod l402;
 mod progress;
 mod run;
 pub mod stats;
@@ -34,6 +35,11 @@ pub enum Command {
         #[command(subcommand)]
         format: import::ImportFormat,
     },
+    /// Paid APIs over the network (L402).
+    L402 {
+        #[command(subcommand)]
+        command: l402::L402Command,
+    },
     /// Generate a synthetic graph as a scene.
     Generate(import::GenerateArgs),
 }
@@ -54,6 +60,7 @@ pub fn main() -> i32 {
         Some(Command::Bench(args)) => bench::bench(args),
         Some(Command::Import { format }) => import::import(format),
         Some(Command::Generate(args)) => import::generate(args),
+        Some(Command::L402 { command }) => l402::l402(command),
     };
     match result {
         Ok(()) => 0,

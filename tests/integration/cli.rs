@@ -326,3 +326,78 @@ fn train_writes_a_checkpoint_and_metrics_that_run_and_compare_can_use() {
         "no `agents` section",
     );
 }
+
+#[test]
+fn l402_demo_pays_through_the_network_and_rejects_bad_credentials() {
+    let json = tmp("demo.json");
+    let out = lnlab(&[
+        "l402",
+        "demo",
+        "scenes/classroom.ron",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("402 Payment Required") && text.contains("200 OK"),
+        "{text}"
+    );
+    let d: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(
+        (
+            d["status"].as_u64(),
+            d["tampered_status"].as_u64(),
+            d["wrong_preimage_status"].as_u64()
+        ),
+        (Some(200), Some(401), Some(401))
+    );
+    let invoice = d["invoice"].as_str().unwrap();
+    let (_, decoded) = lnlab::l402::invoice::parse(invoice).expect("a real, signed invoice");
+    assert_eq!(
+        decoded.payment_hash_hex,
+        d["payment_hash_hex"].as_str().unwrap()
+    );
+    assert!(lnlab::l402::header::parse_challenge(d["challenge_header"].as_str().unwrap()).is_ok());
+    assert!(d["route"].as_array().unwrap().len() >= 2);
+    assert!(
+        d["verification"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["ok"] == true)
+    );
+    assert!(
+        d.get("root_key_hex").is_none() && d.get("preimage_hex").is_none(),
+        "secrets stay hidden"
+    );
+    assert!(
+        d["authorization_header"]
+            .as_str()
+            .unwrap()
+            .ends_with(":<preimage>")
+    );
+
+    let out = lnlab(&[
+        "l402",
+        "demo",
+        "--reveal-secrets",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let d: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(d["preimage_hex"].as_str().unwrap().len(), 64);
+    assert_eq!(d["root_key_hex"].as_str().unwrap().len(), 64);
+    let auth =
+        lnlab::l402::header::parse_authorization(d["authorization_header"].as_str().unwrap())
+            .unwrap();
+    assert_eq!(
+        lnlab::l402::header::hex(&auth.preimage),
+        d["preimage_hex"].as_str().unwrap()
+    );
+}
