@@ -78,6 +78,7 @@ pub fn run(scene: &Scene, reveal_secrets: bool) -> Result<DemoReport, String> {
         token_lifetime_s: 3_600,
         calls_per_token: None,
         form: ChallengeForm::Aperture,
+        constraints: vec![("forecast_max_days".into(), "7".into())],
     };
     let mut server = Server::new(
         spec,

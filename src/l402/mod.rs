@@ -7,6 +7,7 @@ pub mod demo;
 pub mod header;
 pub mod invoice;
 pub mod keys;
+pub mod market;
 pub mod server;
 pub mod token;
 

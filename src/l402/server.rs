@@ -34,6 +34,11 @@ pub struct ServiceSpec {
     pub calls_per_token: Option<u32>,
     #[serde(default = "aperture")]
     pub form: ChallengeForm,
+    /// Custom constraints issued as `<capability>_<constraint>=<value>` caveats (e.g.
+    /// `forecast_max_days=7`). A client may narrow them (a smaller number, or the same
+    /// value), never widen them.
+    #[serde(default)]
+    pub constraints: Vec<(String, String)>,
 }
 
 fn aperture() -> ChallengeForm {
@@ -156,6 +161,8 @@ impl Server {
             format!("{}_capabilities={}", s.name, s.capabilities.join(",")),
             format!("{}_valid_until={}", s.name, now_unix + s.token_lifetime_s),
         ];
+        let mut caveats = caveats;
+        caveats.extend(s.constraints.iter().map(|(k, v)| format!("{k}={v}")));
         let mac = token::mint(&root_key, &id, &caveats)?;
         let token = token::encode(&mac)?;
         let invoice = invoice::create(
@@ -327,6 +334,7 @@ impl Server {
         let mut services: Option<Vec<String>> = None;
         let mut caps: Option<Vec<String>> = None;
         let mut until: Option<u64> = None;
+        let mut constraints: std::collections::BTreeMap<&str, String> = Default::default();
         for (k, v) in caveats {
             if k == "services" {
                 let names: Vec<String> = set(v)
@@ -357,6 +365,18 @@ impl Server {
                     return Some(Outcome::WideningCaveat(format!("{k}={v}")));
                 }
                 until = Some(t);
+            } else if self.spec.constraints.iter().any(|(name, _)| name == k) {
+                // Custom constraint: a repeat must not loosen the first value.
+                if let Some(prev) = constraints.get(k.as_str()) {
+                    let narrower = match (v.parse::<f64>(), prev.parse::<f64>()) {
+                        (Ok(new), Ok(old)) => new <= old,
+                        _ => v == prev,
+                    };
+                    if !narrower {
+                        return Some(Outcome::WideningCaveat(format!("{k}={v}")));
+                    }
+                }
+                constraints.insert(k.as_str(), v.clone());
             }
         }
         if !services.as_ref().is_some_and(|s| s.contains(name)) {
@@ -393,6 +413,7 @@ mod tests {
             token_lifetime_s: 3_600,
             calls_per_token: calls,
             form: ChallengeForm::V0,
+            constraints: Vec::new(),
         };
         Server::new(
             spec,
@@ -492,6 +513,29 @@ mod tests {
             outcome(&mut s, &cap, &cap_pre, "forecast", NOW),
             Outcome::CapabilityNotGranted
         );
+
+        // Custom constraints narrow but never widen.
+        s.spec.constraints = vec![("forecast_max_days".into(), "7".into())];
+        let (ctok, cpre) = paid(&mut s);
+        let mut fewer = token::decode(&ctok).unwrap();
+        fewer.add_first_party_caveat("forecast_max_days=3").unwrap();
+        assert_eq!(
+            outcome(
+                &mut s,
+                &token::encode(&fewer).unwrap(),
+                &cpre,
+                "forecast",
+                NOW
+            ),
+            Outcome::Served
+        );
+        let mut more = token::decode(&ctok).unwrap();
+        more.add_first_party_caveat("forecast_max_days=30").unwrap();
+        let more = token::encode(&more).unwrap();
+        assert!(matches!(
+            outcome(&mut s, &more, &cpre, "forecast", NOW),
+            Outcome::WideningCaveat(_)
+        ));
 
         assert!(s.revoke(&tok));
         assert_eq!(

@@ -186,6 +186,7 @@ pub fn generate(params: &GenerateParams) -> Result<Scene, String> {
         routing: RoutingSettings::default(),
         sim: SimSettings::default(),
         agents: None,
+        l402: None,
     })
 }
 

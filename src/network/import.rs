@@ -322,6 +322,7 @@ fn convert(graph: JsonGraph, source_name: &str) -> Result<(Scene, ImportSummary)
         routing: RoutingSettings::default(),
         sim: SimSettings::default(),
         agents: None,
+        l402: None,
     };
     Ok((scene, summary))
 }

@@ -264,6 +264,9 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
         }
     }
     crate::routing::RouterKind::parse(&r.policy).map_err(|e| format!("routing.policy: {e}"))?;
+    if let Some(l402) = &scene.l402 {
+        l402.validate(scene.nodes.len())?;
+    }
     if let Some(agents) = &scene.agents {
         let mut owner = vec![None; scene.nodes.len()];
         for (gi, g) in agents.groups.iter().enumerate() {

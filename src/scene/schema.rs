@@ -37,6 +37,9 @@ pub struct Scene {
     /// PPO agent groups (nodes in no group route with `routing.policy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agents: Option<crate::rl::config::AgentsSection>,
+    /// Paid APIs (L402 services) and the agent clients that call them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l402: Option<crate::l402::market::L402Section>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

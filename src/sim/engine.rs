@@ -610,8 +610,11 @@ impl Engine {
     pub fn run_until(&mut self, until_ms: u64) {
         self.draw_arrivals_until(until_ms);
         while let Some(t) = self.next_event_ms() {
-            if t > until_ms || self.is_finished() || self.step_event() != Step::Advanced {
-                return;
+            if t > until_ms || self.is_finished() {
+                break;
+            }
+            if self.step_event() != Step::Advanced {
+                return; // waiting for a decision: the clock stays where it is
             }
         }
         self.now_ms = self.now_ms.max(until_ms);

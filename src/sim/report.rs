@@ -41,6 +41,9 @@ pub struct Report {
     pub wall_seconds: f64,
     pub payments_per_second: f64,
     pub nodes: Vec<NodeReport>,
+    /// Paid-API counters, for scenes with an `l402` section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l402: Option<crate::l402::market::L402Report>,
 }
 
 impl Report {
@@ -95,6 +98,7 @@ impl Report {
                 0.0
             },
             nodes,
+            l402: None,
         }
     }
 

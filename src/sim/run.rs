@@ -6,6 +6,7 @@
 use super::engine::Engine;
 use super::metrics::PaymentRecord;
 use super::report::Report;
+use crate::l402::market::{self, Market};
 use crate::rl::session::{SessionOptions, trainer};
 use crate::routing::{RouterKind, build_router};
 use crate::scene::Scene;
@@ -75,7 +76,15 @@ pub fn run_scene(
     mut progress: impl FnMut(u64, u64),
 ) -> Result<RunOutput, String> {
     let start = Instant::now();
+    let mut l402 = None;
     let engine = match &options.policy {
+        PolicyChoice::Baseline(kind) if scene.l402.is_some() => {
+            let mut engine = engine_for(scene, *kind, options)?;
+            let mut m = Market::new(scene.l402.as_ref().expect("checked"), options.seed);
+            market::run(&mut engine, &mut m);
+            l402 = Some(m.finish());
+            engine
+        }
         PolicyChoice::Baseline(kind) => {
             let mut engine = engine_for(scene, *kind, options)?;
             let mut steps = 0u64;
@@ -108,6 +117,7 @@ pub fn run_scene(
     progress(options.payments, options.payments);
     let mut report = Report::from_engine(&engine, &scene.name, options.seed, wall);
     report.policy = options.policy.to_string();
+    report.l402 = l402;
     let records = engine.records().to_vec();
     Ok(RunOutput {
         report,

@@ -105,6 +105,7 @@ pub fn detour_scene() -> Scene {
             rewards: Default::default(),
             continual: true,
         }),
+        l402: None,
     }
 }
 

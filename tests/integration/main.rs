@@ -3,6 +3,7 @@
 //! linked once.
 
 mod cli;
+mod l402;
 mod learning;
 mod properties;
 mod scenarios;

@@ -334,3 +334,12 @@ fn commands_that_would_break_invariants_are_refused() {
     e.apply(open(1_000_000)).unwrap();
     e.network().check_invariants().unwrap();
 }
+
+#[test]
+fn run_until_moves_the_clock_to_the_target() {
+    let mut e = engine(&line(3), RouterKind::Cheapest);
+    e.run_until(5_000);
+    assert_eq!(e.now_ms(), 5_000);
+    e.run_until(4_000);
+    assert_eq!(e.now_ms(), 5_000, "the clock never goes back");
+}

@@ -66,6 +66,7 @@ pub fn line(n: usize) -> Scene {
             gossip_delay_ms: 600_000,
         },
         agents: None,
+        l402: None,
     }
 }
 
