@@ -8,7 +8,7 @@ use super::channel::{ChannelPolicy, DEFAULT_MAX_ACCEPTED_HTLCS};
 use super::ids::ShortChannelId;
 use super::node::Role;
 use crate::scene::build::streams;
-use crate::scene::{FORMAT_VERSION, RoutingSettings, Scene, SceneChannel, SceneNode, SimSettings};
+use crate::scene::{Scene, SceneChannel, SceneNode};
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 use rand::seq::SliceRandom;
@@ -170,24 +170,16 @@ pub fn generate(params: &GenerateParams) -> Result<Scene, String> {
         })
         .collect();
 
-    Ok(Scene {
-        format_version: FORMAT_VERSION,
-        name: format!("{}-{n}n-{m}c-seed{}", params.model, params.seed),
-        description: format!(
+    Ok(Scene::new(
+        format!("{}-{n}n-{m}c-seed{}", params.model, params.seed),
+        format!(
             "Synthetic {} network: {n} nodes, {m} channels, seed {}",
             params.model, params.seed
         ),
-        seed: params.seed,
+        params.seed,
         nodes,
         channels,
-        liquidity: Default::default(),
-        workload: Default::default(),
-        timeline: Vec::new(),
-        routing: RoutingSettings::default(),
-        sim: SimSettings::default(),
-        agents: None,
-        l402: None,
-    })
+    ))
 }
 
 /// Mark the ~10% lowest-degree nodes (ties broken by index) as merchants, so that

@@ -8,7 +8,7 @@ use super::channel::{ChannelPolicy, DEFAULT_MAX_ACCEPTED_HTLCS};
 use super::ids::ShortChannelId;
 use super::node::{PubKey, Role};
 use crate::scene::build::streams;
-use crate::scene::{FORMAT_VERSION, RoutingSettings, Scene, SceneChannel, SceneNode, SimSettings};
+use crate::scene::{Scene, SceneChannel, SceneNode};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -306,24 +306,11 @@ fn convert(graph: JsonGraph, source_name: &str) -> Result<(Scene, ImportSummary)
         .map(|s| s.to_string_lossy().into_owned())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "imported".to_string());
-    let scene = Scene {
-        format_version: FORMAT_VERSION,
-        name,
-        description: format!(
-            "Imported from {file}: {} nodes, {} channels",
-            summary.nodes, summary.channels
-        ),
-        seed,
-        nodes,
-        channels,
-        liquidity: Default::default(),
-        workload: Default::default(),
-        timeline: Vec::new(),
-        routing: RoutingSettings::default(),
-        sim: SimSettings::default(),
-        agents: None,
-        l402: None,
-    };
+    let description = format!(
+        "Imported from {file}: {} nodes, {} channels",
+        summary.nodes, summary.channels
+    );
+    let scene = Scene::new(name, description, seed, nodes, channels);
     Ok((scene, summary))
 }
 
@@ -433,7 +420,7 @@ mod tests {
                     .iter()
                     .all(|n| n.pos.is_some() && n.pubkey.is_some())
             );
-            assert_eq!(scene.format_version, FORMAT_VERSION);
+            assert_eq!(scene.format_version, crate::scene::FORMAT_VERSION);
             assert!(
                 scene
                     .description

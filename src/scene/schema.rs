@@ -42,6 +42,33 @@ pub struct Scene {
     pub l402: Option<crate::l402::market::L402Section>,
 }
 
+impl Scene {
+    /// A scene of this format version with every setting at its default.
+    pub fn new(
+        name: String,
+        description: String,
+        seed: u64,
+        nodes: Vec<SceneNode>,
+        channels: Vec<SceneChannel>,
+    ) -> Self {
+        Scene {
+            format_version: FORMAT_VERSION,
+            name,
+            description,
+            seed,
+            nodes,
+            channels,
+            liquidity: LiquidityModel::default(),
+            workload: Workload::default(),
+            timeline: Vec::new(),
+            routing: RoutingSettings::default(),
+            sim: SimSettings::default(),
+            agents: None,
+            l402: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SceneNode {
