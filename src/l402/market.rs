@@ -55,17 +55,24 @@ pub struct L402Section {
 impl L402Section {
     pub fn validate(&self, nodes: usize) -> Result<(), String> {
         for (i, s) in self.services.iter().enumerate() {
-            if s.node as usize >= nodes || s.price_msat == 0 || s.capabilities.is_empty() {
+            let year_s = crate::scene::io::MAX_DURATION_MS / 1000;
+            if s.node as usize >= nodes
+                || s.price_msat == 0
+                || s.capabilities.is_empty()
+                || !(1..=year_s).contains(&s.token_lifetime_s)
+                || s.calls_per_token == Some(0)
+            {
                 return Err(format!(
-                    "l402.services[{i}] ({}): node out of range, zero price or no capabilities",
+                    "l402.services[{i}] ({}): node out of range, zero price, no capabilities, \
+                     token_lifetime_s outside 1..={year_s}, or calls_per_token 0",
                     s.name
                 ));
             }
         }
         for (i, c) in self.clients.iter().enumerate() {
-            if c.node as usize >= nodes || !(c.calls_per_s.is_finite() && c.calls_per_s > 0.0) {
+            if c.node as usize >= nodes || !(1e-6..=1e6).contains(&c.calls_per_s) {
                 return Err(format!(
-                    "l402.clients[{i}]: node out of range or calls_per_s not positive"
+                    "l402.clients[{i}]: node out of range or calls_per_s outside 1e-6..=1e6"
                 ));
             }
             if c.services.is_empty() {
@@ -135,6 +142,8 @@ struct Client {
     rng: ChaCha8Rng,
     next_ms: u64,
     spent_msat: u64,
+    /// Price and fee room held for purchases in flight.
+    reserved_msat: u64,
     /// Cached token and preimage per service name.
     tokens: BTreeMap<String, (String, [u8; 32])>,
 }
@@ -146,7 +155,10 @@ struct Pending {
     token: String,
     payment_hash: [u8; 32],
     price_msat: u64,
+    reserved_msat: u64,
     started_ms: u64,
+    /// Further calls to the same service that wait for this purchase (their start times).
+    waiting: Vec<u64>,
 }
 
 pub struct Market {
@@ -184,6 +196,7 @@ impl Market {
                     rng,
                     next_ms,
                     spent_msat: 0,
+                    reserved_msat: 0,
                     tokens: BTreeMap::new(),
                 }
             })
@@ -248,6 +261,7 @@ impl Market {
 
     /// Make every call due now. `open` is false once the run takes no new payments.
     pub fn make_calls(&mut self, engine: &mut Engine, open: bool) {
+        let open = open && !run_over(engine);
         let now = engine.now_ms();
         for ci in 0..self.clients.len() {
             if self.clients[ci].next_ms > now {
@@ -258,7 +272,7 @@ impl Market {
                 continue;
             }
             let c = &mut self.clients[ci];
-            c.next_ms = now + gap_ms(c.spec.calls_per_s, &mut c.rng);
+            c.next_ms = now.saturating_add(gap_ms(c.spec.calls_per_s, &mut c.rng));
             let name = c.spec.services[c.rng.random_range(0..c.spec.services.len())].clone();
             let si = self
                 .servers
@@ -291,14 +305,51 @@ impl Market {
             // Expired or used up: drop it and buy a new one.
             self.clients[ci].tokens.remove(&name);
         }
-        self.challenge(engine, ci, si, started_ms);
+        // A purchase for this service already in flight: wait for its token.
+        if let Some(p) = self
+            .pending
+            .values_mut()
+            .find(|p| p.client == ci && p.service == si)
+        {
+            p.waiting.push(started_ms);
+            return;
+        }
+        self.challenge(engine, ci, si, started_ms, Vec::new());
     }
 
-    fn challenge(&mut self, engine: &mut Engine, ci: usize, si: usize, started_ms: u64) {
+    /// Reject a call and every call waiting with it.
+    fn reject_all(
+        &mut self,
+        at_ms: u64,
+        ci: usize,
+        si: usize,
+        payment: Option<PaymentId>,
+        calls: usize,
+        reason: &str,
+    ) {
+        for _ in 0..calls {
+            self.reject(at_ms, ci, si, payment, reason);
+        }
+    }
+
+    fn challenge(
+        &mut self,
+        engine: &mut Engine,
+        ci: usize,
+        si: usize,
+        started_ms: u64,
+        waiting: Vec<u64>,
+    ) {
         let now = engine.now_ms();
+        let calls = 1 + waiting.len();
+        if run_over(engine) {
+            return self.reject_all(now, ci, si, None, calls, "run_over");
+        }
         let issued = match self.servers[si].challenge(unix(now)) {
             Ok(i) => i,
-            Err(e) => return self.reject(now, ci, si, None, &format!("challenge_error: {e}")),
+            Err(e) => {
+                return self.reject_all(now, ci, si, None, calls, &format!("challenge_error: {e}"));
+            }
         };
         self.report.challenged += 1;
         self.event(now, ci, si, None, L402EventKind::Challenge);
@@ -308,18 +359,21 @@ impl Market {
             .and_then(|c| invoice::parse(&c.invoice).map(|(_, d)| (c.token, d)));
         let (token, decoded) = match parsed {
             Ok(x) => x,
-            Err(_) => return self.reject(now, ci, si, None, "bad_challenge"),
+            Err(_) => return self.reject_all(now, ci, si, None, calls, "bad_challenge"),
         };
         let price = decoded.amount_msat.unwrap_or(0);
         let c = &self.clients[ci];
         if price > c.spec.max_price_msat {
-            return self.reject(now, ci, si, None, "over_price_cap");
+            return self.reject_all(now, ci, si, None, calls, "over_price_cap");
         }
-        // Keep room for routing fees within the budget (lnd's fee limit is 5%).
-        let fee_room = engine.routing_settings().fee_limit_msat(price);
-        if c.spent_msat + price + fee_room > c.spec.budget_msat {
-            return self.reject(now, ci, si, None, "over_budget");
+        // Hold the price and room for routing fees (the sender's fee limit) until the
+        // payment resolves, so overlapping purchases cannot overspend the budget.
+        let reserve = price + engine.routing_settings().fee_limit_msat(price);
+        if c.spent_msat + c.reserved_msat + reserve > c.spec.budget_msat {
+            return self.reject_all(now, ci, si, None, calls, "over_budget");
         }
+        self.clients[ci].reserved_msat += reserve;
+        let c = &self.clients[ci];
         let request = PaymentRequest {
             sender: NodeId(c.spec.node),
             receiver: NodeId(self.servers[si].spec.node),
@@ -334,7 +388,9 @@ impl Market {
                 token,
                 payment_hash: issued.payment_hash,
                 price_msat: price,
+                reserved_msat: reserve,
                 started_ms,
+                waiting,
             },
         );
     }
@@ -353,12 +409,13 @@ impl Market {
             };
             let now = engine.now_ms();
             let (ci, si) = (p.client, p.service);
+            self.clients[ci].reserved_msat -= p.reserved_msat;
+            let calls = 1 + p.waiting.len();
             if !succeeded {
-                let c = &self.clients[ci];
-                if now.saturating_sub(p.started_ms) < c.spec.deadline_ms {
-                    self.challenge(engine, ci, si, p.started_ms);
+                if now.saturating_sub(p.started_ms) < self.clients[ci].spec.deadline_ms {
+                    self.challenge(engine, ci, si, p.started_ms, p.waiting);
                 } else {
-                    self.reject(now, ci, si, Some(payment), "payment_failed");
+                    self.reject_all(now, ci, si, Some(payment), calls, "payment_failed");
                 }
                 continue;
             }
@@ -370,30 +427,39 @@ impl Market {
             self.clients[ci].spent_msat += p.price_msat + fees_msat;
             self.event(now, ci, si, Some(payment), L402EventKind::InvoicePaid);
             let Some(preimage) = self.servers[si].settle(&p.payment_hash) else {
-                self.reject(now, ci, si, Some(payment), "no_preimage");
+                self.reject_all(now, ci, si, Some(payment), calls, "no_preimage");
                 continue;
             };
             let capability = self.servers[si].spec.capabilities[0].clone();
-            self.event(
-                now,
-                ci,
-                si,
-                Some(payment),
-                L402EventKind::CredentialPresented,
-            );
-            let v = self.servers[si].verify(
-                Some(&authorization(&p.token, &preimage)),
-                &capability,
-                unix(now),
-            );
-            if v.outcome == Outcome::Served {
+            let deadline_ms = self.clients[ci].spec.deadline_ms;
+            let mut cached = false;
+            // The purchasing call first, then those that waited for the token.
+            for started_ms in std::iter::once(p.started_ms).chain(p.waiting) {
+                self.event(
+                    now,
+                    ci,
+                    si,
+                    Some(payment),
+                    L402EventKind::CredentialPresented,
+                );
+                let auth = authorization(&p.token, &preimage);
+                let v = self.servers[si].verify(Some(&auth), &capability, unix(now));
+                if v.outcome != Outcome::Served {
+                    self.reject(now, ci, si, Some(payment), v.outcome.name());
+                    continue;
+                }
+                cached = true;
+                if now - started_ms > deadline_ms {
+                    self.reject(now, ci, si, Some(payment), "deadline_passed");
+                    continue;
+                }
                 self.report.served += 1;
                 self.report.services.entry(name.clone()).or_default().served += 1;
-                self.latencies.push(now - p.started_ms);
+                self.latencies.push(now - started_ms);
                 self.event(now, ci, si, Some(payment), L402EventKind::Served);
+            }
+            if cached {
                 self.clients[ci].tokens.insert(name, (p.token, preimage));
-            } else {
-                self.reject(now, ci, si, Some(payment), v.outcome.name());
             }
         }
     }
@@ -410,6 +476,15 @@ impl Market {
             0.0
         };
         r.clients_spent_msat = self.clients.iter().map(|c| c.spent_msat).sum();
+        // Calls whose purchase never resolved (the run ended first).
+        let unfinished: u64 = self
+            .pending
+            .values()
+            .map(|p| 1 + p.waiting.len() as u64)
+            .sum();
+        if unfinished > 0 {
+            *r.rejected.entry("unfinished".into()).or_default() += unfinished;
+        }
         r
     }
 
@@ -425,6 +500,13 @@ impl Market {
 fn gap_ms(rate_per_s: f64, rng: &mut ChaCha8Rng) -> u64 {
     let exp = Exp::new(rate_per_s.max(1e-9)).expect("positive rate");
     ((exp.sample(rng) * 1000.0).round() as u64).max(1)
+}
+
+/// Whether the run takes no new payments any more (its payment limit is reached).
+fn run_over(engine: &Engine) -> bool {
+    engine
+        .payment_limit()
+        .is_some_and(|l| engine.metrics().payments >= l)
 }
 
 fn unix(now_ms: u64) -> u64 {

@@ -11,10 +11,8 @@ pub mod market;
 pub mod server;
 pub mod token;
 
-/// Compare two byte strings in constant time (no early exit on the first difference).
+/// Compare two secrets in constant time (`subtle`; lengths are public).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }

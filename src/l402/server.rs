@@ -281,8 +281,9 @@ impl Server {
             return finish(steps, Outcome::UnknownRootKey);
         };
         done(&mut steps, "root key lookup", true);
+        // Re-sign the caveats exactly as they are stored, then parse them for satisfiers.
+        let predicates = token::predicates(&mac);
         let caveats = token::caveats(&mac);
-        let predicates: Vec<String> = caveats.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let expected = match token::mint(&root_key, &id, &predicates) {
             Ok(m) => m,
             Err(_) => {
@@ -477,7 +478,7 @@ mod tests {
         // A client may narrow its token (still valid) but not widen it.
         let mut narrowed = token::decode(&tok).unwrap();
         narrowed
-            .add_first_party_caveat("weather_valid_until=1700000100")
+            .add_first_party_caveat("weather_valid_until = 1700000100")
             .unwrap();
         let narrowed = token::encode(&narrowed).unwrap();
         assert_eq!(

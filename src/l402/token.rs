@@ -53,11 +53,15 @@ impl Identifier {
 
 /// Mint a token: `root_key` goes through libmacaroons' derivation, then the caveats are
 /// chained in order.
-pub fn mint(root_key: &[u8; 32], id: &Identifier, caveats: &[String]) -> Result<Macaroon, String> {
+pub fn mint(
+    root_key: &[u8; 32],
+    id: &Identifier,
+    caveats: &[impl AsRef<[u8]>],
+) -> Result<Macaroon, String> {
     let key = MacaroonKey::generate(root_key);
     let mut m = Macaroon::create(Some(LOCATION), &key, id.encode()).map_err(|e| e.to_string())?;
     for c in caveats {
-        m.add_first_party_caveat(c.as_bytes())
+        m.add_first_party_caveat(c.as_ref())
             .map_err(|e| e.to_string())?;
     }
     Ok(m)
@@ -81,7 +85,19 @@ pub fn decode(text: &str) -> Result<Macaroon, String> {
     Macaroon::deserialize(text).map_err(|e| format!("not a macaroon: {e}"))
 }
 
-/// A token's first-party caveats as `(condition, value)` pairs, in order.
+/// A token's first-party caveats exactly as stored (what the signature chain covers).
+pub fn predicates(m: &Macaroon) -> Vec<Vec<u8>> {
+    m.first_party_caveats()
+        .into_iter()
+        .filter_map(|c| match c {
+            libmacaroon::Caveat::FirstParty(fp) => Some(fp.predicate().to_vec()),
+            libmacaroon::Caveat::ThirdParty(_) => None,
+        })
+        .collect()
+}
+
+/// A token's first-party caveats as `(condition, value)` pairs, in order; predicates that
+/// are not `condition=value` are left out (unknown caveats are skipped).
 pub fn caveats(m: &Macaroon) -> Vec<(String, String)> {
     m.first_party_caveats()
         .into_iter()
@@ -116,10 +132,7 @@ mod tests {
         let m = mint(
             &[1; 32],
             &id,
-            &[
-                "services=weather:0".into(),
-                "weather_capabilities=forecast".into(),
-            ],
+            &["services=weather:0", "weather_capabilities=forecast"],
         )
         .unwrap();
         let text = encode(&m).unwrap();
