@@ -147,6 +147,7 @@ PPO training (inside Bevy ECS, updates included), {} payments:",
             events_per_frame: 20_000,
             minibatches_per_frame: 64,
             paused: false,
+            engine_done: false,
         };
         let start = Instant::now();
         let session = run_headless(headless_app(session), |_| {});

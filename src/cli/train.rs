@@ -59,6 +59,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         events_per_frame: 20_000,
         minibatches_per_frame: 64,
         paused: false,
+        engine_done: false,
     };
 
     let bar = ProgressBar::new(args.steps);

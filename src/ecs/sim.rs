@@ -20,6 +20,8 @@ pub struct SimSession {
     /// PPO minibatch steps per frame.
     pub minibatches_per_frame: usize,
     pub paused: bool,
+    /// The engine has resolved every requested payment.
+    pub engine_done: bool,
 }
 
 /// What the session reports to the rest of the app (progress bars, plots).
@@ -91,13 +93,12 @@ fn advance(session: Option<NonSendMut<SimSession>>, mut status: ResMut<SimStatus
     let mut s = session.expect("checked");
     let budget = s.events_per_frame;
     let progress = s.trainer.advance(budget);
-    let finished = progress == Progress::Finished && !s.trainer.agents.is_updating();
+    s.engine_done = progress == Progress::Finished;
     let m = s.trainer.engine.metrics();
     status.resolved = m.succeeded + m.failed;
     status.succeeded = m.succeeded;
     status.sim_ms = s.trainer.engine.now_ms();
     status.decisions = s.trainer.agents.decisions;
-    status.finished = finished;
 }
 
 fn record(session: Option<NonSendMut<SimSession>>) {
@@ -115,6 +116,8 @@ fn learn(session: Option<NonSendMut<SimSession>>, mut status: ResMut<SimStatus>)
     let rows = s.trainer.update(n);
     status.rows_total += rows.len();
     status.new_rows.extend(rows);
+    // Finished only once the last update has run too (its weights are the ones saved).
+    status.finished = s.engine_done && !s.trainer.agents.is_updating();
 }
 
 /// A headless app: `MinimalPlugins` plus [`SimPlugin`] around `session`.

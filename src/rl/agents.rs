@@ -35,6 +35,8 @@ pub struct Group {
     update: Option<Update>,
     /// Since the last update: completed trajectories' returns and outcomes.
     returns: Vec<f32>,
+    /// Running statistics of this group's rewards, for scaling (training only).
+    reward_norm: RunningMeanStd,
     successes: u64,
     resolved: u64,
 }
@@ -77,7 +79,6 @@ pub struct Agents {
     pub training: bool,
     open: HashMap<AttemptId, Vec<Open>>,
     rng: ChaCha8Rng,
-    reward_norm: RunningMeanStd,
     /// Decisions made so far.
     pub decisions: u64,
     /// Fraction of the run's payments resolved (drives learning-rate annealing).
@@ -113,6 +114,7 @@ impl Agents {
                 rollout: Vec::new(),
                 update: None,
                 returns: Vec::new(),
+                reward_norm: RunningMeanStd::new(1),
                 successes: 0,
                 resolved: 0,
             });
@@ -127,7 +129,6 @@ impl Agents {
             training: section.continual,
             open: HashMap::default(),
             rng: crate::scene::build::rng_for(seed, 0xa6e7),
-            reward_norm: RunningMeanStd::new(1),
             decisions: 0,
             progress: 0.0,
             rows: Vec::new(),
@@ -228,9 +229,14 @@ impl Agents {
     }
 
     /// Credit resolved attempts: rewards, trajectories, rollouts; start updates when full.
-    pub fn record(&mut self, engine: &mut Engine) {
+    pub fn record(&mut self, engine: &mut Engine, may_start_updates: bool) {
         for event in engine.drain_trace() {
-            let SimEvent::AttemptResolved { attempt, succeeded } = event else {
+            let SimEvent::AttemptResolved {
+                attempt,
+                succeeded,
+                at_ms,
+            } = event
+            else {
                 continue;
             };
             let Some(open) = self.open.remove(&attempt) else {
@@ -241,7 +247,9 @@ impl Agents {
                 .request
                 .amount_msat
                 .max(1) as f32;
-            let now = engine.now_ms();
+            // When the attempt resolved, not when this stage runs (which depends on frame
+            // budgets): rewards must not depend on how the run was sliced.
+            let now = at_ms;
             let w = &self.rewards;
             let mut trajectories: Vec<Vec<Step>> = vec![Vec::new(); self.groups.len()];
             for mut o in open {
@@ -281,8 +289,15 @@ impl Agents {
                 // way, agents routed over 4.6 hops where lnd takes 2.6.
                 for step in steps {
                     g.returns.push(step.reward);
-                    self.reward_norm.update(&[&[step.reward]]);
-                    let scale = (1.0 / (self.reward_norm.var[0] + 1e-8).sqrt()) as f32;
+                    g.reward_norm.update(&[&[step.reward]]);
+                    // Scale by the rewards' spread once there is enough to estimate it,
+                    // never amplifying more than tenfold.
+                    let std = g.reward_norm.var[0].sqrt().max(0.1);
+                    let scale = if g.reward_norm.count < 64.0 {
+                        1.0
+                    } else {
+                        (1.0 / std) as f32
+                    };
                     let scaled = Step {
                         reward: step.reward * scale,
                         ..step
@@ -295,7 +310,7 @@ impl Agents {
                 }
             }
         }
-        if self.training {
+        if self.training && may_start_updates {
             for g in &mut self.groups {
                 if g.update.is_none() && g.rollout.len() >= g.learner.config.rollout_steps.max(1) {
                     let samples = std::mem::take(&mut g.rollout);
@@ -367,6 +382,9 @@ pub struct Trainer {
     /// Payments are drawn this far ahead of the clock by the spawn stage.
     pub spawn_horizon_ms: u64,
     pub started: std::time::Instant,
+    /// Whether the last advance stopped at a point the simulation fixes (a decision or
+    /// the end), rather than at the event budget.
+    at_decision_point: bool,
 }
 
 /// How far a stage got.
@@ -385,6 +403,7 @@ impl Trainer {
             agents,
             spawn_horizon_ms: 10_000,
             started: std::time::Instant::now(),
+            at_decision_point: true,
         }
     }
 
@@ -396,7 +415,9 @@ impl Trainer {
 
     /// Stage 2: batched inference for the decisions the engine waits for.
     pub fn decide(&mut self) {
-        if !self.agents.is_updating() {
+        // Only where the simulation stopped for decisions: answering pending decisions in
+        // the middle of a budget-cut advance would see a different network state.
+        if !self.agents.is_updating() && self.at_decision_point {
             self.agents.decide(&mut self.engine);
         }
     }
@@ -407,6 +428,7 @@ impl Trainer {
         if self.agents.is_updating() {
             return Progress::Running;
         }
+        self.at_decision_point = true;
         for _ in 0..max_events {
             match self.engine.step_event() {
                 EngineStep::Advanced => {}
@@ -414,6 +436,9 @@ impl Trainer {
                 EngineStep::Done => return Progress::Finished,
             }
         }
+        // Stopped by the event budget, not by the simulation: updates wait for a decision
+        // point, so the frame budget cannot change what is trained.
+        self.at_decision_point = false;
         Progress::Running
     }
 
@@ -423,7 +448,7 @@ impl Trainer {
         if let Some(limit) = self.engine.payment_limit() {
             self.agents.progress = (m.succeeded + m.failed) as f64 / limit.max(1) as f64;
         }
-        self.agents.record(&mut self.engine);
+        self.agents.record(&mut self.engine, self.at_decision_point);
     }
 
     /// Stage 5: run some minibatches of a PPO update in progress.

@@ -1,6 +1,7 @@
 //! Running mean and variance (Welford / Chan's parallel update), for observation
-//! normalisation and reward scaling. Both are part of a checkpoint: a policy is only the
-//! same policy with the same normalisation.
+//! normalisation and reward scaling. The observation statistics are part of a checkpoint
+//! (a policy is only the same policy with the same normalisation); reward statistics
+//! only matter while training and start afresh on resume.
 
 use serde::{Deserialize, Serialize};
 

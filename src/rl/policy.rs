@@ -150,10 +150,10 @@ impl Policy {
         };
         let text = ron::ser::to_string_pretty(&sidecar, ron::ser::PrettyConfig::default())
             .map_err(|e| io(format!("cannot serialise the sidecar: {e}")))?;
-        crate::scene::io::write_atomically(&sidecar_path(path), text.as_bytes())
-            .map_err(|e| io(format!("cannot write the sidecar: {e}")))?;
         tmp.persist(path)
             .map_err(|e| io(format!("cannot write weights: {}", e.error)))?;
+        crate::scene::io::write_atomically(&sidecar_path(path), text.as_bytes())
+            .map_err(|e| io(format!("cannot write the sidecar: {e}")))?;
         Ok(())
     }
 

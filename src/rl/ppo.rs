@@ -10,6 +10,10 @@
 //! - invalid candidates are never in a row at all, and padding is masked with a finite
 //!   -1e8 in both rollout and update.
 //!
+//! Credit assignment (see `agents`): every decision is its own delayed one-step episode,
+//! so GAE reduces to `A = r - V(s)`; `gae` still handles multi-step trajectories and
+//! `gamma`/`gae_lambda` apply if a caller passes them.
+//!
 //! An update is split into minibatch steps ([`Update::step`]) so that the lab can spread it
 //! over frames; headless runs call it in a loop.
 //!
@@ -84,6 +88,8 @@ pub struct UpdateStats {
     /// Largest |ratio - 1| in the first minibatch (must be 0: same policy).
     pub first_ratio_deviation: f32,
     pub minibatches: usize,
+    /// Minibatch steps skipped for a non-finite gradient.
+    pub skipped_steps: usize,
 }
 
 /// The learner: network, optimiser and progress.
@@ -244,6 +250,12 @@ impl Learner {
         let loss = pg_loss - entropy * c.ent_coef + v_loss * c.vf_coef;
         let mut grads = loss.backward();
         stats.grad_norm = net::clip_grad_norm(&self.net, &mut grads, c.max_grad_norm);
+        if !stats.grad_norm.is_finite() {
+            // A NaN or infinite gradient would poison every weight: skip this step.
+            stats.skipped_steps += 1;
+            stats.minibatches += 1;
+            return (approx_kl, clipfrac);
+        }
         self.opt
             .update(&mut self.net, &grads)
             .expect("every parameter has a gradient");

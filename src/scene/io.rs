@@ -290,6 +290,20 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
                     "{at}: rollout_steps, num_minibatches, update_epochs and max_candidates must be at least 1"
                 ));
             }
+            let coefficients_ok = p.max_grad_norm > 0.0
+                && p.max_grad_norm.is_finite()
+                && p.clip_coef > 0.0
+                && p.clip_coef.is_finite()
+                && (0.0..=1.0).contains(&p.gae_lambda)
+                && p.ent_coef.is_finite()
+                && p.ent_coef >= 0.0
+                && p.vf_coef.is_finite()
+                && p.vf_coef >= 0.0;
+            if !coefficients_ok {
+                return Err(format!(
+                    "{at}: max_grad_norm and clip_coef must be > 0, gae_lambda in 0..=1, ent_coef and vf_coef >= 0"
+                ));
+            }
             if !(p.learning_rate.is_finite()
                 && p.learning_rate >= 0.0
                 && (0.0..=1.0).contains(&p.gamma))

@@ -177,6 +177,7 @@ pub enum SimEvent {
     AttemptResolved {
         attempt: AttemptId,
         succeeded: bool,
+        at_ms: u64,
     },
     PaymentSucceeded {
         payment: PaymentId,
@@ -1131,6 +1132,7 @@ impl Engine {
         self.emit(SimEvent::AttemptResolved {
             attempt: attempt_id,
             succeeded: true,
+            at_ms: self.now_ms,
         });
         self.learn(attempt_id, None);
         let a = &self.attempts[attempt_id as usize];
@@ -1164,6 +1166,7 @@ impl Engine {
         self.emit(SimEvent::AttemptResolved {
             attempt: attempt_id,
             succeeded: false,
+            at_ms: self.now_ms,
         });
         self.learn(attempt_id, Some(reason));
         let p = &self.payments[pid as usize];

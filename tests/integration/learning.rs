@@ -208,3 +208,42 @@ fn training_is_deterministic_for_a_seed() {
     assert_eq!(strip(&rows_a), strip(&rows_b));
     let _ = NodeId(0);
 }
+
+/// Training inside the Bevy app learns the same weights whatever the frame budget — a
+/// tiny one (7 events and 1 minibatch per frame) or the CLI's (20,000 and 64) — and the
+/// same as the plain loop.
+#[test]
+fn training_in_bevy_does_not_depend_on_the_frame_budget() {
+    use lnlab::ecs::sim::{SimSession, headless_app, run_headless};
+    let scene = detour_scene();
+    let run = |events_per_frame: usize, minibatches_per_frame: usize| {
+        let t = trainer(&scene, std::path::Path::new("."), &options(400)).unwrap();
+        let session = SimSession {
+            trainer: t,
+            events_per_frame,
+            minibatches_per_frame,
+            paused: false,
+            engine_done: false,
+        };
+        let mut frames = 0u64;
+        let s = run_headless(headless_app(session), |_| frames += 1);
+        let params = lnlab::rl::net::parameters(&s.trainer.agents.groups[0].policy.net);
+        (
+            frames,
+            params,
+            s.trainer.agents.rows.len(),
+            s.trainer.engine.metrics().succeeded,
+        )
+    };
+    let (frames_small, params_small, rows_small, ok_small) = run(7, 1);
+    let (frames_large, params_large, rows_large, ok_large) = run(20_000, 64);
+    assert!(
+        frames_small > frames_large,
+        "{frames_small} vs {frames_large} frames"
+    );
+    assert_eq!((rows_small, ok_small), (rows_large, ok_large));
+    assert!(
+        params_small == params_large,
+        "the frame budget changed the trained weights"
+    );
+}
