@@ -79,13 +79,7 @@ pub fn candidates(
 ) -> Vec<Candidate> {
     let p = &ctx.payment;
     let amount = p.amount_msat + p.fee_budget_msat;
-    let locals: Vec<_> = ctx
-        .local
-        .channels()
-        .into_iter()
-        .filter(|c| !p.route_nodes.contains(&c.peer))
-        .filter(|c| ctx.local.can_send(c.channel, amount).is_ok())
-        .collect();
+    let locals = ctx.local.usable_channels(amount, p.route_nodes);
     if locals.is_empty() {
         return Vec::new();
     }

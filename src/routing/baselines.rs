@@ -44,13 +44,7 @@ impl Router for RandomRouter {
         let p = &ctx.payment;
         // The amount this node must forward: the payment plus what is left of the budget.
         let amount = p.amount_msat + p.fee_budget_msat;
-        let options: Vec<_> = ctx
-            .local
-            .channels()
-            .into_iter()
-            .filter(|c| !p.route_nodes.contains(&c.peer))
-            .filter(|c| ctx.local.can_send(c.channel, amount).is_ok())
-            .collect();
+        let options = ctx.local.usable_channels(amount, p.route_nodes);
         if let Some(direct) = options.iter().find(|c| c.peer == p.destination) {
             return Decision::Forward {
                 channel: direct.channel,

@@ -187,6 +187,16 @@ impl<'a> LocalView<'a> {
         }
     }
 
+    /// The channels this node could forward `amount_msat` over now, leaving out those
+    /// whose peer is already on the route.
+    pub fn usable_channels(&self, amount_msat: u64, route_nodes: &[NodeId]) -> Vec<LocalChannel> {
+        self.channels()
+            .into_iter()
+            .filter(|c| !route_nodes.contains(&c.peer))
+            .filter(|c| self.can_send(c.channel, amount_msat).is_ok())
+            .collect()
+    }
+
     /// This node's channels, in channel-id order.
     pub fn channels(&self) -> Vec<LocalChannel> {
         self.network
