@@ -142,13 +142,7 @@ PPO training (inside Bevy ECS, updates included), {} payments:",
             freeze: false,
         };
         let t = trainer(&scene, &args.scenes, &options).map_err(anyhow::Error::msg)?;
-        let session = SimSession {
-            trainer: t,
-            events_per_frame: 20_000,
-            minibatches_per_frame: 64,
-            paused: false,
-            engine_done: false,
-        };
+        let session = SimSession::new(t);
         let start = Instant::now();
         let session = run_headless(headless_app(session), |_| {});
         let secs = start.elapsed().as_secs_f64();

@@ -54,13 +54,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     };
     let mut t = trainer(&scene, &scene_dir, &options).map_err(anyhow::Error::msg)?;
     t.agents.training = true;
-    let session = SimSession {
-        trainer: t,
-        events_per_frame: 20_000,
-        minibatches_per_frame: 64,
-        paused: false,
-        engine_done: false,
-    };
+    let session = SimSession::new(t);
 
     let bar = ProgressBar::new(args.steps);
     bar.set_style(

@@ -24,6 +24,20 @@ pub struct SimSession {
     pub engine_done: bool,
 }
 
+impl SimSession {
+    /// A running session with the headless budgets: up to 20,000 events and 64 PPO
+    /// minibatches per frame.
+    pub fn new(trainer: Trainer) -> Self {
+        SimSession {
+            trainer,
+            events_per_frame: 20_000,
+            minibatches_per_frame: 64,
+            paused: false,
+            engine_done: false,
+        }
+    }
+}
+
 /// What the session reports to the rest of the app (progress bars, plots).
 #[derive(Resource, Default, Debug, Clone)]
 pub struct SimStatus {
