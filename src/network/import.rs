@@ -42,10 +42,10 @@ pub mod unusable_reason {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {reason}")]
     Read {
         path: String,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("{path}:{line}:{column}: {message}")]
     Syntax {
@@ -184,9 +184,9 @@ fn u64_from_string_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::
 /// Import a `describegraph` JSON file. The scene is named after the file stem.
 pub fn import_describegraph(path: &Path) -> Result<(Scene, ImportSummary), ImportError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ImportError::Read {
+    let bytes = std::fs::read(path).map_err(|reason| ImportError::Read {
         path: name.clone(),
-        source,
+        reason,
     })?;
     let graph: JsonGraph = serde_json::from_slice(&bytes).map_err(|e| syntax_error(&name, &e))?;
     convert(graph, &name)

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {
-    #[error("{path}: cannot read: {source}")]
+    #[error("{path}: cannot read: {reason}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("{path}:{line}:{column}: {message}")]
     Syntax {
@@ -23,18 +23,18 @@ pub enum SceneError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
-    #[error("{path}: cannot write: {source}")]
+    #[error("{path}: cannot write: {reason}")]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
 /// Load and validate a scene file.
 pub fn load(path: &Path) -> Result<Scene, SceneError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SceneError::Read {
+    let text = std::fs::read_to_string(path).map_err(|reason| SceneError::Read {
         path: path.to_owned(),
-        source,
+        reason,
     })?;
     parse(&text, path)
 }
@@ -133,9 +133,9 @@ pub fn to_string(scene: &Scene) -> String {
 /// Save atomically: write a temporary file beside the target, flush it to disk, then
 /// rename it over the target.
 pub fn save(scene: &Scene, path: &Path) -> Result<(), SceneError> {
-    write_atomically(path, to_string(scene).as_bytes()).map_err(|source| SceneError::Write {
+    write_atomically(path, to_string(scene).as_bytes()).map_err(|reason| SceneError::Write {
         path: path.to_owned(),
-        source,
+        reason,
     })
 }
 
