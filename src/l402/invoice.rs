@@ -74,16 +74,11 @@ mod tests {
     fn an_invoice_round_trips_and_its_signature_checks() {
         let key = node_secret(42, 3);
         let hash = sha256::Hash::hash(&[7u8; 32]).to_byte_array();
-        let inv = create(
-            &key,
-            21_000,
-            "weather: 1 call",
-            hash,
-            [9; 32],
-            Duration::from_secs(1_700_000_000),
-            Duration::from_secs(600),
-        )
-        .unwrap();
+        let make = || {
+            let (ts, expiry) = (Duration::from_secs(1_700_000_000), Duration::from_secs(600));
+            create(&key, 21_000, "weather: 1 call", hash, [9; 32], ts, expiry).unwrap()
+        };
+        let inv = make();
         let text = inv.to_string();
         assert!(text.starts_with("lnbcrt"), "{text}");
         let (_, d) = parse(&text).unwrap();
@@ -96,16 +91,7 @@ mod tests {
         assert_eq!(d.expiry_secs, 600);
         assert_eq!(d.description, "weather: 1 call");
         // Same inputs, same invoice (deterministic signatures).
-        let again = create(
-            &key,
-            21_000,
-            "weather: 1 call",
-            hash,
-            [9; 32],
-            Duration::from_secs(1_700_000_000),
-            Duration::from_secs(600),
-        )
-        .unwrap();
+        let again = make();
         assert_eq!(again.to_string(), text);
         // A changed character breaks the checksum or the signature.
         let mut bad = text.clone().into_bytes();

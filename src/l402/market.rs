@@ -15,10 +15,10 @@ use crate::network::NodeId;
 use crate::scene::build::rng_for;
 use crate::sim::engine::{Engine, PaymentId, SimEvent};
 use crate::sim::metrics::percentile;
-use crate::sim::workload::PaymentRequest;
+use crate::sim::workload::{PaymentRequest, poisson_gap_ms};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, Exp};
+use rand_distr::Exp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -140,6 +140,8 @@ pub struct ServiceCounts {
 struct Client {
     spec: ClientSpec,
     rng: ChaCha8Rng,
+    /// Time between calls (validated rate, so always constructible).
+    interarrival: Exp<f64>,
     next_ms: u64,
     spent_msat: u64,
     /// Price and fee room held for purchases in flight.
@@ -190,10 +192,12 @@ impl Market {
             .enumerate()
             .map(|(i, c)| {
                 let mut rng = rng_for(seed ^ (i as u64) << 24, 0xc11e);
-                let next_ms = gap_ms(c.calls_per_s, &mut rng);
+                let interarrival = Exp::new(c.calls_per_s.max(1e-9)).expect("positive rate");
+                let next_ms = poisson_gap_ms(&interarrival, &mut rng);
                 Client {
                     spec: c.clone(),
                     rng,
+                    interarrival,
                     next_ms,
                     spent_msat: 0,
                     reserved_msat: 0,
@@ -272,7 +276,7 @@ impl Market {
                 continue;
             }
             let c = &mut self.clients[ci];
-            c.next_ms = now.saturating_add(gap_ms(c.spec.calls_per_s, &mut c.rng));
+            c.next_ms = now.saturating_add(poisson_gap_ms(&c.interarrival, &mut c.rng));
             let name = c.spec.services[c.rng.random_range(0..c.spec.services.len())].clone();
             let si = self
                 .servers
@@ -495,11 +499,6 @@ impl Market {
             .map(|s| s.spec.calls_per_token)
             .collect()
     }
-}
-
-fn gap_ms(rate_per_s: f64, rng: &mut ChaCha8Rng) -> u64 {
-    let exp = Exp::new(rate_per_s.max(1e-9)).expect("positive rate");
-    ((exp.sample(rng) * 1000.0).round() as u64).max(1)
 }
 
 /// Whether the run takes no new payments any more (its payment limit is reached).

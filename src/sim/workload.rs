@@ -99,6 +99,12 @@ impl Workload {
     }
 }
 
+/// A Poisson process's next gap in milliseconds, from its exponential inter-arrival
+/// distribution (at least 1, so the clock always advances).
+pub fn poisson_gap_ms(interarrival: &Exp<f64>, rng: &mut impl Rng) -> u64 {
+    ((interarrival.sample(rng) * 1000.0).round() as u64).max(1)
+}
+
 /// A drawn payment request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PaymentRequest {
@@ -177,7 +183,7 @@ impl WorkloadSampler {
 
     /// Milliseconds until the next arrival (at least 1, so the clock always advances).
     pub fn next_gap_ms(&self, rng: &mut impl Rng) -> u64 {
-        ((self.interarrival.sample(rng) * 1000.0).round() as u64).max(1)
+        poisson_gap_ms(&self.interarrival, rng)
     }
 
     pub fn draw_amount_msat(&self, rng: &mut impl Rng) -> u64 {

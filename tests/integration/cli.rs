@@ -26,6 +26,14 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn assert_one_line_error(out: &Output, needle: &str) {
     assert!(!out.status.success(), "expected failure");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -51,11 +59,7 @@ fn run_writes_a_report_with_the_promised_keys_and_a_csv() {
         "--payments-csv",
         csv.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     for key in [
         "scene",
@@ -108,11 +112,7 @@ fn compare_reports_mean_and_interval_per_policy() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(c["seeds"], 3);
     let results = c["results"].as_array().unwrap();
@@ -138,11 +138,7 @@ fn import_of_the_real_fixture_round_trips_through_a_scene() {
         "-o",
         scene.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let loaded = lnlab::scene::load(&scene).unwrap();
     assert_eq!((loaded.nodes.len(), loaded.channels.len()), (50, 78));
     let again = lnlab::scene::parse(&lnlab::scene::io::to_string(&loaded), &scene).unwrap();
@@ -218,11 +214,7 @@ fn generate_writes_a_loadable_scene() {
         "-o",
         scene.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let s = lnlab::scene::load(&scene).unwrap();
     assert_eq!((s.nodes.len(), s.channels.len()), (40, 100));
 }
@@ -245,11 +237,7 @@ fn train_writes_a_checkpoint_and_metrics_that_run_and_compare_can_use() {
         "--metrics",
         metrics.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("evaluation on 100 fresh payments"),
@@ -276,11 +264,7 @@ fn train_writes_a_checkpoint_and_metrics_that_run_and_compare_can_use() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["policy"], policy.as_str());
     assert_eq!(report["payments"], 200);
@@ -293,11 +277,7 @@ fn train_writes_a_checkpoint_and_metrics_that_run_and_compare_can_use() {
         "--payments",
         "100",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
 
     assert_one_line_error(
         &lnlab(&[
@@ -337,11 +317,7 @@ fn l402_demo_pays_through_the_network_and_rejects_bad_credentials() {
         "--json",
         json.to_str().unwrap(),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("402 Payment Required") && text.contains("200 OK"),
