@@ -32,6 +32,9 @@ pub struct GenerateArgs {
     /// Scene file to write.
     #[arg(short = 'o', long = "out")]
     pub out: PathBuf,
+    /// Make the N best-connected nodes one PPO agent group (a scene to train on).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub agent_hubs: usize,
 }
 
 pub fn import(format: ImportFormat) -> anyhow::Result<()> {
@@ -59,7 +62,10 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
         model: args.model,
         seed: args.seed,
     };
-    let scene = generate_scene(&params).map_err(anyhow::Error::msg)?;
+    let mut scene = generate_scene(&params).map_err(anyhow::Error::msg)?;
+    if args.agent_hubs > 0 {
+        scene.agents = Some(hub_agents(&scene, args.agent_hubs));
+    }
     crate::scene::save(&scene, &args.out)?;
     println!(
         "generated {} nodes, {} channels ({}) -> {} in {:.2} s",
@@ -70,4 +76,27 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// One agent group of the `n` nodes with the most channels (ties by index).
+fn hub_agents(scene: &crate::scene::Scene, n: usize) -> crate::rl::config::AgentsSection {
+    let mut degree = vec![0u32; scene.nodes.len()];
+    for c in &scene.channels {
+        degree[c.node1 as usize] += 1;
+        degree[c.node2 as usize] += 1;
+    }
+    let mut order: Vec<u32> = (0..scene.nodes.len() as u32).collect();
+    order.sort_by_key(|&i| (std::cmp::Reverse(degree[i as usize]), i));
+    order.truncate(n);
+    order.sort_unstable();
+    crate::rl::config::AgentsSection {
+        groups: vec![crate::rl::config::AgentGroup {
+            name: "hubs".into(),
+            nodes: order,
+            ppo: Default::default(),
+            checkpoint: None,
+        }],
+        rewards: Default::default(),
+        continual: true,
+    }
 }

@@ -14,10 +14,20 @@ mod train;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "lnlab", version, about = "A lab where agents learn to route Lightning payments", long_about = None)]
+#[command(
+    name = "lnlab",
+    version,
+    about = "A lab where agents learn to route Lightning payments",
+    long_about = "A lab where agents learn to route Lightning payments.\n\n\
+        `lnlab [SCENE]` opens the desktop lab (default scene: scenes/classroom.ron); the \
+        subcommands do the same work headless.",
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub lab: crate::ecs::lab::LabArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,12 +58,7 @@ pub enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            println!();
-            Ok(())
-        }
+        None => crate::ecs::lab::run(cli.lab),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Compare(args)) => compare::compare(args),
         Some(Command::Train(args)) => train::train(args),

@@ -2,4 +2,5 @@
 //! and works headless (`MinimalPlugins`, no window, no GPU); the desktop lab adds the same
 //! plugin next to its window and UI plugins.
 
+pub mod lab;
 pub mod sim;

@@ -9,8 +9,9 @@
 //! not `Send`, and splitting keeps every frame short while the engine waits for the new
 //! weights, which is what keeps training deterministic whatever the frame rate.
 
-use crate::rl::agents::{MetricsRow, Progress, Trainer};
+use crate::rl::agents::{Budget, MetricsRow, Progress, Trainer};
 use bevy::prelude::*;
+use std::time::{Duration, Instant};
 
 /// The running session (engine, agents, learners).
 pub struct SimSession {
@@ -22,6 +23,14 @@ pub struct SimSession {
     pub paused: bool,
     /// The engine has resolved every requested payment.
     pub engine_done: bool,
+    /// Simulated milliseconds per second of frame time (`Time`); `None` runs as fast as
+    /// the budgets allow.
+    pub sim_ms_per_s: Option<f64>,
+    /// Wall-clock time the engine may take per frame (keeps the lab's frames short).
+    pub frame_budget: Option<Duration>,
+    /// The engine never moves past this simulated time (scripted lessons stop here to
+    /// apply a command at an exact time).
+    pub stop_at_ms: Option<u64>,
 }
 
 impl SimSession {
@@ -34,6 +43,9 @@ impl SimSession {
             minibatches_per_frame: 64,
             paused: false,
             engine_done: false,
+            sim_ms_per_s: None,
+            frame_budget: None,
+            stop_at_ms: None,
         }
     }
 }
@@ -100,13 +112,45 @@ fn decide(session: Option<NonSendMut<SimSession>>) {
     }
 }
 
-fn advance(session: Option<NonSendMut<SimSession>>, mut status: ResMut<SimStatus>) {
+fn advance(
+    session: Option<NonSendMut<SimSession>>,
+    time: Res<Time>,
+    mut status: ResMut<SimStatus>,
+) {
     if !active(&session) {
         return;
     }
     let mut s = session.expect("checked");
-    let budget = s.events_per_frame;
-    let progress = s.trainer.advance(budget);
+    let now_ms = s.trainer.engine.now_ms();
+    let paced = s
+        .sim_ms_per_s
+        .map(|rate| now_ms.saturating_add((rate * time.delta_secs_f64()).round() as u64));
+    let until_ms = match (paced, s.stop_at_ms) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let budget = Budget {
+        max_events: s.events_per_frame,
+        until_ms,
+        deadline: s.frame_budget.map(|d| Instant::now() + d),
+    };
+    let mut progress = s.trainer.advance_within(budget);
+    // With a wall-clock budget (the lab), keep cycling record -> decide -> advance within
+    // the frame instead of waiting a frame per batch of decisions. The engine sees the
+    // same sequence of stages either way, so what is trained does not change.
+    if let Some(deadline) = budget.deadline {
+        while progress == Progress::Running
+            && s.trainer.waits_for_decisions()
+            && Instant::now() < deadline
+        {
+            s.trainer.record();
+            if s.trainer.agents.is_updating() {
+                break;
+            }
+            s.trainer.decide();
+            progress = s.trainer.advance_within(budget);
+        }
+    }
     s.engine_done = progress == Progress::Finished;
     let m = s.trainer.engine.metrics();
     status.resolved = m.succeeded + m.failed;
@@ -127,7 +171,14 @@ fn learn(session: Option<NonSendMut<SimSession>>, mut status: ResMut<SimStatus>)
     }
     let mut s = session.expect("checked");
     let n = s.minibatches_per_frame;
-    let rows = s.trainer.update(n);
+    let mut rows = s.trainer.update(n);
+    // With a wall-clock budget (the lab), go on with minibatches while it lasts.
+    if let Some(budget) = s.frame_budget {
+        let deadline = Instant::now() + budget;
+        while s.trainer.agents.is_updating() && Instant::now() < deadline {
+            rows.extend(s.trainer.update(1));
+        }
+    }
     status.rows_total += rows.len();
     status.new_rows.extend(rows);
     // Finished only once the last update has run too (its weights are the ones saved).

@@ -15,7 +15,8 @@ use super::normalize::RunningMeanStd;
 use super::oracle::Oracle;
 use super::policy::Policy;
 use super::ppo::{Learner, Sample, Step, Update, UpdateStats, gae};
-use crate::network::NodeId;
+use crate::l402::market::Market;
+use crate::network::{ChannelId, NodeId};
 use crate::routing::Decision;
 use crate::sim::engine::{AttemptId, Engine, SimEvent, Step as EngineStep};
 use crate::sim::failure::FailureReason;
@@ -69,6 +70,14 @@ pub struct MetricsRow {
     pub hub_gini: f64,
 }
 
+/// One candidate channel of an agent's decision, for the inspector.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Explained {
+    pub channel: ChannelId,
+    pub peer: NodeId,
+    pub probability: f32,
+}
+
 pub struct Agents {
     pub groups: Vec<Group>,
     node_group: Vec<Option<usize>>,
@@ -77,6 +86,9 @@ pub struct Agents {
     rewards: RewardWeights,
     /// Learning on (continual) or frozen (evaluation: most likely candidate, no updates).
     pub training: bool,
+    /// With learning off, still sample actions (learning paused) instead of taking the
+    /// most likely one (frozen).
+    pub explore: bool,
     open: HashMap<AttemptId, Vec<Open>>,
     rng: ChaCha8Rng,
     /// Decisions made so far.
@@ -127,6 +139,7 @@ impl Agents {
             memory: NeighbourMemory::default(),
             rewards: section.rewards.clone(),
             training: section.continual,
+            explore: false,
             open: HashMap::default(),
             rng: crate::scene::build::rng_for(seed, 0xa6e7),
             decisions: 0,
@@ -188,7 +201,7 @@ impl Agents {
                 .zip(&items)
                 .map(|(x, it)| (&x[..], it.3.len()))
                 .collect();
-            let choices = if self.training {
+            let choices = if self.training || self.explore {
                 g.policy.decide(&refs, Some(&mut self.rng))
             } else {
                 g.policy.decide(&refs, None::<&mut ChaCha8Rng>)
@@ -229,8 +242,8 @@ impl Agents {
     }
 
     /// Credit resolved attempts: rewards, trajectories, rollouts; start updates when full.
-    pub fn record(&mut self, engine: &mut Engine, may_start_updates: bool) {
-        for event in engine.drain_trace() {
+    pub fn record(&mut self, engine: &mut Engine, events: &[SimEvent], may_start_updates: bool) {
+        for &event in events {
             let SimEvent::AttemptResolved {
                 attempt,
                 succeeded,
@@ -369,6 +382,49 @@ impl Agents {
         finished
     }
 
+    /// The group whose agent decides at `node`, if any.
+    pub fn group_of(&self, node: NodeId) -> Option<usize> {
+        self.node_group.get(node.index()).copied().flatten()
+    }
+
+    /// What the agent at `node` would do with a payment of `amount_msat` to `destination`
+    /// arriving from nowhere (the node as sender): each candidate channel with its policy
+    /// probability, most likely first. `None` if `node` is not an agent. For the lab's
+    /// inspector; it changes no state that decisions depend on.
+    pub fn explain(
+        &mut self,
+        engine: &Engine,
+        node: NodeId,
+        destination: NodeId,
+        amount_msat: u64,
+    ) -> Option<Vec<Explained>> {
+        let group = self.group_of(node)?;
+        let route = [node];
+        let ctx = engine.probe_context(node, destination, amount_msat, &route);
+        let max = self.groups[group].learner.config.max_candidates;
+        let cands = candidates(&ctx, &mut self.oracle, &self.memory, max);
+        if cands.is_empty() {
+            return Some(Vec::new());
+        }
+        let g = &self.groups[group];
+        let x = g.policy.observe(&cands);
+        let choice = g
+            .policy
+            .decide(&[(&x[..], cands.len())], None::<&mut ChaCha8Rng>)
+            .pop()?;
+        let mut out: Vec<Explained> = cands
+            .iter()
+            .zip(choice.probabilities)
+            .map(|(c, probability)| Explained {
+                channel: c.channel,
+                peer: c.peer,
+                probability,
+            })
+            .collect();
+        out.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+        Some(out)
+    }
+
     /// The hyperparameters of a group.
     pub fn config(&self, group: usize) -> &PpoConfig {
         &self.groups[group].learner.config
@@ -382,9 +438,39 @@ pub struct Trainer {
     /// Payments are drawn this far ahead of the clock by the spawn stage.
     pub spawn_horizon_ms: u64,
     pub started: std::time::Instant,
+    /// Paid APIs calling over the network, if the scene has them.
+    pub market: Option<Market>,
+    /// Keep the engine's events for an observer (the lab draws them); take them with
+    /// [`Trainer::take_observed`].
+    pub keep_events: bool,
+    /// Events processed so far.
+    pub events_processed: u64,
     /// Whether the last advance stopped at a point the simulation fixes (a decision or
     /// the end), rather than at the event budget.
     at_decision_point: bool,
+    /// Engine events drained during the advance, for the record stage.
+    events: Vec<SimEvent>,
+    observed: Vec<SimEvent>,
+}
+
+/// How far one advance may go.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    pub max_events: usize,
+    /// Do not move the clock past this simulated time.
+    pub until_ms: Option<u64>,
+    /// Stop once this wall-clock instant has passed (checked every few events).
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Budget {
+    pub fn events(max_events: usize) -> Self {
+        Budget {
+            max_events,
+            until_ms: None,
+            deadline: None,
+        }
+    }
 }
 
 /// How far a stage got.
@@ -403,8 +489,18 @@ impl Trainer {
             agents,
             spawn_horizon_ms: 10_000,
             started: std::time::Instant::now(),
+            market: None,
+            keep_events: false,
+            events_processed: 0,
             at_decision_point: true,
+            events: Vec::new(),
+            observed: Vec::new(),
         }
+    }
+
+    /// The events recorded since the last call (only with `keep_events`).
+    pub fn take_observed(&mut self) -> Vec<SimEvent> {
+        std::mem::take(&mut self.observed)
     }
 
     /// Stage 1: draw the workload's payments ahead of the clock.
@@ -425,13 +521,49 @@ impl Trainer {
     /// Stage 3: advance the simulation until it needs decisions, finishes, or has
     /// processed `max_events`. It does not move while an update is in progress.
     pub fn advance(&mut self, max_events: usize) -> Progress {
+        self.advance_within(Budget::events(max_events))
+    }
+
+    /// Stage 3 with a full budget: events, a simulated-time bound (the lab's speed) and a
+    /// wall-clock deadline (the lab's frame time). L402 calls fall due on the way.
+    pub fn advance_within(&mut self, budget: Budget) -> Progress {
         if self.agents.is_updating() {
             return Progress::Running;
         }
         self.at_decision_point = true;
-        for _ in 0..max_events {
+        for i in 0..budget.max_events {
+            if i % 64 == 63
+                && budget
+                    .deadline
+                    .is_some_and(|d| std::time::Instant::now() >= d)
+            {
+                break;
+            }
+            let next_event = self.engine.next_event_ms();
+            let next_call = self.market.as_ref().map_or(u64::MAX, |m| m.next_call_ms());
+            let next = next_event.unwrap_or(u64::MAX).min(next_call);
+            if let Some(until) = budget.until_ms
+                && next > until
+            {
+                // Nothing due before the bound: the clock moves up to it and stops there.
+                self.engine.run_until(until);
+                self.drain_for_market();
+                self.at_decision_point = false;
+                return Progress::Running;
+            }
+            if next_call != u64::MAX && next_event.is_none_or(|t| t > next_call) {
+                self.engine.run_until(next_call);
+                if let Some(m) = &mut self.market {
+                    m.make_calls(&mut self.engine, true);
+                }
+                self.drain_for_market();
+                continue;
+            }
             match self.engine.step_event() {
-                EngineStep::Advanced => {}
+                EngineStep::Advanced => {
+                    self.events_processed += 1;
+                    self.drain_for_market();
+                }
                 EngineStep::Blocked => return Progress::Running,
                 EngineStep::Done => return Progress::Finished,
             }
@@ -442,13 +574,36 @@ impl Trainer {
         Progress::Running
     }
 
+    /// Whether the last advance stopped for agents' decisions (not at a budget or time
+    /// bound, and not for an update).
+    pub fn waits_for_decisions(&self) -> bool {
+        self.at_decision_point
+            && !self.agents.is_updating()
+            && !self.engine.pending_decisions().is_empty()
+    }
+
+    /// With a market, hand each event to it as it happens (it pays and retries at once).
+    fn drain_for_market(&mut self) {
+        if let Some(m) = &mut self.market {
+            let new = self.engine.drain_trace();
+            m.on_events(&mut self.engine, &new);
+            self.events.extend(new);
+        }
+    }
+
     /// Stage 4: record resolved attempts as transitions and rewards.
     pub fn record(&mut self) {
         let m = self.engine.metrics();
         if let Some(limit) = self.engine.payment_limit() {
             self.agents.progress = (m.succeeded + m.failed) as f64 / limit.max(1) as f64;
         }
-        self.agents.record(&mut self.engine, self.at_decision_point);
+        let mut events = std::mem::take(&mut self.events);
+        events.extend(self.engine.drain_trace());
+        self.agents
+            .record(&mut self.engine, &events, self.at_decision_point);
+        if self.keep_events {
+            self.observed.extend(events);
+        }
     }
 
     /// Stage 5: run some minibatches of a PPO update in progress.

@@ -73,3 +73,34 @@ pub fn trainer(
     }
     Ok(Trainer::new(engine, agents))
 }
+
+/// A trainer for the lab: open-ended (no payment limit), with the scene's agents learning
+/// if it has them (otherwise every node routes with the scene's policy), and its L402
+/// market if it has one. `scene_dir` resolves checkpoint paths named in the scene.
+pub fn open_ended(scene: &Scene, scene_dir: &Path, seed: u64) -> Result<Trainer, String> {
+    let mut t = if scene.agents.is_some() {
+        let options = SessionOptions {
+            seed,
+            payments: u64::MAX,
+            everywhere: None,
+            resume: None,
+            freeze: false,
+        };
+        trainer(scene, scene_dir, &options)?
+    } else {
+        let baseline = RouterKind::parse(&scene.routing.policy)?;
+        let mut engine = Engine::new(scene, seed, build_router(baseline, seed))?;
+        let none = AgentsSection {
+            groups: Vec::new(),
+            rewards: Default::default(),
+            continual: false,
+        };
+        let agents = Agents::new(&mut engine, &none, Vec::new(), seed);
+        Trainer::new(engine, agents)
+    };
+    t.engine.set_payment_limit(None);
+    if let Some(section) = &scene.l402 {
+        t.market = Some(crate::l402::market::Market::new(section, seed));
+    }
+    Ok(t)
+}

@@ -576,6 +576,36 @@ impl Engine {
         }
     }
 
+    /// What `node` would know deciding a fresh payment of `amount_msat` to `destination`
+    /// that it sends itself (`route_nodes` is `[node]`), with the sender's fee and CLTV
+    /// budgets. For explaining a policy in the lab; no payment is created.
+    pub fn probe_context<'a>(
+        &'a self,
+        node: NodeId,
+        destination: NodeId,
+        amount_msat: u64,
+        route_nodes: &'a [NodeId],
+    ) -> DecisionContext<'a> {
+        let r = &self.routing;
+        DecisionContext {
+            now_ms: self.now_ms,
+            node,
+            gossip: &self.gossip,
+            local: LocalView::new(&self.network, node),
+            payment: PaymentView {
+                sender: node,
+                destination,
+                amount_msat,
+                fee_budget_msat: r.fee_limit_msat(amount_msat),
+                cltv_budget: r.cltv_limit.saturating_sub(r.final_cltv_delta),
+                route_nodes,
+                attempt: 1,
+                elapsed_ms: 0,
+            },
+            settings: &self.routing,
+        }
+    }
+
     /// Give the decision for a pending attempt; it takes effect when the node forwards.
     pub fn resolve_decision(&mut self, attempt: AttemptId, decision: Decision) {
         if let Some(i) = self.pending.iter().position(|p| p.attempt == attempt) {

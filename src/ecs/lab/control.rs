@@ -1,0 +1,545 @@
+//! The lab's one command type and the only code that changes the running session.
+//! Keyboard shortcuts, buttons and lesson scripts all send [`LabCommand`]s; `apply` runs
+//! them between frames' simulation steps. Congestion goes through the engine's own
+//! [`Command`], so every edit keeps the engine's invariants, and each applied edit is added
+//! to the working scene's timeline (saving it makes the run reproducible).
+
+use super::LabArgs;
+use super::script::{Exit, Lesson};
+use crate::ecs::sim::{SimSession, SimStatus};
+use crate::network::{ChannelId, NodeId, ShortChannelId};
+use crate::rl::agents::Explained;
+use crate::routing::{RouterKind, build_router};
+use crate::scene::Scene;
+use crate::sim::command::{Command, TimedCommand};
+use bevy::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Wall-clock time the engine may use per frame in the window, and again the PPO update:
+/// with drawing, frames stay well under the 50 ms the lab allows (and near 60 fps on a GPU).
+const FRAME_BUDGET: Duration = Duration::from_millis(6);
+/// PPO minibatch steps per frame at least (each is about a millisecond on classroom).
+const MINIBATCHES_PER_FRAME: usize = 1;
+
+/// How fast simulated time runs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Speed {
+    /// Simulated seconds per second.
+    Times(f64),
+    /// As fast as the frame budget allows.
+    Max,
+}
+
+impl Speed {
+    pub fn sim_ms_per_s(self) -> Option<f64> {
+        match self {
+            Speed::Times(x) => Some(x * 1000.0),
+            Speed::Max => None,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Speed::Times(x) if x >= 10.0 => format!("{x:.0}x"),
+            Speed::Times(x) => format!("{x:.2}x"),
+            Speed::Max => "max".into(),
+        }
+    }
+}
+
+/// What users, buttons and lesson scripts can ask of the lab.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Message)]
+pub enum LabCommand {
+    Pause,
+    Resume,
+    TogglePause,
+    /// Process one engine event (pauses first).
+    Step,
+    /// Start the working scene over (its injected events replay at their times).
+    Reset,
+    SetSpeed(Speed),
+    /// PPO agents: learning, learning paused (still sampling), or frozen (greedy).
+    SetAgents(AgentMode),
+    /// Router for the nodes that are not agents: random, shortest, cheapest, lnd, ldk.
+    SetPolicy(String),
+    /// Congestion and topology edits, as the engine's commands.
+    Inject(Command),
+    SelectNode(u32),
+    SelectChannel(ShortChannelId),
+    ClearSelection,
+    Screenshot(PathBuf),
+    OpenScene(PathBuf),
+    SaveScene(PathBuf),
+    SetPresenter(bool),
+    /// Show or hide the help overlay.
+    ToggleHelp,
+    /// Fit the graph to the view.
+    Fit,
+    /// Quit, asking first if the scene has unsaved changes.
+    Quit,
+    /// Quit without asking (lesson scripts, the "discard" answer).
+    QuitNow,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgentMode {
+    Learning,
+    Paused,
+    Frozen,
+}
+
+impl AgentMode {
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentMode::Learning => "learning",
+            AgentMode::Paused => "learning paused",
+            AgentMode::Frozen => "frozen (greedy)",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Selection {
+    Node(NodeId),
+    Channel(ChannelId),
+}
+
+/// A line of the event log shown in the side panel.
+#[derive(Clone, Debug)]
+pub struct LogLine {
+    pub sim_ms: u64,
+    pub text: String,
+    pub error: bool,
+}
+
+/// A command applied at a simulated time (a marker on the plots).
+#[derive(Clone, Debug, Serialize)]
+pub struct Marker {
+    pub at_ms: u64,
+    pub label: String,
+}
+
+/// The lab's state around the engine.
+#[derive(Resource)]
+pub struct Lab {
+    /// The working scene: as loaded, plus the edits applied since (in its timeline).
+    pub scene: Scene,
+    pub path: PathBuf,
+    pub seed: Option<u64>,
+    pub dirty: bool,
+    pub speed: Speed,
+    pub paused: bool,
+    pub agents: AgentMode,
+    pub policy: String,
+    pub selection: Option<Selection>,
+    pub presenter: bool,
+    pub help: bool,
+    pub log: VecDeque<LogLine>,
+    /// An error to show in a dialog (a scene that failed to load, a failed save).
+    pub error: Option<String>,
+    pub markers: Vec<Marker>,
+    /// Bumped whenever a new session starts: views drop what they drew.
+    pub generation: u64,
+    /// The unsaved-changes question is open.
+    pub confirm_quit: bool,
+    pub fit_requested: bool,
+    /// A run nobody watches (`--frames`, `--screenshot`, `--bench-frames`): the pointer
+    /// that Xvfb parks mid-window must not hover anything.
+    pub unattended: bool,
+}
+
+impl Lab {
+    pub fn say(&mut self, sim_ms: u64, text: impl Into<String>, error: bool) {
+        let text = text.into();
+        if error {
+            warn!("{text}");
+        }
+        self.log.push_back(LogLine {
+            sim_ms,
+            text,
+            error,
+        });
+        while self.log.len() > 200 {
+            self.log.pop_front();
+        }
+    }
+
+    pub fn title(&self) -> String {
+        let star = if self.dirty { " *" } else { "" };
+        format!("lnlab: {}{star}", self.scene.name)
+    }
+
+    pub fn has_agents(&self) -> bool {
+        self.scene.agents.is_some()
+    }
+}
+
+/// What the inspector asks an agent: its policy for a destination and amount.
+#[derive(Resource, Default, Clone, Debug, PartialEq)]
+pub struct ExplainRequest(pub Option<(NodeId, NodeId, u64)>);
+
+#[derive(Resource, Default, Clone, Debug)]
+pub struct ExplainResult {
+    pub request: Option<(NodeId, NodeId, u64)>,
+    pub candidates: Option<Vec<Explained>>,
+}
+
+/// Everything checked before a window opens, so bad input ends with one error line.
+pub struct Startup {
+    scene: Scene,
+    path: PathBuf,
+    session: SimSession,
+    lesson: Option<Lesson>,
+}
+
+impl Startup {
+    pub fn prepare(args: &LabArgs) -> anyhow::Result<Self> {
+        let path = args.scene.clone().unwrap_or_else(default_scene);
+        if let Some(out) = &args.screenshot {
+            check_png(out)?;
+        }
+        if args.screenshot.is_some() && args.frames.is_none() {
+            anyhow::bail!("--screenshot needs --frames N (the frames to render first)");
+        }
+        let lesson = args.script.as_deref().map(Lesson::load).transpose()?;
+        let scene = crate::cli::load_scene(&path)?;
+        let session = new_session(&scene, &path, args.seed).map_err(anyhow::Error::msg)?;
+        Ok(Startup {
+            scene,
+            path,
+            session,
+            lesson,
+        })
+    }
+
+    pub fn title(&self) -> String {
+        format!("lnlab: {}", self.scene.name)
+    }
+
+    pub fn install(self, app: &mut App, args: &LabArgs) -> anyhow::Result<()> {
+        let agents = if self.scene.agents.is_some() {
+            AgentMode::Learning
+        } else {
+            AgentMode::Frozen
+        };
+        let mut lab = Lab {
+            policy: self.scene.routing.policy.clone(),
+            scene: self.scene,
+            path: self.path,
+            seed: args.seed,
+            dirty: false,
+            speed: args.speed.unwrap_or(Speed::Times(1.0)),
+            paused: args.paused,
+            agents,
+            selection: None,
+            presenter: args.presenter,
+            help: false,
+            log: VecDeque::new(),
+            error: None,
+            markers: Vec::new(),
+            generation: 1,
+            confirm_quit: false,
+            fit_requested: true,
+            unattended: args.frames.is_some()
+                || args.screenshot.is_some()
+                || args.bench_frames.is_some(),
+        };
+        let mut session = self.session;
+        configure(&mut session, &lab);
+        lab.say(0, format!("opened {}", lab.path.display()), false);
+        app.insert_resource(lab)
+            .insert_non_send(session)
+            .insert_resource(super::script::Runner::new(args, self.lesson));
+        Ok(())
+    }
+}
+
+/// `scenes/classroom.ron`, from the working directory or else from the source tree.
+fn default_scene() -> PathBuf {
+    let local = PathBuf::from("scenes/classroom.ron");
+    if local.exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/classroom.ron")
+}
+
+pub fn check_png(path: &Path) -> anyhow::Result<()> {
+    let ok = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !ok {
+        anyhow::bail!("{}: screenshots are PNG files (.png)", path.display());
+    }
+    Ok(())
+}
+
+/// A session for the lab: open-ended, agents learning if the scene has them.
+fn new_session(scene: &Scene, path: &Path, seed: Option<u64>) -> Result<SimSession, String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut trainer = crate::rl::session::open_ended(scene, dir, seed.unwrap_or(scene.seed))?;
+    trainer.keep_events = true;
+    let mut session = SimSession::new(trainer);
+    session.events_per_frame = 200_000;
+    session.minibatches_per_frame = MINIBATCHES_PER_FRAME;
+    session.frame_budget = Some(FRAME_BUDGET);
+    Ok(session)
+}
+
+/// Apply the lab's settings (pause, speed, agents mode) to a session.
+fn configure(session: &mut SimSession, lab: &Lab) {
+    session.paused = lab.paused;
+    session.sim_ms_per_s = lab.speed.sim_ms_per_s();
+    set_agents(session, lab.agents);
+}
+
+fn set_agents(session: &mut SimSession, mode: AgentMode) {
+    let agents = &mut session.trainer.agents;
+    agents.training = mode == AgentMode::Learning;
+    agents.explore = mode == AgentMode::Paused;
+}
+
+pub struct ControlPlugin;
+
+impl Plugin for ControlPlugin {
+    fn build(&self, app: &mut App) {
+        app.add_message::<LabCommand>()
+            .init_resource::<ExplainRequest>()
+            .init_resource::<ExplainResult>()
+            .add_systems(
+                Update,
+                (close_requests, apply, explain)
+                    .chain()
+                    .in_set(super::LabSet::Apply),
+            );
+    }
+}
+
+/// The window's close button asks like `Quit`.
+fn close_requests(
+    mut requests: MessageReader<bevy::window::WindowCloseRequested>,
+    mut out: MessageWriter<LabCommand>,
+) {
+    if requests.read().count() > 0 {
+        out.write(LabCommand::Quit);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn apply(
+    mut commands: Commands,
+    mut incoming: MessageReader<LabCommand>,
+    mut lab: ResMut<Lab>,
+    mut session: NonSendMut<SimSession>,
+    mut status: ResMut<SimStatus>,
+    mut exit: ResMut<Exit>,
+    mut windows: Query<&mut Window>,
+) {
+    let list: Vec<LabCommand> = incoming.read().cloned().collect();
+    for command in list {
+        let now = session.trainer.engine.now_ms();
+        match command {
+            LabCommand::Pause => lab.paused = true,
+            LabCommand::Resume => lab.paused = false,
+            LabCommand::TogglePause => lab.paused = !lab.paused,
+            LabCommand::Step => {
+                lab.paused = true;
+                step_one(&mut session);
+            }
+            LabCommand::Reset => {
+                let scene = lab.scene.clone();
+                let path = lab.path.clone();
+                restart(
+                    &mut lab,
+                    &mut session,
+                    &mut status,
+                    scene,
+                    path,
+                    "restarted",
+                );
+            }
+            LabCommand::SetSpeed(speed) => lab.speed = speed,
+            LabCommand::SetAgents(mode) => {
+                if lab.has_agents() {
+                    lab.agents = mode;
+                    lab.say(now, format!("agents: {}", mode.label()), false);
+                }
+            }
+            LabCommand::SetPolicy(name) => match RouterKind::parse(&name) {
+                Ok(kind) => {
+                    let t = &mut session.trainer;
+                    let others: Vec<NodeId> = t
+                        .engine
+                        .network()
+                        .nodes()
+                        .map(|(id, _)| id)
+                        .filter(|&id| t.agents.group_of(id).is_none())
+                        .collect();
+                    let seed = lab.seed.unwrap_or(lab.scene.seed);
+                    t.engine.set_router_for(&others, build_router(kind, seed));
+                    lab.policy = kind.to_string();
+                    lab.scene.routing.policy = kind.to_string();
+                    lab.dirty = true;
+                    lab.say(
+                        now,
+                        format!("{} nodes now route with {kind}", others.len()),
+                        false,
+                    );
+                }
+                Err(e) => lab.say(now, e, true),
+            },
+            LabCommand::Inject(cmd) => {
+                let label = cmd.label();
+                match session.trainer.engine.apply(cmd.clone()) {
+                    Ok(()) => {
+                        lab.scene.timeline.push(TimedCommand {
+                            at_ms: now,
+                            command: cmd,
+                        });
+                        lab.dirty = true;
+                        lab.markers.push(Marker {
+                            at_ms: now,
+                            label: label.clone(),
+                        });
+                        lab.say(now, label, false);
+                    }
+                    Err(e) => lab.say(now, format!("{label}: refused: {e}"), true),
+                }
+            }
+            LabCommand::SelectNode(i) => {
+                let id = NodeId(i);
+                if session.trainer.engine.network().node(id).is_some() {
+                    lab.selection = Some(Selection::Node(id));
+                } else {
+                    lab.say(now, format!("no node {i}"), true);
+                }
+            }
+            LabCommand::SelectChannel(scid) => {
+                match session.trainer.engine.network().channel_by_scid(scid) {
+                    Some(id) => lab.selection = Some(Selection::Channel(id)),
+                    None => lab.say(now, format!("no channel {scid}"), true),
+                }
+            }
+            LabCommand::ClearSelection => lab.selection = None,
+            LabCommand::Screenshot(path) => match check_png(&path) {
+                Ok(()) => {
+                    super::script::take_screenshot(&mut commands, &mut exit, path.clone());
+                    lab.say(now, format!("screenshot -> {}", path.display()), false);
+                }
+                Err(e) => lab.say(now, e.to_string(), true),
+            },
+            LabCommand::OpenScene(path) => match crate::scene::load(&path) {
+                Ok(scene) => {
+                    restart(&mut lab, &mut session, &mut status, scene, path, "opened");
+                }
+                Err(e) => {
+                    lab.error = Some(format!("Could not open the scene.\n\n{e}"));
+                    lab.say(now, e.to_string(), true);
+                }
+            },
+            LabCommand::SaveScene(path) => match crate::scene::save(&lab.scene, &path) {
+                Ok(()) => {
+                    lab.dirty = false;
+                    lab.path = path.clone();
+                    lab.say(now, format!("saved {}", path.display()), false);
+                }
+                Err(e) => {
+                    lab.error = Some(format!("Could not save the scene.\n\n{e}"));
+                    lab.say(now, e.to_string(), true);
+                }
+            },
+            LabCommand::SetPresenter(on) => lab.presenter = on,
+            LabCommand::ToggleHelp => lab.help = !lab.help,
+            LabCommand::Fit => lab.fit_requested = true,
+            LabCommand::Quit => {
+                if lab.dirty {
+                    lab.confirm_quit = true;
+                } else {
+                    exit.requested = true;
+                }
+            }
+            LabCommand::QuitNow => exit.requested = true,
+        }
+    }
+    configure(&mut session, &lab);
+    let title = lab.title();
+    for mut w in &mut windows {
+        if w.title != title {
+            w.title = title.clone();
+        }
+    }
+}
+
+/// Process exactly one engine event, answering agents' decisions first if it waits.
+fn step_one(session: &mut SimSession) {
+    let t = &mut session.trainer;
+    let before = t.events_processed;
+    for _ in 0..3 {
+        t.spawn_payments();
+        t.decide();
+        t.advance(1);
+        t.record();
+        if t.events_processed > before {
+            break;
+        }
+    }
+}
+
+/// Replace the session with a fresh one for `scene`; on failure keep the old one.
+fn restart(
+    lab: &mut Lab,
+    session: &mut SimSession,
+    status: &mut SimStatus,
+    scene: Scene,
+    path: PathBuf,
+    verb: &str,
+) {
+    match new_session(&scene, &path, lab.seed) {
+        Ok(new) => {
+            *session = new;
+            *status = SimStatus::default();
+            let fresh_file = verb == "opened";
+            if fresh_file {
+                lab.dirty = false;
+                lab.policy = scene.routing.policy.clone();
+                lab.agents = if scene.agents.is_some() {
+                    AgentMode::Learning
+                } else {
+                    AgentMode::Frozen
+                };
+                lab.fit_requested = true;
+            }
+            lab.scene = scene;
+            lab.path = path;
+            lab.selection = None;
+            lab.markers.clear();
+            lab.generation += 1;
+            lab.log.clear();
+            let text = format!("{verb} {}", lab.path.display());
+            lab.say(0, text, false);
+        }
+        Err(e) => {
+            lab.error = Some(format!("Could not start the scene.\n\n{e}"));
+            lab.say(session.trainer.engine.now_ms(), e, true);
+        }
+    }
+}
+
+/// Answer the inspector's question about an agent's policy.
+fn explain(
+    request: Res<ExplainRequest>,
+    mut result: ResMut<ExplainResult>,
+    mut session: NonSendMut<SimSession>,
+) {
+    let Some((node, destination, amount_msat)) = request.0 else {
+        result.request = None;
+        result.candidates = None;
+        return;
+    };
+    let t = &mut session.trainer;
+    result.candidates = t.agents.explain(&t.engine, node, destination, amount_msat);
+    result.request = request.0;
+}

@@ -1,0 +1,203 @@
+//! Turns each frame's engine events into what the lab shows: pulses that run along
+//! channels (an HTLC offered, then its settle in green or its failure in red running
+//! back), L402 badges at clients and services (402, paid, 200, 401) tagged with the
+//! payment they caused, and the tallies the plots sample. Pulses are drawn here as gizmos.
+
+use super::LabSet;
+use super::control::Lab;
+use super::theme::{self, Rgb};
+use super::view::world_pos;
+use crate::ecs::sim::SimSession;
+use crate::l402::market::L402EventKind;
+use crate::network::NodeId;
+use crate::sim::engine::SimEvent;
+use bevy::prelude::*;
+use rustc_hash::FxHashSet;
+
+/// Pulses alive at once; beyond this a frame's new pulses are thinned evenly.
+const MAX_PULSES: usize = 300;
+/// Seconds a pulse takes to cross a channel.
+const PULSE_S: f32 = 0.45;
+const BADGE_S: f32 = 2.2;
+const MAX_BADGES: usize = 48;
+
+#[derive(Clone, Copy)]
+pub struct Pulse {
+    pub from: Vec2,
+    pub to: Vec2,
+    pub born_s: f32,
+    pub color: Rgb,
+}
+
+pub struct Badge {
+    pub node: NodeId,
+    pub text: String,
+    pub color: Rgb,
+    pub born_s: f32,
+}
+
+#[derive(Resource, Default)]
+pub struct Flights {
+    pub pulses: Vec<Pulse>,
+    pub badges: Vec<Badge>,
+    /// Payments made to buy L402 tokens (their pulses are violet).
+    l402_payments: FxHashSet<u64>,
+    generation: u64,
+}
+
+/// What happened since the plots last sampled.
+#[derive(Resource, Default, Debug)]
+pub struct Tally {
+    pub succeeded: u64,
+    pub failed: u64,
+    pub fees_msat: u64,
+    pub latencies_ms: Vec<u64>,
+    pub l402_served: u64,
+}
+
+pub struct FeedPlugin;
+
+impl Plugin for FeedPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Flights>()
+            .init_resource::<Tally>()
+            .add_systems(Update, collect.in_set(LabSet::Collect))
+            .add_systems(Update, draw_pulses.in_set(LabSet::Draw));
+    }
+}
+
+fn collect(
+    mut session: NonSendMut<SimSession>,
+    lab: Res<Lab>,
+    time: Res<Time<Real>>,
+    mut flights: ResMut<Flights>,
+    mut tally: ResMut<Tally>,
+) {
+    let now_s = time.elapsed_secs();
+    if flights.generation != lab.generation {
+        *flights = Flights {
+            generation: lab.generation,
+            ..default()
+        };
+        *tally = Tally::default();
+    }
+    let t = &mut session.trainer;
+    let l402_events = t
+        .market
+        .as_mut()
+        .map(|m| std::mem::take(&mut m.events))
+        .unwrap_or_default();
+    for e in &l402_events {
+        let (text, color, at) = match &e.kind {
+            L402EventKind::Challenge => ("402".to_string(), theme::FAILURE, e.service),
+            L402EventKind::InvoicePaid => ("paid".to_string(), theme::L402, e.client),
+            L402EventKind::CredentialPresented => continue,
+            L402EventKind::Served => {
+                tally.l402_served += 1;
+                ("200".to_string(), theme::SUCCESS, e.service)
+            }
+            L402EventKind::Rejected(why) => (format!("401 {why}"), theme::FAILURE, e.service),
+        };
+        if let Some(p) = e.payment {
+            flights.l402_payments.insert(p as u64);
+        }
+        let text = match e.payment {
+            Some(p) => format!("{text} #{p}"),
+            None => text,
+        };
+        flights.badges.push(Badge {
+            node: at,
+            text,
+            color,
+            born_s: now_s,
+        });
+    }
+    let events = t.take_observed();
+    let engine = &t.engine;
+    let net = engine.network();
+    let pos = |n: NodeId| net.node(n).map(|n| world_pos(n.position));
+    let mut fresh = Vec::new();
+    for e in &events {
+        match *e {
+            SimEvent::HtlcAdded { attempt, hop, .. }
+            | SimEvent::HtlcSettled { attempt, hop }
+            | SimEvent::HtlcFailed { attempt, hop } => {
+                let Some(a) = engine.attempt(attempt) else {
+                    continue;
+                };
+                let Some(h) = a.hops.get(hop as usize) else {
+                    continue;
+                };
+                let (Some(from), Some(to)) = (pos(h.from), pos(h.to)) else {
+                    continue;
+                };
+                let l402 = flights.l402_payments.contains(&(a.payment as u64));
+                let (from, to, color) = match e {
+                    SimEvent::HtlcAdded { .. } if l402 => (from, to, theme::L402),
+                    SimEvent::HtlcAdded { .. } => (from, to, theme::IN_FLIGHT),
+                    SimEvent::HtlcSettled { .. } => (to, from, theme::SUCCESS),
+                    _ => (to, from, theme::FAILURE),
+                };
+                fresh.push(Pulse {
+                    from,
+                    to,
+                    born_s: now_s,
+                    color,
+                });
+            }
+            SimEvent::PaymentSucceeded { payment, fees_msat } => {
+                tally.succeeded += 1;
+                tally.fees_msat += fees_msat;
+                if let Some(p) = engine.payments().get(payment as usize) {
+                    tally
+                        .latencies_ms
+                        .push(engine.now_ms().saturating_sub(p.started_ms));
+                }
+            }
+            SimEvent::PaymentFailed { .. } => tally.failed += 1,
+            _ => {}
+        }
+    }
+    flights.pulses.retain(|p| now_s - p.born_s < PULSE_S);
+    let room = MAX_PULSES
+        .saturating_sub(flights.pulses.len())
+        .max(MAX_PULSES / 4);
+    if fresh.len() > room {
+        // Keep an even sample: at high speed the picture stays representative.
+        let stride = fresh.len() as f32 / room as f32;
+        let sample: Vec<Pulse> = (0..room)
+            .filter_map(|i| {
+                let j = (i as f32 * stride) as usize;
+                fresh.get(j).copied()
+            })
+            .collect();
+        fresh = sample;
+    }
+    flights.pulses.extend(fresh);
+    flights.badges.retain(|b| now_s - b.born_s < BADGE_S);
+    let excess = flights.badges.len().saturating_sub(MAX_BADGES);
+    flights.badges.drain(..excess);
+}
+
+/// A pulse is a bright dot with a short fading trail; its size follows the zoom.
+fn draw_pulses(
+    flights: Res<Flights>,
+    time: Res<Time<Real>>,
+    view: Res<super::view::ViewCam>,
+    mut gizmos: Gizmos,
+) {
+    let now_s = time.elapsed_secs();
+    let r = 3.5 * view.world_per_px;
+    for p in &flights.pulses {
+        let f = ((now_s - p.born_s) / PULSE_S).clamp(0.0, 1.0);
+        let at = p.from.lerp(p.to, f);
+        let tail = p.from.lerp(p.to, (f - 0.18).max(0.0));
+        gizmos.line_2d(tail, at, theme::bevy_alpha(p.color, 0.55));
+        gizmos.circle_2d(at, r, theme::bevy(p.color)).resolution(10);
+    }
+}
+
+/// Seconds a badge has been shown, as a fraction of its life (for fading).
+pub fn badge_age(b: &Badge, now_s: f32) -> f32 {
+    ((now_s - b.born_s) / BADGE_S).clamp(0.0, 1.0)
+}

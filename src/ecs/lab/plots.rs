@@ -1,0 +1,284 @@
+//! The lab's charts (egui_plot): traffic (success rate, fees, latency p95, L402 calls
+//! served per second), the agents' mean reward, PPO diagnostics per group, and hub
+//! concentration, all against simulated time with linked x axes. Injected events are
+//! vertical markers. Each chart can be hidden or expanded. Samples are taken a few times a
+//! second from the feed's tallies and from each finished PPO update.
+
+use super::LabSet;
+use super::control::Lab;
+use super::feed::Tally;
+use crate::ecs::sim::{SimSession, SimStatus};
+use crate::sim::metrics::percentile;
+use bevy::prelude::*;
+use bevy_egui::egui;
+use egui_plot::{Line, Plot, PlotPoints, VLine};
+use std::collections::BTreeMap;
+
+/// Seconds of wall time between traffic samples.
+const SAMPLE_S: f32 = 0.25;
+/// Points kept per series; older ones are thinned to every other point.
+const MAX_POINTS: usize = 4000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Chart {
+    Success,
+    Reward,
+    Fees,
+    Latency,
+    L402,
+    PolicyLoss,
+    ValueLoss,
+    Entropy,
+    ApproxKl,
+    ClipFraction,
+    ExplainedVariance,
+    HubGini,
+}
+
+impl Chart {
+    pub const ALL: [Chart; 12] = [
+        Chart::Success,
+        Chart::Reward,
+        Chart::Fees,
+        Chart::Latency,
+        Chart::L402,
+        Chart::HubGini,
+        Chart::PolicyLoss,
+        Chart::ValueLoss,
+        Chart::Entropy,
+        Chart::ApproxKl,
+        Chart::ClipFraction,
+        Chart::ExplainedVariance,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Chart::Success => "success rate",
+            Chart::Reward => "mean reward",
+            Chart::Fees => "fees (sat / payment)",
+            Chart::Latency => "latency p95 (ms)",
+            Chart::L402 => "L402 calls served / s",
+            Chart::PolicyLoss => "policy loss",
+            Chart::ValueLoss => "value loss",
+            Chart::Entropy => "entropy",
+            Chart::ApproxKl => "approx KL",
+            Chart::ClipFraction => "clip fraction",
+            Chart::ExplainedVariance => "explained variance",
+            Chart::HubGini => "hub concentration (gini)",
+        }
+    }
+
+    pub fn is_ppo(self) -> bool {
+        matches!(
+            self,
+            Chart::Reward
+                | Chart::PolicyLoss
+                | Chart::ValueLoss
+                | Chart::Entropy
+                | Chart::ApproxKl
+                | Chart::ClipFraction
+                | Chart::ExplainedVariance
+        )
+    }
+}
+
+#[derive(Resource)]
+pub struct Plots {
+    /// (chart, line name) -> points (simulated seconds, value).
+    series: BTreeMap<(Chart, String), Vec<[f64; 2]>>,
+    pub hidden: Vec<Chart>,
+    pub expanded: Option<Chart>,
+    sampled_s: f32,
+    sampled_sim_ms: u64,
+    generation: u64,
+}
+
+impl Default for Plots {
+    fn default() -> Self {
+        Plots {
+            series: BTreeMap::new(),
+            hidden: vec![
+                Chart::ExplainedVariance,
+                Chart::PolicyLoss,
+                Chart::ValueLoss,
+                Chart::ApproxKl,
+                Chart::ClipFraction,
+            ],
+            expanded: None,
+            sampled_s: 0.0,
+            sampled_sim_ms: 0,
+            generation: 0,
+        }
+    }
+}
+
+impl Plots {
+    fn push(&mut self, chart: Chart, line: &str, x: f64, y: f64) {
+        if !y.is_finite() {
+            return;
+        }
+        let points = self.series.entry((chart, line.to_string())).or_default();
+        points.push([x, y]);
+        if points.len() > MAX_POINTS {
+            // Thin the older half to every other point; recent detail stays.
+            let half = points.len() / 2;
+            let mut kept: Vec<[f64; 2]> = points[..half].iter().step_by(2).copied().collect();
+            kept.extend_from_slice(&points[half..]);
+            *points = kept;
+        }
+    }
+}
+
+pub struct PlotsPlugin;
+
+impl Plugin for PlotsPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Plots>()
+            .add_systems(Update, sample.in_set(LabSet::Draw));
+    }
+}
+
+fn sample(
+    session: NonSend<SimSession>,
+    lab: Res<Lab>,
+    time: Res<Time<Real>>,
+    mut status: ResMut<SimStatus>,
+    mut tally: ResMut<Tally>,
+    mut plots: ResMut<Plots>,
+) {
+    if plots.generation != lab.generation {
+        let keep = (plots.hidden.clone(), plots.expanded);
+        *plots = Plots {
+            hidden: keep.0,
+            expanded: keep.1,
+            generation: lab.generation,
+            ..default()
+        };
+    }
+    let engine = &session.trainer.engine;
+    let now_ms = engine.now_ms();
+    let x = now_ms as f64 / 1000.0;
+    for row in std::mem::take(&mut status.new_rows) {
+        let g = row.group.as_str();
+        plots.push(Chart::Reward, g, x, row.episodic_reward as f64);
+        plots.push(Chart::PolicyLoss, g, x, row.policy_loss as f64);
+        plots.push(Chart::ValueLoss, g, x, row.value_loss as f64);
+        plots.push(Chart::Entropy, g, x, row.entropy as f64);
+        plots.push(Chart::ApproxKl, g, x, row.approx_kl as f64);
+        plots.push(Chart::ClipFraction, g, x, row.clipfrac as f64);
+        plots.push(
+            Chart::ExplainedVariance,
+            g,
+            x,
+            row.explained_variance as f64,
+        );
+    }
+    let now_s = time.elapsed_secs();
+    if now_s - plots.sampled_s < SAMPLE_S || now_ms <= plots.sampled_sim_ms {
+        return;
+    }
+    let dt_s = (now_ms - plots.sampled_sim_ms) as f64 / 1000.0;
+    plots.sampled_s = now_s;
+    plots.sampled_sim_ms = now_ms;
+    let t = std::mem::take(&mut *tally);
+    let resolved = t.succeeded + t.failed;
+    if resolved > 0 {
+        plots.push(
+            Chart::Success,
+            "all",
+            x,
+            t.succeeded as f64 / resolved as f64,
+        );
+    }
+    if t.succeeded > 0 {
+        let fees_sat = t.fees_msat as f64 / 1000.0 / t.succeeded as f64;
+        plots.push(Chart::Fees, "all", x, fees_sat);
+        let mut lat = t.latencies_ms;
+        plots.push(Chart::Latency, "all", x, percentile(&mut lat, 95.0) as f64);
+    }
+    if session.trainer.market.is_some() {
+        plots.push(Chart::L402, "all", x, t.l402_served as f64 / dt_s);
+    }
+    let gini = engine.metrics().hub_gini(engine.network().node_count());
+    plots.push(Chart::HubGini, "all", x, gini);
+}
+
+/// The charts: a toggle strip, then the visible charts side by side.
+pub fn show(ui: &mut egui::Ui, plots: &mut Plots, lab: &Lab, l402: bool, height: f32) {
+    let applies = |c: Chart| (!c.is_ppo() || lab.has_agents()) && (c != Chart::L402 || l402);
+    ui.horizontal_wrapped(|ui| {
+        for chart in Chart::ALL {
+            if !applies(chart) {
+                continue;
+            }
+            let mut on = !plots.hidden.contains(&chart);
+            if ui.toggle_value(&mut on, chart.title()).changed() {
+                if on {
+                    plots.hidden.retain(|c| *c != chart);
+                } else {
+                    plots.hidden.push(chart);
+                }
+            }
+        }
+    });
+    let visible: Vec<Chart> = Chart::ALL
+        .into_iter()
+        .filter(|c| !plots.hidden.contains(c) && applies(*c))
+        .collect();
+    if visible.is_empty() {
+        return;
+    }
+    let width = (ui.available_width() / visible.len() as f32 - 8.0).max(140.0);
+    egui::ScrollArea::horizontal().show(ui, |ui| {
+        ui.horizontal(|ui| {
+            for chart in visible {
+                ui.vertical(|ui| {
+                    ui.set_width(width);
+                    ui.horizontal(|ui| {
+                        ui.strong(chart.title());
+                        if ui.small_button("⛶").on_hover_text("expand").clicked() {
+                            plots.expanded = Some(chart);
+                        }
+                    });
+                    chart_ui(ui, plots, lab, chart, width, height);
+                });
+            }
+        });
+    });
+}
+
+/// One chart, its lines and the injected-event markers.
+pub fn chart_ui(
+    ui: &mut egui::Ui,
+    plots: &Plots,
+    lab: &Lab,
+    chart: Chart,
+    width: f32,
+    height: f32,
+) {
+    let group = egui::Id::new("lnlab-plots-x");
+    let mut plot = Plot::new(("chart", chart as u8, width as u32));
+    if matches!(chart, Chart::Success | Chart::HubGini | Chart::ClipFraction) {
+        plot = plot.include_y(0.0).include_y(1.0);
+    }
+    plot.width(width)
+        .height(height)
+        .link_axis(group, [true, false])
+        .link_cursor(group, [true, false])
+        .allow_scroll(false)
+        .show_axes([true, true])
+        .x_axis_label("sim s")
+        .show(ui, |p| {
+            for ((c, name), points) in &plots.series {
+                if *c == chart {
+                    p.line(Line::new(name.clone(), PlotPoints::from(points.clone())));
+                }
+            }
+            for m in &lab.markers {
+                p.vline(
+                    VLine::new(m.label.clone(), m.at_ms as f64 / 1000.0)
+                        .color(egui::Color32::from_rgb(255, 90, 60)),
+                );
+            }
+        });
+}

@@ -1,0 +1,304 @@
+//! Driving the lab without a user: lesson scripts (`--script LESSON.ron`, timed
+//! [`LabCommand`]s for classroom demos and tests), `--frames N` / `--screenshot OUT.png`,
+//! `--bench-frames N` (mean and p95 frame time), screenshots saved atomically as PNG, and
+//! the JSON state dump written on exit (`--dump-state OUT.json`).
+//!
+//! A step waiting for simulated time (`Sim(ms)`) stops the engine exactly there, so a
+//! scripted run is the same run on any machine.
+
+use super::LabArgs;
+use super::LabSet;
+use super::control::{Lab, LabCommand};
+use crate::ecs::sim::SimSession;
+use bevy::prelude::*;
+use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// A lesson: steps run in order, each after its wait.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    pub steps: Vec<LessonStep>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonStep {
+    pub wait: Wait,
+    #[serde(rename = "do")]
+    pub command: LabCommand,
+}
+
+/// When a step runs, counted from the previous step.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Wait {
+    /// When the simulated clock reaches this time (absolute, in ms).
+    Sim(u64),
+    /// After this many frames.
+    Frames(u32),
+    /// After this many seconds of frame time.
+    Seconds(f64),
+}
+
+impl Lesson {
+    pub fn load(path: &Path) -> anyhow::Result<Lesson> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+        Self::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> anyhow::Result<Lesson> {
+        let lesson: Lesson = ron::Options::default().from_str(text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}:{}:{}: {}",
+                path.display(),
+                e.span.start.line,
+                e.span.start.col,
+                e.code
+            )
+        })?;
+        for (i, step) in lesson.steps.iter().enumerate() {
+            if let Wait::Seconds(s) = step.wait
+                && !(s.is_finite() && s >= 0.0)
+            {
+                anyhow::bail!("{}: step {}: seconds must be >= 0", path.display(), i + 1);
+            }
+        }
+        Ok(lesson)
+    }
+}
+
+/// Exit requests and screenshots still being written.
+#[derive(Resource, Default)]
+pub struct Exit {
+    pub requested: bool,
+    screenshots_pending: Arc<AtomicUsize>,
+    waited_frames: u32,
+}
+
+#[derive(Resource)]
+pub struct Runner {
+    steps: VecDeque<LessonStep>,
+    frames_in_step: u32,
+    seconds_in_step: f64,
+    frames: Option<u32>,
+    frame: u32,
+    screenshot: Option<PathBuf>,
+    screenshot_sent: bool,
+    dump_state: Option<PathBuf>,
+    bench: Option<Bench>,
+}
+
+struct Bench {
+    frames: u32,
+    warmup: u32,
+    last: Option<Instant>,
+    samples_ms: Vec<f64>,
+    events_at_start: u64,
+    decisions_at_start: u64,
+    started: Option<Instant>,
+}
+
+impl Runner {
+    pub fn new(args: &LabArgs, lesson: Option<Lesson>) -> Self {
+        Runner {
+            steps: lesson.map(|l| l.steps.into()).unwrap_or_default(),
+            frames_in_step: 0,
+            seconds_in_step: 0.0,
+            frames: args.frames,
+            frame: 0,
+            screenshot: args.screenshot.clone(),
+            screenshot_sent: false,
+            dump_state: args.dump_state.clone(),
+            bench: args.bench_frames.map(|frames| Bench {
+                frames,
+                warmup: 30,
+                last: None,
+                samples_ms: Vec::new(),
+                events_at_start: 0,
+                decisions_at_start: 0,
+                started: None,
+            }),
+        }
+    }
+}
+
+pub struct ScriptPlugin;
+
+impl Plugin for ScriptPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<Exit>()
+            .add_systems(Update, drive.in_set(LabSet::Drive))
+            .add_systems(Last, exit_when_done);
+    }
+}
+
+/// Save a screenshot of the window as PNG, atomically; `Exit` waits for it.
+pub fn take_screenshot(commands: &mut Commands, exit: &mut Exit, path: PathBuf) {
+    let pending = exit.screenshots_pending.clone();
+    pending.fetch_add(1, Ordering::SeqCst);
+    commands.spawn(Screenshot::primary_window()).observe(
+        move |captured: On<ScreenshotCaptured>| {
+            if let Err(e) = save_png(&captured.image, &path) {
+                error!("{}: cannot save the screenshot: {e}", path.display());
+            } else {
+                info!("screenshot saved to {}", path.display());
+            }
+            pending.fetch_sub(1, Ordering::SeqCst);
+        },
+    );
+}
+
+fn save_png(image: &Image, path: &Path) -> anyhow::Result<()> {
+    let rgb = image
+        .clone()
+        .try_into_dynamic()
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .to_rgb8();
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    rgb.write_to(&mut bytes, image::ImageFormat::Png)?;
+    crate::scene::io::write_atomically(path, bytes.get_ref())?;
+    Ok(())
+}
+
+fn drive(
+    mut runner: ResMut<Runner>,
+    mut session: NonSendMut<SimSession>,
+    time: Res<Time>,
+    mut out: MessageWriter<LabCommand>,
+) {
+    let r = &mut *runner;
+    r.frame += 1;
+    if let Some(b) = &mut r.bench {
+        let now = Instant::now();
+        if r.frame == b.warmup {
+            b.started = Some(now);
+            b.events_at_start = session.trainer.events_processed;
+            b.decisions_at_start = session.trainer.agents.decisions;
+        }
+        if let Some(last) = b.last
+            && r.frame > b.warmup
+        {
+            b.samples_ms.push((now - last).as_secs_f64() * 1000.0);
+        }
+        b.last = Some(now);
+        if b.samples_ms.len() as u32 >= b.frames {
+            let t = &session.trainer;
+            print_bench(b, t.events_processed, t.agents.decisions, t.engine.now_ms());
+            out.write(LabCommand::QuitNow);
+            r.bench = None;
+        }
+    }
+    if let Some(n) = r.frames
+        && r.frame >= n
+    {
+        match r.screenshot.clone() {
+            Some(path) if !r.screenshot_sent => {
+                r.screenshot_sent = true;
+                out.write(LabCommand::Screenshot(path));
+                out.write(LabCommand::QuitNow);
+            }
+            Some(_) => {}
+            None => {
+                out.write(LabCommand::QuitNow);
+                r.frames = None;
+            }
+        }
+    }
+    // Lesson steps; a `Sim` wait holds the engine at that time.
+    r.frames_in_step += 1;
+    r.seconds_in_step += time.delta_secs_f64();
+    session.stop_at_ms = None;
+    while let Some(step) = r.steps.front() {
+        let due = match step.wait {
+            Wait::Sim(ms) => {
+                let now = session.trainer.engine.now_ms();
+                if now < ms {
+                    session.stop_at_ms = Some(ms);
+                }
+                now >= ms
+            }
+            Wait::Frames(n) => r.frames_in_step >= n,
+            Wait::Seconds(s) => r.seconds_in_step >= s,
+        };
+        if !due {
+            break;
+        }
+        let step = r.steps.pop_front().expect("peeked");
+        r.frames_in_step = 0;
+        r.seconds_in_step = 0.0;
+        let command = match step.command {
+            LabCommand::Quit => LabCommand::QuitNow,
+            c => c,
+        };
+        out.write(command);
+    }
+}
+
+fn print_bench(b: &Bench, events: u64, decisions: u64, sim_ms: u64) {
+    let mut s = b.samples_ms.clone();
+    s.sort_by(f64::total_cmp);
+    let n = s.len().max(1);
+    let mean = s.iter().sum::<f64>() / n as f64;
+    let p95 = s[((n as f64 * 0.95).ceil() as usize).clamp(1, n) - 1];
+    let max = s.last().copied().unwrap_or(0.0);
+    let wall = b
+        .started
+        .map_or(0.0, |t| t.elapsed().as_secs_f64())
+        .max(1e-9);
+    println!("frames: {}", s.len());
+    println!(
+        "frame time mean: {mean:.2} ms ({:.1} fps)",
+        1000.0 / mean.max(1e-9)
+    );
+    println!("frame time p95: {p95:.2} ms");
+    println!("frame time max: {max:.2} ms");
+    println!(
+        "engine: {:.0} events/s, {:.0} decisions/s, sim clock {:.1} s",
+        (events - b.events_at_start) as f64 / wall,
+        (decisions - b.decisions_at_start) as f64 / wall,
+        sim_ms as f64 / 1000.0
+    );
+}
+
+/// Leave once asked and every screenshot is written (at most ~4 s of frames later);
+/// write the state dump first.
+fn exit_when_done(
+    mut exit: ResMut<Exit>,
+    runner: Res<Runner>,
+    lab: Res<Lab>,
+    session: NonSend<SimSession>,
+    mut app_exit: MessageWriter<AppExit>,
+) {
+    if !exit.requested {
+        return;
+    }
+    let pending = exit.screenshots_pending.load(Ordering::SeqCst);
+    exit.waited_frames += 1;
+    if pending > 0 && exit.waited_frames < 240 {
+        return;
+    }
+    let mut code = 0u8;
+    if pending > 0 {
+        error!("a screenshot was not captured in time");
+        code = 1;
+    }
+    if let Some(path) = &runner.dump_state {
+        let state = super::dump::state(&lab, &session);
+        let text = serde_json::to_string_pretty(&state).expect("JSON values serialise");
+        if let Err(e) = crate::scene::io::write_atomically(path, text.as_bytes()) {
+            error!("{}: cannot write the state dump: {e}", path.display());
+            code = 1;
+        }
+    }
+    exit.requested = false;
+    app_exit.write(match std::num::NonZeroU8::new(code) {
+        None => AppExit::Success,
+        Some(c) => AppExit::Error(c),
+    });
+}

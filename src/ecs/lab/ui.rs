@@ -1,0 +1,1131 @@
+//! The egui side of the lab: the top bar (run controls), the run panel (counters and
+//! event log), the inspector (node, channel, an agent's policy), the charts, and the
+//! overlays drawn over the graph (aliases, L402 badges, tooltips), plus the help, file,
+//! error and unsaved-changes dialogs. Pointer input over the graph (pan, zoom, hover,
+//! click) and every keyboard shortcut are handled here; all of them end as
+//! [`LabCommand`]s or camera moves. The engine is only read, to draw it.
+
+use super::control::{AgentMode, ExplainRequest, ExplainResult, Lab, LabCommand, Selection, Speed};
+use super::feed::{Flights, badge_age};
+use super::plots::{self, Plots};
+use super::theme;
+use super::view::{GraphArea, Hover, ViewCam, node_radius_px, world_pos};
+use crate::ecs::sim::SimSession;
+use crate::network::{ChannelId, Direction, NodeId};
+use crate::routing::RouterKind;
+use crate::sim::command::Command;
+use bevy::prelude::*;
+use bevy::window::PrimaryWindow;
+use bevy_egui::egui::{self, Align2, Color32, FontId, Key, Modifiers, RichText, Sense};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
+use std::path::PathBuf;
+
+/// The shortcuts, as the help overlay lists them.
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "play / pause"),
+    (".", "step one event"),
+    ("R", "reset the scene"),
+    ("+ / -", "faster / slower"),
+    ("M", "as fast as possible / back"),
+    ("T", "agents: learning -> paused -> frozen"),
+    ("C", "next routing policy (non-agent nodes)"),
+    ("F", "fit the graph to the view"),
+    ("J / D", "jam / drain the selected channel"),
+    ("K", "close the selected channel"),
+    ("O", "selected node offline / online"),
+    ("G", "demand spike toward the selected node"),
+    ("Esc", "clear selection, close dialogs"),
+    ("P", "presenter mode"),
+    ("H or F1", "this help"),
+    ("F12", "screenshot (PNG)"),
+    ("Ctrl+O / Ctrl+S", "open / save scene"),
+    ("Ctrl+Q", "quit"),
+    ("drag, wheel", "pan, zoom"),
+    ("click", "inspect a node or channel"),
+];
+
+/// Height of each chart in the bottom strip, in points.
+const CHART_HEIGHT: f32 = 140.0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DialogMode {
+    Open,
+    Save,
+}
+
+struct FileDialog {
+    mode: DialogMode,
+    dir: PathBuf,
+    path: String,
+}
+
+#[derive(Resource)]
+struct UiState {
+    dialog: Option<FileDialog>,
+    destination: u32,
+    amount_sat: u64,
+    zoom: f32,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState {
+            dialog: None,
+            destination: 0,
+            amount_sat: 50_000,
+            zoom: 1.0,
+        }
+    }
+}
+
+pub struct UiPlugin;
+
+impl Plugin for UiPlugin {
+    fn build(&self, app: &mut App) {
+        app.init_resource::<UiState>()
+            .add_systems(EguiPrimaryContextPass, ui);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ui(
+    mut contexts: EguiContexts,
+    session: NonSend<SimSession>,
+    mut lab: ResMut<Lab>,
+    mut state: ResMut<UiState>,
+    mut plots: ResMut<Plots>,
+    mut cam: ResMut<ViewCam>,
+    mut area: ResMut<GraphArea>,
+    mut hover: ResMut<Hover>,
+    mut explain: ResMut<ExplainRequest>,
+    result: Res<ExplainResult>,
+    flights: Res<Flights>,
+    time: Res<Time<Real>>,
+    window: Single<&Window, With<PrimaryWindow>>,
+    mut out: MessageWriter<LabCommand>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?.clone();
+    let zoom = if lab.presenter {
+        theme::PRESENTER_ZOOM
+    } else {
+        1.0
+    };
+    if state.zoom != zoom {
+        ctx.set_zoom_factor(zoom);
+        state.zoom = zoom;
+    }
+    let mut send = |c: LabCommand| {
+        out.write(c);
+    };
+    shortcuts(&ctx, &lab, &session, &mut state, &mut send);
+
+    let mut root = egui::Ui::new(
+        ctx.clone(),
+        "lnlab-root".into(),
+        egui::UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
+    );
+    top_bar(&mut root, &lab, &session, &mut send);
+    if !lab.presenter {
+        egui::Panel::bottom("charts")
+            .resizable(false)
+            .exact_size(CHART_HEIGHT + 62.0)
+            .show(&mut root, |ui| {
+                plots::show(
+                    ui,
+                    &mut plots,
+                    &lab,
+                    session.trainer.market.is_some(),
+                    CHART_HEIGHT,
+                );
+            });
+        egui::Panel::left("run")
+            .resizable(true)
+            .default_size(250.0)
+            .show(&mut root, |ui| {
+                run_panel(ui, &lab, &session, &mut state, &mut send)
+            });
+    }
+    if lab.selection.is_some() {
+        egui::Panel::right("inspector")
+            .resizable(true)
+            .default_size(320.0)
+            .show(&mut root, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    inspector(
+                        ui,
+                        &lab,
+                        &session,
+                        &mut state,
+                        &mut explain,
+                        &result,
+                        &mut send,
+                    )
+                });
+            });
+    } else {
+        explain.0 = None;
+    }
+
+    // The graph: whatever the panels left.
+    let rect = root.available_rect_before_wrap();
+    *area = GraphArea {
+        min: Vec2::new(rect.min.x, rect.min.y),
+        max: Vec2::new(rect.max.x, rect.max.y),
+        pixels_per_point: ctx.pixels_per_point(),
+        scale_factor: window.scale_factor(),
+    };
+    let response = root.allocate_rect(rect, Sense::click_and_drag());
+    if !lab.unattended {
+        graph_input(
+            &ctx, &response, &session, &lab, &area, &mut cam, &mut hover, &mut send,
+        );
+        hover_tooltip(&response, &session, &hover);
+    }
+    let painter = root.painter_at(rect);
+    overlays(
+        &painter,
+        &session,
+        &lab,
+        &area,
+        &cam,
+        &flights,
+        time.elapsed_secs(),
+    );
+
+    dialogs(&ctx, &mut lab, &mut state, &mut plots, &mut send);
+    Ok(())
+}
+
+fn shortcuts(
+    ctx: &egui::Context,
+    lab: &Lab,
+    session: &SimSession,
+    state: &mut UiState,
+    send: &mut impl FnMut(LabCommand),
+) {
+    if ctx.egui_wants_keyboard_input() {
+        return;
+    }
+    let pressed = |m: Modifiers, k: Key| ctx.input_mut(|i| i.consume_key(m, k));
+    if pressed(Modifiers::COMMAND, Key::O) {
+        state.dialog = Some(file_dialog(DialogMode::Open, lab));
+    }
+    if pressed(Modifiers::COMMAND, Key::S) {
+        send(LabCommand::SaveScene(lab.path.clone()));
+    }
+    if pressed(Modifiers::COMMAND, Key::Q) {
+        send(LabCommand::Quit);
+    }
+    let plain = |k: Key| pressed(Modifiers::NONE, k);
+    if plain(Key::Space) {
+        send(LabCommand::TogglePause);
+    }
+    if plain(Key::Period) {
+        send(LabCommand::Step);
+    }
+    if plain(Key::R) {
+        send(LabCommand::Reset);
+    }
+    if plain(Key::Plus) || plain(Key::Equals) || pressed(Modifiers::SHIFT, Key::Equals) {
+        send(LabCommand::SetSpeed(faster(lab.speed, 2.0)));
+    }
+    if plain(Key::Minus) {
+        send(LabCommand::SetSpeed(faster(lab.speed, 0.5)));
+    }
+    if plain(Key::M) {
+        send(LabCommand::SetSpeed(match lab.speed {
+            Speed::Max => Speed::Times(1.0),
+            Speed::Times(_) => Speed::Max,
+        }));
+    }
+    if plain(Key::T) {
+        send(LabCommand::SetAgents(match lab.agents {
+            AgentMode::Learning => AgentMode::Paused,
+            AgentMode::Paused => AgentMode::Frozen,
+            AgentMode::Frozen => AgentMode::Learning,
+        }));
+    }
+    if plain(Key::C) {
+        let kinds = RouterKind::ALL;
+        let i = kinds.iter().position(|k| k.to_string() == lab.policy);
+        let next = kinds[i.map_or(0, |i| (i + 1) % kinds.len())];
+        send(LabCommand::SetPolicy(next.to_string()));
+    }
+    if plain(Key::F) {
+        send(LabCommand::Fit);
+    }
+    if plain(Key::P) {
+        send(LabCommand::SetPresenter(!lab.presenter));
+    }
+    if plain(Key::H) || plain(Key::F1) {
+        send(LabCommand::ToggleHelp);
+    }
+    if plain(Key::F12) {
+        send(LabCommand::Screenshot(screenshot_name()));
+    }
+    if plain(Key::Escape) {
+        state.dialog = None;
+        send(LabCommand::ClearSelection);
+    }
+    let net = session.trainer.engine.network();
+    match lab.selection {
+        Some(Selection::Channel(id)) => {
+            if let Some(ch) = net.channel(id) {
+                if plain(Key::J) {
+                    send(LabCommand::Inject(jam(ch.scid)));
+                }
+                if plain(Key::D) {
+                    send(LabCommand::Inject(drain(ch.scid, Direction::Forward)));
+                }
+                if plain(Key::K) {
+                    send(LabCommand::Inject(Command::CloseChannel { scid: ch.scid }));
+                }
+            }
+        }
+        Some(Selection::Node(id)) => {
+            if plain(Key::O) {
+                send(LabCommand::Inject(toggle_online(session, id)));
+            }
+            if plain(Key::G) {
+                send(LabCommand::Inject(spike(id)));
+            }
+        }
+        None => {}
+    }
+}
+
+fn faster(speed: Speed, factor: f64) -> Speed {
+    match speed {
+        Speed::Times(x) => Speed::Times((x * factor).clamp(0.05, 100_000.0)),
+        Speed::Max if factor < 1.0 => Speed::Times(1000.0),
+        Speed::Max => Speed::Max,
+    }
+}
+
+fn screenshot_name() -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    PathBuf::from(format!("lnlab-{secs}.png"))
+}
+
+fn jam(scid: crate::network::ShortChannelId) -> Command {
+    Command::JamChannel {
+        scid,
+        direction: None,
+        duration_ms: 60_000,
+    }
+}
+
+fn drain(scid: crate::network::ShortChannelId, direction: Direction) -> Command {
+    Command::DrainChannel {
+        scid,
+        direction,
+        fraction: 0.9,
+    }
+}
+
+fn spike(node: NodeId) -> Command {
+    Command::DemandSpike {
+        node,
+        rate_per_s: 20.0,
+        duration_ms: 30_000,
+    }
+}
+
+fn toggle_online(session: &SimSession, node: NodeId) -> Command {
+    let online = session
+        .trainer
+        .engine
+        .network()
+        .node(node)
+        .is_some_and(|n| n.online);
+    if online {
+        Command::NodeOffline { node }
+    } else {
+        Command::NodeOnline { node }
+    }
+}
+
+fn top_bar(ui: &mut egui::Ui, lab: &Lab, session: &SimSession, send: &mut impl FnMut(LabCommand)) {
+    egui::Panel::top("controls").show(ui, |ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.heading(RichText::new(&lab.scene.name).strong());
+            let engine = &session.trainer.engine;
+            ui.label(
+                RichText::new(format!("t = {:.1} s", engine.now_ms() as f64 / 1000.0)).monospace(),
+            );
+            ui.separator();
+            let play = if lab.paused { "▶ play" } else { "⏸ pause" };
+            if ui.button(play).on_hover_text("Space").clicked() {
+                send(LabCommand::TogglePause);
+            }
+            if ui.button("step").on_hover_text(". (one event)").clicked() {
+                send(LabCommand::Step);
+            }
+            if ui.button("reset").on_hover_text("R").clicked() {
+                send(LabCommand::Reset);
+            }
+            ui.separator();
+            let mut max = lab.speed == Speed::Max;
+            let mut x = match lab.speed {
+                Speed::Times(x) => x,
+                Speed::Max => 1000.0,
+            };
+            ui.label("speed");
+            let slider = ui.add_enabled(
+                !max,
+                egui::Slider::new(&mut x, 0.1..=10_000.0)
+                    .logarithmic(true)
+                    .suffix(" sim s/s")
+                    .max_decimals(1),
+            );
+            if slider.changed() {
+                send(LabCommand::SetSpeed(Speed::Times(x)));
+            }
+            if ui
+                .toggle_value(&mut max, "max")
+                .on_hover_text("M")
+                .changed()
+            {
+                send(LabCommand::SetSpeed(if max {
+                    Speed::Max
+                } else {
+                    Speed::Times(x)
+                }));
+            }
+            if lab.has_agents() {
+                ui.separator();
+                ui.label("agents");
+                for mode in [AgentMode::Learning, AgentMode::Paused, AgentMode::Frozen] {
+                    if ui
+                        .selectable_label(lab.agents == mode, mode.label())
+                        .on_hover_text("T cycles")
+                        .clicked()
+                    {
+                        send(LabCommand::SetAgents(mode));
+                    }
+                }
+            }
+            ui.separator();
+            let label = if lab.has_agents() {
+                "other nodes"
+            } else {
+                "routing"
+            };
+            egui::ComboBox::from_label(label)
+                .selected_text(&lab.policy)
+                .show_ui(ui, |ui| {
+                    for k in RouterKind::ALL {
+                        let name = k.to_string();
+                        if ui.selectable_label(lab.policy == name, &name).clicked() {
+                            send(LabCommand::SetPolicy(name));
+                        }
+                    }
+                });
+            if lab.presenter {
+                ui.separator();
+                let m = engine.metrics();
+                ui.label(
+                    RichText::new(format!(
+                        "success {:.1}%  ·  {} payments",
+                        100.0 * m.success_rate(),
+                        m.succeeded + m.failed
+                    ))
+                    .strong(),
+                );
+                if ui.button("exit presenter").on_hover_text("P").clicked() {
+                    send(LabCommand::SetPresenter(false));
+                }
+            }
+        });
+    });
+}
+
+fn run_panel(
+    ui: &mut egui::Ui,
+    lab: &Lab,
+    session: &SimSession,
+    state: &mut UiState,
+    send: &mut impl FnMut(LabCommand),
+) {
+    ui.horizontal(|ui| {
+        if ui.button("open…").on_hover_text("Ctrl+O").clicked() {
+            state.dialog = Some(file_dialog(DialogMode::Open, lab));
+        }
+        if ui
+            .button("save as…")
+            .on_hover_text("Ctrl+S saves in place")
+            .clicked()
+        {
+            state.dialog = Some(file_dialog(DialogMode::Save, lab));
+        }
+        if ui.button("help").on_hover_text("H").clicked() {
+            send(LabCommand::ToggleHelp);
+        }
+        if ui.button("presenter").on_hover_text("P").clicked() {
+            send(LabCommand::SetPresenter(true));
+        }
+    });
+    ui.label(RichText::new(lab.path.display().to_string()).small().weak());
+    if lab.dirty {
+        ui.colored_label(theme::egui(theme::REMOTE), "unsaved changes");
+    }
+    ui.separator();
+    let t = &session.trainer;
+    let m = t.engine.metrics();
+    let net = t.engine.network();
+    let (in_flight_msat, htlcs) = net.in_flight_totals();
+    egui::Grid::new("counters")
+        .num_columns(2)
+        .striped(true)
+        .show(ui, |ui| {
+            let mut row = |k: &str, v: String| {
+                ui.label(k);
+                ui.label(RichText::new(v).monospace());
+                ui.end_row();
+            };
+            row(
+                "nodes / channels",
+                format!("{} / {}", net.node_count(), net.channel_count()),
+            );
+            row("payments", format!("{}", m.payments));
+            row("succeeded", format!("{}", m.succeeded));
+            row("failed", format!("{}", m.failed));
+            row("success rate", format!("{:.1}%", 100.0 * m.success_rate()));
+            row("fees paid", format!("{} sat", m.fees_paid_msat / 1000));
+            row(
+                "HTLCs in flight",
+                format!("{htlcs} ({} sat)", in_flight_msat / 1000),
+            );
+            row("hub gini", format!("{:.3}", m.hub_gini(net.node_count())));
+            if !t.agents.groups.is_empty() {
+                row("agent decisions", format!("{}", t.agents.decisions));
+                row("PPO updates", format!("{}", t.agents.rows.len()));
+            }
+            if let Some(market) = &t.market {
+                let r = &market.report;
+                row("L402 calls", format!("{}", r.calls_requested));
+                row(
+                    "402 / paid / served",
+                    format!("{} / {} / {}", r.challenged, r.paid, r.served),
+                );
+            }
+        });
+    ui.separator();
+    ui.strong("events");
+    egui::ScrollArea::vertical()
+        .stick_to_bottom(true)
+        .show(ui, |ui| {
+            for line in &lab.log {
+                let text = format!("{:>7.1}s  {}", line.sim_ms as f64 / 1000.0, line.text);
+                let rt = RichText::new(text).monospace().small();
+                if line.error {
+                    ui.colored_label(theme::egui(theme::FAILURE), rt);
+                } else {
+                    ui.label(rt);
+                }
+            }
+        });
+}
+
+#[allow(clippy::too_many_arguments)]
+fn inspector(
+    ui: &mut egui::Ui,
+    lab: &Lab,
+    session: &SimSession,
+    state: &mut UiState,
+    explain: &mut ExplainRequest,
+    result: &ExplainResult,
+    send: &mut impl FnMut(LabCommand),
+) {
+    let t = &session.trainer;
+    let net = t.engine.network();
+    let alias = |n: NodeId| net.node(n).map_or("?".to_string(), |n| n.alias.clone());
+    ui.horizontal(|ui| {
+        ui.heading("inspector");
+        if ui.small_button("✕").on_hover_text("Esc").clicked() {
+            send(LabCommand::ClearSelection);
+        }
+    });
+    match lab.selection {
+        Some(Selection::Node(id)) => {
+            let Some(node) = net.node(id) else {
+                ui.label("this node is gone");
+                return;
+            };
+            let s = t
+                .engine
+                .metrics()
+                .nodes
+                .get(id.index())
+                .copied()
+                .unwrap_or_default();
+            ui.label(RichText::new(&node.alias).size(20.0).strong());
+            egui::Grid::new("node").num_columns(2).show(ui, |ui| {
+                let mut row = |k: &str, v: String| {
+                    ui.label(k);
+                    ui.label(RichText::new(v).monospace());
+                    ui.end_row();
+                };
+                row("node", format!("{}", id.0));
+                let key = node.pubkey.to_string();
+                row("pubkey", format!("{}…", &key[..16.min(key.len())]));
+                row("role", format!("{:?}", node.role));
+                let group = t
+                    .agents
+                    .group_of(id)
+                    .map(|g| t.agents.groups[g].name.clone());
+                row(
+                    "routing",
+                    group.map_or(lab.policy.clone(), |g| format!("PPO agent ({g})")),
+                );
+                row("online", format!("{}", node.online));
+                row("fees earned", format!("{} sat", s.fees_earned_msat / 1000));
+                row("forwarded", format!("{} sat", s.forwarded_msat / 1000));
+                row("failures caused", format!("{}", s.failures_caused));
+            });
+            ui.horizontal(|ui| {
+                let label = if node.online {
+                    "take offline (O)"
+                } else {
+                    "bring online (O)"
+                };
+                if ui.button(label).clicked() {
+                    send(LabCommand::Inject(toggle_online(session, id)));
+                }
+                if ui.button("demand spike here (G)").clicked() {
+                    send(LabCommand::Inject(spike(id)));
+                }
+            });
+            ui.separator();
+            ui.strong("channels");
+            let channels = net.channels_of(id);
+            egui::Grid::new("node-channels")
+                .num_columns(4)
+                .striped(true)
+                .show(ui, |ui| {
+                    ui.label("peer");
+                    ui.label("local / remote sat");
+                    ui.label("fee");
+                    ui.label("HTLCs");
+                    ui.end_row();
+                    for (cid, dir, peer) in channels.iter().take(60) {
+                        let Some(ch) = net.channel(*cid) else {
+                            continue;
+                        };
+                        let out = ch.side(*dir);
+                        let back = ch.side(dir.reverse());
+                        if ui.link(alias(*peer)).clicked() {
+                            send(LabCommand::SelectChannel(ch.scid));
+                        }
+                        ui.label(format!(
+                            "{} / {}",
+                            out.balance_msat / 1000,
+                            back.balance_msat / 1000
+                        ));
+                        ui.label(format!(
+                            "{}+{}ppm",
+                            out.policy.fee_base_msat, out.policy.fee_rate_ppm
+                        ));
+                        ui.label(format!("{}", out.slots_used()));
+                        ui.end_row();
+                    }
+                });
+            if channels.len() > 60 {
+                ui.label(format!("… and {} more", channels.len() - 60));
+            }
+            if t.agents.group_of(id).is_some() {
+                ui.separator();
+                ui.strong("policy: where would this agent send a payment?");
+                let n = net.node_bound().max(1) as u32;
+                state.destination = state.destination.min(n - 1);
+                ui.horizontal(|ui| {
+                    ui.label("to node");
+                    ui.add(egui::DragValue::new(&mut state.destination).range(0..=n - 1));
+                    ui.label(alias(NodeId(state.destination)));
+                });
+                ui.horizontal(|ui| {
+                    ui.label("amount");
+                    ui.add(
+                        egui::Slider::new(&mut state.amount_sat, 1_000..=5_000_000)
+                            .logarithmic(true)
+                            .suffix(" sat"),
+                    );
+                });
+                let request = (id, NodeId(state.destination), state.amount_sat * 1000);
+                explain.0 = Some(request);
+                match (&result.candidates, result.request == Some(request)) {
+                    (Some(c), true) if c.is_empty() => {
+                        ui.label("no usable channel for this payment");
+                    }
+                    (Some(c), true) => {
+                        for e in c {
+                            ui.horizontal(|ui| {
+                                let bar = egui::ProgressBar::new(e.probability)
+                                    .desired_width(110.0)
+                                    .text(format!("{:.0}%", 100.0 * e.probability));
+                                ui.add(bar);
+                                ui.label(format!("-> {}", alias(e.peer)));
+                            });
+                        }
+                    }
+                    _ => {
+                        ui.label("…");
+                    }
+                }
+            } else {
+                explain.0 = None;
+            }
+        }
+        Some(Selection::Channel(id)) => {
+            explain.0 = None;
+            let (Some(ch), Some((a, b))) = (net.channel(id), net.endpoints(id)) else {
+                ui.label("this channel is gone");
+                return;
+            };
+            ui.label(
+                RichText::new(format!("channel {}", ch.scid))
+                    .size(20.0)
+                    .strong(),
+            );
+            ui.label(format!("{} ↔ {}", alias(a), alias(b)));
+            ui.label(format!("capacity {} sat", ch.capacity_sat));
+            if ch.closing {
+                ui.colored_label(theme::egui(theme::REMOTE), "closing (waits for its HTLCs)");
+            }
+            for (dir, from, to) in [(Direction::Forward, a, b), (Direction::Backward, b, a)] {
+                let s = ch.side(dir);
+                ui.separator();
+                ui.strong(format!("{} → {}", alias(from), alias(to)));
+                egui::Grid::new(("side", dir.index()))
+                    .num_columns(2)
+                    .show(ui, |ui| {
+                        let mut row = |k: &str, v: String| {
+                            ui.label(k);
+                            ui.label(RichText::new(v).monospace());
+                            ui.end_row();
+                        };
+                        row("balance", format!("{} sat", s.balance_msat / 1000));
+                        row("in flight", format!("{} sat", s.in_flight_msat() / 1000));
+                        row(
+                            "HTLC slots",
+                            format!("{} / {}", s.slots_used(), s.slots_used() + s.slots_free()),
+                        );
+                        let p = &s.policy;
+                        row(
+                            "fee",
+                            format!("{} msat + {} ppm", p.fee_base_msat, p.fee_rate_ppm),
+                        );
+                        row("cltv delta", format!("{}", p.cltv_expiry_delta));
+                        row(
+                            "htlc min / max",
+                            format!("{} / {} msat", p.htlc_minimum_msat, p.htlc_maximum_msat),
+                        );
+                        row("disabled", format!("{}", p.disabled));
+                    });
+                if ui
+                    .button(format!("drain 90% {} → {} (D)", alias(from), alias(to)))
+                    .clicked()
+                {
+                    send(LabCommand::Inject(drain(ch.scid, dir)));
+                }
+            }
+            ui.separator();
+            ui.horizontal(|ui| {
+                if ui.button("jam 60 s (J)").clicked() {
+                    send(LabCommand::Inject(jam(ch.scid)));
+                }
+                if ui.button("close (K)").clicked() {
+                    send(LabCommand::Inject(Command::CloseChannel { scid: ch.scid }));
+                }
+            });
+        }
+        None => {}
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn graph_input(
+    ctx: &egui::Context,
+    response: &egui::Response,
+    session: &SimSession,
+    lab: &Lab,
+    area: &GraphArea,
+    cam: &mut ViewCam,
+    hover: &mut Hover,
+    send: &mut impl FnMut(LabCommand),
+) {
+    if response.dragged() {
+        let d = response.drag_delta();
+        let k = area.world_per_point(cam);
+        cam.center += Vec2::new(-d.x, d.y) * k;
+    }
+    let pointer = response.hover_pos();
+    if let Some(p) = pointer {
+        let (scroll, zoom) = ctx.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
+        let factor = (-scroll * 0.002).exp() / zoom;
+        if (factor - 1.0).abs() > 1e-4 {
+            let at = Vec2::new(p.x, p.y);
+            let before = area.to_world(cam, at);
+            cam.world_per_px = (cam.world_per_px * factor).clamp(1e-6, 1e6);
+            let after = area.to_world(cam, at);
+            cam.center += before - after;
+        }
+    }
+    *hover = match pointer {
+        Some(p) if !response.dragged() => pick(session, lab, area, cam, Vec2::new(p.x, p.y)),
+        _ => Hover::default(),
+    };
+    if response.clicked() {
+        match (hover.node, hover.channel) {
+            (Some(n), _) => send(LabCommand::SelectNode(n.0)),
+            (None, Some(c)) => {
+                if let Some(ch) = session.trainer.engine.network().channel(c) {
+                    send(LabCommand::SelectChannel(ch.scid));
+                }
+            }
+            _ => send(LabCommand::ClearSelection),
+        }
+    }
+}
+
+/// The node under the pointer (within its circle plus a few points), else the nearest
+/// channel within a few points.
+fn pick(session: &SimSession, lab: &Lab, area: &GraphArea, cam: &ViewCam, p: Vec2) -> Hover {
+    let engine = &session.trainer.engine;
+    let net = engine.network();
+    let w = area.to_world(cam, p);
+    let wpp = area.world_per_point(cam);
+    let n = net.node_count();
+    let stats = &engine.metrics().nodes;
+    let max_volume = stats
+        .iter()
+        .map(|s| s.forwarded_msat)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f32;
+    let mut best: Option<(f32, NodeId)> = None;
+    for (id, node) in net.nodes() {
+        let volume = stats.get(id.index()).map_or(0, |s| s.forwarded_msat) as f32;
+        let r = (node_radius_px(n, volume / max_volume, lab.presenter) + 4.0) * cam.world_per_px;
+        let d = world_pos(node.position).distance(w);
+        if d <= r.max(6.0 * wpp) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, id));
+        }
+    }
+    if let Some((_, id)) = best {
+        return Hover {
+            node: Some(id),
+            channel: None,
+        };
+    }
+    let mut best: Option<(f32, ChannelId)> = None;
+    let reach = 5.0 * wpp;
+    for (id, a, b, _) in net.channels() {
+        let (Some(na), Some(nb)) = (net.node(a), net.node(b)) else {
+            continue;
+        };
+        let (pa, pb) = (world_pos(na.position), world_pos(nb.position));
+        let ab = pb - pa;
+        let t = ((w - pa).dot(ab) / ab.length_squared().max(1e-12)).clamp(0.0, 1.0);
+        let d = (pa + ab * t).distance(w);
+        if d <= reach && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, id));
+        }
+    }
+    Hover {
+        node: None,
+        channel: best.map(|(_, id)| id),
+    }
+}
+
+fn hover_tooltip(response: &egui::Response, session: &SimSession, hover: &Hover) {
+    let engine = &session.trainer.engine;
+    let net = engine.network();
+    if let Some(id) = hover.node
+        && let Some(node) = net.node(id)
+    {
+        let s = engine
+            .metrics()
+            .nodes
+            .get(id.index())
+            .copied()
+            .unwrap_or_default();
+        let group = session.trainer.agents.group_of(id);
+        response.clone().on_hover_ui_at_pointer(|ui| {
+            ui.strong(&node.alias);
+            ui.label(format!(
+                "{:?}{}",
+                node.role,
+                if group.is_some() { " · PPO agent" } else { "" }
+            ));
+            ui.label(format!("capacity {} sat", net.node_capacity_sat(id)));
+            ui.label(format!(
+                "forwarded {} sat, earned {} sat",
+                s.forwarded_msat / 1000,
+                s.fees_earned_msat / 1000
+            ));
+            ui.label(RichText::new("click to inspect").weak());
+        });
+    } else if let Some(id) = hover.channel
+        && let Some(ch) = net.channel(id)
+    {
+        let f = ch.side(Direction::Forward);
+        let b = ch.side(Direction::Backward);
+        response.clone().on_hover_ui_at_pointer(|ui| {
+            ui.strong(format!("channel {}", ch.scid));
+            ui.label(format!(
+                "{} sat: {} | {}",
+                ch.capacity_sat,
+                f.balance_msat / 1000,
+                b.balance_msat / 1000
+            ));
+            ui.label(format!("HTLCs {} | {}", f.slots_used(), b.slots_used()));
+        });
+    }
+}
+
+/// Aliases (when few enough nodes are on screen) and the L402 badges.
+fn overlays(
+    painter: &egui::Painter,
+    session: &SimSession,
+    lab: &Lab,
+    area: &GraphArea,
+    cam: &ViewCam,
+    flights: &Flights,
+    now_s: f32,
+) {
+    let net = session.trainer.engine.network();
+    let rect = painter.clip_rect();
+    let to_screen = |p: [f32; 2]| {
+        let s = area.to_screen(cam, world_pos(p));
+        egui::pos2(s.x, s.y)
+    };
+    let on_screen: Vec<(NodeId, egui::Pos2)> = net
+        .nodes()
+        .map(|(id, n)| (id, to_screen(n.position)))
+        .filter(|(_, p)| rect.contains(*p))
+        .collect();
+    let font = FontId::proportional(if lab.presenter { 15.0 } else { 12.0 });
+    if on_screen.len() <= 80 {
+        for (id, p) in &on_screen {
+            let Some(node) = net.node(*id) else { continue };
+            painter.text(
+                *p + egui::vec2(0.0, 16.0),
+                Align2::CENTER_TOP,
+                &node.alias,
+                font.clone(),
+                theme::egui_alpha(theme::TEXT, 0.85),
+            );
+        }
+    }
+    for b in &flights.badges {
+        let Some(node) = net.node(b.node) else {
+            continue;
+        };
+        let age = badge_age(b, now_s);
+        let p = to_screen(node.position) + egui::vec2(14.0, -14.0 - 26.0 * age);
+        if !rect.contains(p) {
+            continue;
+        }
+        let alpha = 1.0 - age * age;
+        let galley = painter.layout_no_wrap(b.text.clone(), font.clone(), Color32::WHITE);
+        let r = egui::Rect::from_min_size(p, galley.size()).expand(3.0);
+        painter.rect_filled(r, 4.0, theme::egui_alpha(b.color, 0.85 * alpha));
+        painter.galley(p, galley, theme::egui_alpha(theme::TEXT, alpha));
+    }
+    if lab.paused {
+        painter.text(
+            rect.right_top() + egui::vec2(-12.0, 10.0),
+            Align2::RIGHT_TOP,
+            "paused",
+            FontId::proportional(if lab.presenter { 26.0 } else { 18.0 }),
+            theme::egui(theme::REMOTE),
+        );
+    }
+}
+
+fn file_dialog(mode: DialogMode, lab: &Lab) -> FileDialog {
+    let dir = lab
+        .path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| p.to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."));
+    FileDialog {
+        mode,
+        path: lab.path.display().to_string(),
+        dir,
+    }
+}
+
+fn dialogs(
+    ctx: &egui::Context,
+    lab: &mut Lab,
+    state: &mut UiState,
+    plots: &mut Plots,
+    send: &mut impl FnMut(LabCommand),
+) {
+    if lab.help {
+        let mut open = true;
+        egui::Window::new("help")
+            .open(&mut open)
+            .collapsible(false)
+            .anchor(Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+            .show(ctx, |ui| {
+                ui.label("Nodes are sized by forwarded volume and coloured by role (agents by group).");
+                ui.label("Channels show liquidity: teal is node1's side, amber node2's; a red glow means full HTLC slots.");
+                ui.label("White pulses are HTLCs offered; green runs back on settle, red from the failing hop; violet pays for L402.");
+                ui.separator();
+                egui::Grid::new("keys").num_columns(2).striped(true).show(ui, |ui| {
+                    for (k, what) in SHORTCUTS {
+                        ui.label(RichText::new(*k).monospace().strong());
+                        ui.label(*what);
+                        ui.end_row();
+                    }
+                });
+            });
+        if !open {
+            send(LabCommand::ToggleHelp);
+        }
+    }
+    if let Some(chart) = plots.expanded {
+        let mut open = true;
+        egui::Window::new(chart.title())
+            .open(&mut open)
+            .default_size(egui::vec2(720.0, 420.0))
+            .show(ctx, |ui| {
+                let w = ui.available_width();
+                plots::chart_ui(ui, plots, lab, chart, w, 380.0);
+            });
+        if !open {
+            plots.expanded = None;
+        }
+    }
+    let mut close_dialog = false;
+    if let Some(d) = &mut state.dialog {
+        let title = match d.mode {
+            DialogMode::Open => "open scene",
+            DialogMode::Save => "save scene as",
+        };
+        egui::Window::new(title)
+            .collapsible(false)
+            .default_size(egui::vec2(520.0, 380.0))
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    ui.label("path");
+                    ui.add(egui::TextEdit::singleline(&mut d.path).desired_width(400.0));
+                });
+                ui.horizontal(|ui| {
+                    if ui.button("⬆ up").clicked()
+                        && let Some(p) = std::fs::canonicalize(&d.dir)
+                            .ok()
+                            .and_then(|p| p.parent().map(|p| p.to_path_buf()))
+                    {
+                        d.dir = p;
+                    }
+                    ui.label(RichText::new(d.dir.display().to_string()).weak());
+                });
+                egui::ScrollArea::vertical()
+                    .max_height(240.0)
+                    .show(ui, |ui| {
+                        let mut entries: Vec<(bool, PathBuf)> = std::fs::read_dir(&d.dir)
+                            .map(|r| {
+                                r.filter_map(|e| e.ok())
+                                    .map(|e| (e.path().is_dir(), e.path()))
+                                    .filter(|(dir, p)| {
+                                        *dir || p.extension().is_some_and(|x| x == "ron")
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        entries.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                        for (is_dir, p) in entries {
+                            let name = p
+                                .file_name()
+                                .map_or(String::new(), |n| n.to_string_lossy().into_owned());
+                            let label = if is_dir { format!("📁 {name}") } else { name };
+                            if ui
+                                .selectable_label(d.path == p.display().to_string(), label)
+                                .clicked()
+                            {
+                                if is_dir {
+                                    d.dir = p;
+                                } else {
+                                    d.path = p.display().to_string();
+                                }
+                            }
+                        }
+                    });
+                ui.separator();
+                ui.horizontal(|ui| {
+                    let ok = match d.mode {
+                        DialogMode::Open => "open",
+                        DialogMode::Save => "save",
+                    };
+                    if ui.button(ok).clicked() && !d.path.trim().is_empty() {
+                        let path = PathBuf::from(d.path.trim());
+                        send(match d.mode {
+                            DialogMode::Open => LabCommand::OpenScene(path),
+                            DialogMode::Save => LabCommand::SaveScene(path),
+                        });
+                        close_dialog = true;
+                    }
+                    if ui.button("cancel").clicked() {
+                        close_dialog = true;
+                    }
+                });
+            });
+    }
+    if close_dialog {
+        state.dialog = None;
+    }
+    if let Some(message) = lab.error.clone() {
+        let modal = egui::Modal::new(egui::Id::new("error")).show(ctx, |ui| {
+            ui.set_max_width(520.0);
+            ui.heading("something went wrong");
+            ui.label(message);
+            ui.label(RichText::new("The previous scene keeps running.").weak());
+            ui.button("OK").clicked()
+        });
+        if modal.inner || modal.should_close() {
+            lab.error = None;
+        }
+    }
+    if lab.confirm_quit {
+        let modal = egui::Modal::new(egui::Id::new("quit")).show(ctx, |ui| {
+            ui.heading("save changes before quitting?");
+            ui.label(format!("{} has edits that are not saved.", lab.scene.name));
+            let mut answer = None;
+            ui.horizontal(|ui| {
+                if ui.button("save and quit").clicked() {
+                    answer = Some(0);
+                }
+                if ui.button("quit without saving").clicked() {
+                    answer = Some(1);
+                }
+                if ui.button("cancel").clicked() {
+                    answer = Some(2);
+                }
+            });
+            answer
+        });
+        let answer = modal.inner.or(modal.should_close().then_some(2));
+        match answer {
+            Some(0) => {
+                send(LabCommand::SaveScene(lab.path.clone()));
+                send(LabCommand::Quit);
+                lab.confirm_quit = false;
+            }
+            Some(1) => {
+                send(LabCommand::QuitNow);
+                lab.confirm_quit = false;
+            }
+            Some(_) => lab.confirm_quit = false,
+            None => {}
+        }
+    }
+}
