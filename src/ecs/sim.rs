@@ -31,6 +31,9 @@ pub struct SimSession {
     /// The engine never moves past this simulated time (scripted lessons stop here to
     /// apply a command at an exact time).
     pub stop_at_ms: Option<u64>,
+    /// Where the paced clock should be, with the fractions of a millisecond that slow
+    /// speeds add up frame by frame.
+    pub clock_ms: f64,
 }
 
 impl SimSession {
@@ -46,6 +49,7 @@ impl SimSession {
             sim_ms_per_s: None,
             frame_budget: None,
             stop_at_ms: None,
+            clock_ms: 0.0,
         }
     }
 }
@@ -121,10 +125,14 @@ fn advance(
         return;
     }
     let mut s = session.expect("checked");
-    let now_ms = s.trainer.engine.now_ms();
-    let paced = s
-        .sim_ms_per_s
-        .map(|rate| now_ms.saturating_add((rate * time.delta_secs_f64()).round() as u64));
+    let now_ms = s.trainer.engine.now_ms() as f64;
+    let paced = s.sim_ms_per_s.map(|rate| {
+        // Never more than a quarter of a second (at this speed) ahead of the engine, so a
+        // slow frame does not turn into a burst later.
+        let target = s.clock_ms.max(now_ms) + rate * time.delta_secs_f64();
+        s.clock_ms = target.min(now_ms + rate * 0.25 + 1.0);
+        s.clock_ms as u64
+    });
     let until_ms = match (paced, s.stop_at_ms) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),

@@ -390,10 +390,12 @@ impl Agents {
     /// What the agent at `node` would do with a payment of `amount_msat` to `destination`
     /// arriving from nowhere (the node as sender): each candidate channel with its policy
     /// probability, most likely first. `None` if `node` is not an agent. For the lab's
-    /// inspector; it changes no state that decisions depend on.
+    /// inspector: it reads only, with a search cache of the caller's (the agents' own
+    /// cache must not see the inspector's questions).
     pub fn explain(
-        &mut self,
+        &self,
         engine: &Engine,
+        oracle: &mut Oracle,
         node: NodeId,
         destination: NodeId,
         amount_msat: u64,
@@ -402,7 +404,7 @@ impl Agents {
         let route = [node];
         let ctx = engine.probe_context(node, destination, amount_msat, &route);
         let max = self.groups[group].learner.config.max_candidates;
-        let cands = candidates(&ctx, &mut self.oracle, &self.memory, max);
+        let cands = candidates(&ctx, oracle, &self.memory, max);
         if cands.is_empty() {
             return Some(Vec::new());
         }
@@ -539,15 +541,19 @@ impl Trainer {
             {
                 break;
             }
+            if let Some(until) = budget.until_ms {
+                // Arrivals due by the bound must be in the queue before it is looked at.
+                self.engine.draw_arrivals_until(until);
+            }
             let next_event = self.engine.next_event_ms();
             let next_call = self.market.as_ref().map_or(u64::MAX, |m| m.next_call_ms());
             let next = next_event.unwrap_or(u64::MAX).min(next_call);
             if let Some(until) = budget.until_ms
                 && next > until
+                && !self.engine.is_finished()
             {
                 // Nothing due before the bound: the clock moves up to it and stops there.
-                self.engine.run_until(until);
-                self.drain_for_market();
+                self.engine.idle_until(until);
                 self.at_decision_point = false;
                 return Progress::Running;
             }
@@ -572,6 +578,17 @@ impl Trainer {
         // point, so the frame budget cannot change what is trained.
         self.at_decision_point = false;
         Progress::Running
+    }
+
+    /// Whether the simulation has done everything due by `at_ms` (and its clock is
+    /// there): a lesson step waiting for that time may run.
+    pub fn reached(&self, at_ms: u64) -> bool {
+        self.engine.now_ms() >= at_ms
+            && self.engine.next_event_ms().is_none_or(|t| t > at_ms)
+            && self
+                .market
+                .as_ref()
+                .is_none_or(|m| m.next_call_ms() > at_ms)
     }
 
     /// Whether the last advance stopped for agents' decisions (not at a budget or time

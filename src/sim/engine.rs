@@ -232,6 +232,10 @@ pub struct Engine {
     sim: SimSettings,
     liquidity: LiquidityModel,
     now_ms: u64,
+    /// Time of the last event processed (or clock move that made calls due): what nodes
+    /// see as "now" when they decide. A paced clock (`idle_until`) moves `now_ms` only, so
+    /// how a run is sliced into frames cannot change a decision.
+    event_ms: u64,
     seq: u64,
     queue: BinaryHeap<Reverse<(Scheduled, EventSlot)>>,
     /// Events for offline nodes, replayed when the node comes back.
@@ -314,6 +318,7 @@ impl Engine {
             sim: scene.sim.clone(),
             liquidity: scene.liquidity,
             now_ms: 0,
+            event_ms: 0,
             seq: 0,
             queue: BinaryHeap::new(),
             deferred: Vec::new(),
@@ -476,11 +481,16 @@ impl Engine {
             return Step::Blocked;
         }
         let Some(Reverse((at, EventSlot(event)))) = self.queue.pop() else {
-            self.wind_down();
+            // An open-ended run (the lab) with nothing to do keeps its state: users' edits
+            // (a node taken offline) must not be undone by an end-of-run clean-up.
+            if self.payment_limit.is_some() {
+                self.wind_down();
+            }
             return Step::Done;
         };
         debug_assert!(at.at_ms >= self.now_ms);
         self.now_ms = at.at_ms;
+        self.event_ms = at.at_ms;
         self.handle(event);
         if self.check_invariants
             && let Err(e) = self.network.check_invariants()
@@ -558,7 +568,7 @@ impl Engine {
         let a = &self.attempts[pending.attempt as usize];
         let payment = &self.payments[a.payment as usize];
         DecisionContext {
-            now_ms: self.now_ms,
+            now_ms: self.event_ms,
             node: pending.node,
             gossip: &self.gossip,
             local: LocalView::new(&self.network, pending.node),
@@ -570,7 +580,7 @@ impl Engine {
                 cltv_budget: a.cltv_budget,
                 route_nodes: &a.nodes,
                 attempt: payment.attempts,
-                elapsed_ms: self.now_ms.saturating_sub(payment.started_ms),
+                elapsed_ms: self.event_ms.saturating_sub(payment.started_ms),
             },
             settings: &self.routing,
         }
@@ -648,6 +658,15 @@ impl Engine {
                 return; // waiting for a decision: the clock stays where it is
             }
         }
+        self.now_ms = self.now_ms.max(until_ms);
+        self.event_ms = self.now_ms;
+    }
+
+    /// Move the clock to `until_ms` without processing anything (a paced display clock).
+    /// Arrivals due by then are drawn first; nothing may be due before `until_ms`.
+    pub fn idle_until(&mut self, until_ms: u64) {
+        self.draw_arrivals_until(until_ms);
+        debug_assert!(self.next_event_ms().is_none_or(|t| t > until_ms));
         self.now_ms = self.now_ms.max(until_ms);
     }
 

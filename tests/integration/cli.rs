@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn lnlab(args: &[&str]) -> Output {
+pub(crate) fn lnlab(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lnlab"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -12,7 +12,7 @@ fn lnlab(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-fn tmp(name: &str) -> PathBuf {
+pub(crate) fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lnlab-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
@@ -26,7 +26,7 @@ fn fixture(name: &str) -> String {
         .to_string()
 }
 
-fn assert_ok(out: &Output) {
+pub(crate) fn assert_ok(out: &Output) {
     assert!(
         out.status.success(),
         "{}",
@@ -34,7 +34,7 @@ fn assert_ok(out: &Output) {
     );
 }
 
-fn assert_one_line_error(out: &Output, needle: &str) {
+pub(crate) fn assert_one_line_error(out: &Output, needle: &str) {
     assert!(!out.status.success(), "expected failure");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(needle), "stderr {err:?} lacks {needle:?}");

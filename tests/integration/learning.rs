@@ -210,21 +210,18 @@ fn training_is_deterministic_for_a_seed() {
 }
 
 /// Training inside the Bevy app learns the same weights whatever the frame budget — a
-/// tiny one (7 events and 1 minibatch per frame) or the CLI's (20,000 and 64) — and the
+/// tiny one (7 events and 1 minibatch per frame), the CLI's (20,000 and 64), or the lab's
+/// (a paced clock and wall-clock deadlines, so frames end at random points) — and the
 /// same as the plain loop.
 #[test]
 fn training_in_bevy_does_not_depend_on_the_frame_budget() {
     use lnlab::ecs::sim::{SimSession, headless_app, run_headless};
+    use std::time::Duration;
     let scene = detour_scene();
-    let run = |events_per_frame: usize, minibatches_per_frame: usize| {
+    let run = |configure: &dyn Fn(&mut SimSession)| {
         let t = trainer(&scene, std::path::Path::new("."), &options(400)).unwrap();
-        let session = SimSession {
-            trainer: t,
-            events_per_frame,
-            minibatches_per_frame,
-            paused: false,
-            engine_done: false,
-        };
+        let mut session = SimSession::new(t);
+        configure(&mut session);
         let mut frames = 0u64;
         let s = run_headless(headless_app(session), |_| frames += 1);
         let params = lnlab::rl::net::parameters(&s.trainer.agents.groups[0].policy.net);
@@ -235,15 +232,30 @@ fn training_in_bevy_does_not_depend_on_the_frame_budget() {
             s.trainer.engine.metrics().succeeded,
         )
     };
-    let (frames_small, params_small, rows_small, ok_small) = run(7, 1);
-    let (frames_large, params_large, rows_large, ok_large) = run(20_000, 64);
+    let (frames_small, params_small, rows_small, ok_small) = run(&|s| {
+        s.events_per_frame = 7;
+        s.minibatches_per_frame = 1;
+    });
+    let (frames_large, params_large, rows_large, ok_large) = run(&|_| {});
+    let (frames_paced, params_paced, rows_paced, ok_paced) = run(&|s| {
+        s.events_per_frame = 50;
+        s.minibatches_per_frame = 1;
+        s.sim_ms_per_s = Some(200_000.0);
+        s.frame_budget = Some(Duration::from_micros(300));
+    });
     assert!(
         frames_small > frames_large,
         "{frames_small} vs {frames_large} frames"
     );
+    assert!(frames_paced > frames_large, "{frames_paced} paced frames");
     assert_eq!((rows_small, ok_small), (rows_large, ok_large));
+    assert_eq!((rows_paced, ok_paced), (rows_large, ok_large));
     assert!(
         params_small == params_large,
         "the frame budget changed the trained weights"
+    );
+    assert!(
+        params_paced == params_large,
+        "the lab's pacing changed the trained weights"
     );
 }

@@ -4,6 +4,7 @@
 
 mod cli;
 mod l402;
+mod lab;
 mod learning;
 mod properties;
 mod scenarios;

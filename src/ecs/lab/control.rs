@@ -9,6 +9,7 @@ use super::script::{Exit, Lesson};
 use crate::ecs::sim::{SimSession, SimStatus};
 use crate::network::{ChannelId, NodeId, ShortChannelId};
 use crate::rl::agents::Explained;
+use crate::rl::oracle::Oracle;
 use crate::routing::{RouterKind, build_router};
 use crate::scene::Scene;
 use crate::sim::command::{Command, TimedCommand};
@@ -181,10 +182,25 @@ impl Lab {
 #[derive(Resource, Default, Clone, Debug, PartialEq)]
 pub struct ExplainRequest(pub Option<(NodeId, NodeId, u64)>);
 
-#[derive(Resource, Default, Clone, Debug)]
+#[derive(Resource)]
 pub struct ExplainResult {
     pub request: Option<(NodeId, NodeId, u64)>,
     pub candidates: Option<Vec<Explained>>,
+    /// The inspector's own search cache (the agents' cache must not see its questions).
+    oracle: Oracle,
+    /// Real seconds when the answer was computed (balances move; it is refreshed).
+    at_s: f32,
+}
+
+impl Default for ExplainResult {
+    fn default() -> Self {
+        ExplainResult {
+            request: None,
+            candidates: None,
+            oracle: Oracle::new(16),
+            at_s: f32::NEG_INFINITY,
+        }
+    }
 }
 
 /// Everything checked before a window opens, so bad input ends with one error line.
@@ -207,6 +223,7 @@ impl Startup {
         let lesson = args.script.as_deref().map(Lesson::load).transpose()?;
         let scene = crate::cli::load_scene(&path)?;
         let session = new_session(&scene, &path, args.seed).map_err(anyhow::Error::msg)?;
+        check_display()?;
         Ok(Startup {
             scene,
             path,
@@ -255,6 +272,18 @@ impl Startup {
             .insert_resource(super::script::Runner::new(args, self.lesson));
         Ok(())
     }
+}
+
+/// The window needs an X11 display; say so plainly instead of failing deep in winit.
+fn check_display() -> anyhow::Result<()> {
+    if cfg!(target_os = "linux") && std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
+        anyhow::bail!(
+            "no display to open the lab's window on (DISPLAY is not set); run it in a \
+             desktop session, under `xvfb-run -a lnlab ...`, or use the headless \
+             subcommands (`lnlab run`, `compare`, `train`)"
+        );
+    }
+    Ok(())
 }
 
 /// `scenes/classroom.ron`, from the working directory or else from the source tree.
@@ -347,7 +376,8 @@ fn apply(
             LabCommand::TogglePause => lab.paused = !lab.paused,
             LabCommand::Step => {
                 lab.paused = true;
-                step_one(&mut session);
+                let rows = step_one(&mut session);
+                status.new_rows.extend(rows);
             }
             LabCommand::Reset => {
                 let scene = lab.scene.clone();
@@ -393,6 +423,17 @@ fn apply(
             },
             LabCommand::Inject(cmd) => {
                 let label = cmd.label();
+                // What the engine accepts must also be a valid scene entry, or the saved
+                // scene would not load again.
+                let mut edited = lab.scene.clone();
+                edited.timeline.push(TimedCommand {
+                    at_ms: now,
+                    command: cmd.clone(),
+                });
+                if let Err(e) = crate::scene::io::validate(&edited) {
+                    lab.say(now, format!("{label}: refused: {e}"), true);
+                    continue;
+                }
                 match session.trainer.engine.apply(cmd.clone()) {
                     Ok(()) => {
                         lab.scene.timeline.push(TimedCommand {
@@ -440,28 +481,29 @@ fn apply(
                     lab.say(now, e.to_string(), true);
                 }
             },
-            LabCommand::SaveScene(path) => match crate::scene::save(&lab.scene, &path) {
-                Ok(()) => {
-                    lab.dirty = false;
-                    lab.path = path.clone();
-                    lab.say(now, format!("saved {}", path.display()), false);
+            LabCommand::SaveScene(path) => {
+                match crate::scene::save(&rebase_checkpoints(&lab.scene, &lab.path, &path), &path) {
+                    Ok(()) => {
+                        lab.scene = rebase_checkpoints(&lab.scene, &lab.path, &path);
+                        lab.dirty = false;
+                        lab.path = path.clone();
+                        lab.say(now, format!("saved {}", path.display()), false);
+                    }
+                    Err(e) => {
+                        lab.error = Some(format!("Could not save the scene.\n\n{e}"));
+                        lab.say(now, e.to_string(), true);
+                    }
                 }
-                Err(e) => {
-                    lab.error = Some(format!("Could not save the scene.\n\n{e}"));
-                    lab.say(now, e.to_string(), true);
-                }
-            },
+            }
             LabCommand::SetPresenter(on) => lab.presenter = on,
             LabCommand::ToggleHelp => lab.help = !lab.help,
             LabCommand::Fit => lab.fit_requested = true,
-            LabCommand::Quit => {
-                if lab.dirty {
-                    lab.confirm_quit = true;
-                } else {
-                    exit.requested = true;
-                }
+            LabCommand::Quit if lab.dirty => lab.confirm_quit = true,
+            // Leaving: the engine stops where it is (the state dump shows that moment).
+            LabCommand::Quit | LabCommand::QuitNow => {
+                exit.requested = true;
+                lab.paused = true;
             }
-            LabCommand::QuitNow => exit.requested = true,
         }
     }
     configure(&mut session, &lab);
@@ -473,9 +515,34 @@ fn apply(
     }
 }
 
-/// Process exactly one engine event, answering agents' decisions first if it waits.
-fn step_one(session: &mut SimSession) {
+/// The scene as saved to `to`: checkpoint paths are relative to the scene's folder, so
+/// a save into another folder points them at the same files.
+fn rebase_checkpoints(scene: &Scene, from: &Path, to: &Path) -> Scene {
+    let dir = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (old, new) = (dir(from), dir(to));
+    let mut scene = scene.clone();
+    if old == new {
+        return scene;
+    }
+    if let Some(agents) = &mut scene.agents {
+        for g in &mut agents.groups {
+            if let Some(ck) = &mut g.checkpoint
+                && Path::new(ck.as_str()).is_relative()
+            {
+                let absolute = std::path::absolute(old.join(&*ck)).unwrap_or(old.join(&*ck));
+                *ck = absolute.display().to_string();
+            }
+        }
+    }
+    scene
+}
+
+/// Process exactly one engine event, answering agents' decisions first if it waits (and
+/// finishing a PPO update in progress, which the engine waits for). Returns the rows of
+/// updates that finished.
+fn step_one(session: &mut SimSession) -> Vec<crate::rl::agents::MetricsRow> {
     let t = &mut session.trainer;
+    let rows = t.update(usize::MAX);
     let before = t.events_processed;
     for _ in 0..3 {
         t.spawn_payments();
@@ -486,6 +553,7 @@ fn step_one(session: &mut SimSession) {
             break;
         }
     }
+    rows
 }
 
 /// Replace the session with a fresh one for `scene`; on failure keep the old one.
@@ -498,7 +566,10 @@ fn restart(
     verb: &str,
 ) {
     match new_session(&scene, &path, lab.seed) {
-        Ok(new) => {
+        Ok(mut new) => {
+            // A lesson holding the engine at a time holds the new one too, until its
+            // next step is looked at.
+            new.stop_at_ms = session.stop_at_ms.map(|_| 0);
             *session = new;
             *status = SimStatus::default();
             let fresh_file = verb == "opened";
@@ -528,18 +599,30 @@ fn restart(
     }
 }
 
-/// Answer the inspector's question about an agent's policy.
+/// Answer the inspector's question about an agent's policy: when it changes, and a few
+/// times a second as the network moves.
 fn explain(
     request: Res<ExplainRequest>,
     mut result: ResMut<ExplainResult>,
-    mut session: NonSendMut<SimSession>,
+    session: NonSend<SimSession>,
+    time: Res<Time<Real>>,
 ) {
     let Some((node, destination, amount_msat)) = request.0 else {
         result.request = None;
         result.candidates = None;
         return;
     };
-    let t = &mut session.trainer;
-    result.candidates = t.agents.explain(&t.engine, node, destination, amount_msat);
-    result.request = request.0;
+    let now = time.elapsed_secs();
+    if result.request == request.0 && now - result.at_s < 0.5 {
+        return;
+    }
+    let t = &session.trainer;
+    let r = &mut *result;
+    // A fresh cache each time: the graph's topology may have changed since.
+    r.oracle = Oracle::new(16);
+    r.candidates = t
+        .agents
+        .explain(&t.engine, &mut r.oracle, node, destination, amount_msat);
+    r.request = request.0;
+    r.at_s = now;
 }

@@ -10,7 +10,7 @@ use super::view::world_pos;
 use crate::ecs::sim::SimSession;
 use crate::l402::market::L402EventKind;
 use crate::network::NodeId;
-use crate::sim::engine::SimEvent;
+use crate::sim::engine::{PaymentStatus, SimEvent};
 use bevy::prelude::*;
 use rustc_hash::FxHashSet;
 
@@ -148,10 +148,10 @@ fn collect(
             SimEvent::PaymentSucceeded { payment, fees_msat } => {
                 tally.succeeded += 1;
                 tally.fees_msat += fees_msat;
-                if let Some(p) = engine.payments().get(payment as usize) {
-                    tally
-                        .latencies_ms
-                        .push(engine.now_ms().saturating_sub(p.started_ms));
+                if let Some(p) = engine.payments().get(payment as usize)
+                    && let PaymentStatus::Succeeded { at_ms, .. } = p.status
+                {
+                    tally.latencies_ms.push(at_ms.saturating_sub(p.started_ms));
                 }
             }
             SimEvent::PaymentFailed { .. } => tally.failed += 1,

@@ -17,7 +17,7 @@ mod dump;
 mod feed;
 mod plots;
 mod script;
-mod theme;
+pub mod theme;
 mod ui;
 mod view;
 
@@ -117,7 +117,11 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
                 ..default()
             })
             .set(bevy::log::LogPlugin {
-                filter: "warn,wgpu=error,naga=error,lnlab=info".into(),
+                // Quiet by default: the renderer's notes about the adapter and the
+                // display (software rendering, odd XRandR sizes) are not the user's concern.
+                filter: "warn,wgpu=error,naga=error,bevy_render::renderer=error,\
+                         bevy_egui::render=error,winit=error,lnlab=info"
+                    .into(),
                 level: bevy::log::Level::WARN,
                 ..default()
             }),
@@ -174,4 +178,45 @@ pub enum LabSet {
     Collect,
     /// Meshes, camera and gizmos follow.
     Draw,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_sizes_and_speeds_parse_or_say_why_not() {
+        assert_eq!(parse_size("960x600"), Ok((960, 600)));
+        assert!(parse_size("960").unwrap_err().contains("WIDTHxHEIGHT"));
+        assert!(parse_size("10x600").unwrap_err().contains("200..=8192"));
+        assert_eq!(parse_speed("MAX"), Ok(Speed::Max));
+        assert_eq!(parse_speed("2.5"), Ok(Speed::Times(2.5)));
+        for bad in ["0", "-1", "NaN", "inf", "fast"] {
+            assert!(parse_speed(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lessons_parse_and_errors_point_at_the_line() {
+        let path = std::path::Path::new("lesson.ron");
+        let ok = Lesson::parse(
+            "(steps: [\n (wait: Frames(2), do: Pause),\n (wait: Sim(5000), do: Inject(\
+             NodeOffline(node: 3))),\n (wait: Seconds(1.5), do: Quit),\n])",
+            path,
+        )
+        .unwrap();
+        assert_eq!(ok.steps.len(), 3);
+        assert_eq!(ok.steps[1].wait, Wait::Sim(5000));
+        let bad = Lesson::parse(
+            "(steps: [\n (wait: Sim(1), do: Pause),\n (wait: Never)\n])",
+            path,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(bad.starts_with("lesson.ron:3:"), "{bad}");
+        let negative = Lesson::parse("(steps: [(wait: Seconds(-1.0), do: Pause)])", path)
+            .unwrap_err()
+            .to_string();
+        assert!(negative.contains("step 1"), "{negative}");
+    }
 }

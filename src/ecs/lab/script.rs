@@ -217,11 +217,10 @@ fn drive(
     while let Some(step) = r.steps.front() {
         let due = match step.wait {
             Wait::Sim(ms) => {
-                let now = session.trainer.engine.now_ms();
-                if now < ms {
+                if session.trainer.engine.now_ms() < ms {
                     session.stop_at_ms = Some(ms);
                 }
-                now >= ms
+                session.trainer.reached(ms)
             }
             Wait::Frames(n) => r.frames_in_step >= n,
             Wait::Seconds(s) => r.seconds_in_step >= s,
@@ -232,11 +231,17 @@ fn drive(
         let step = r.steps.pop_front().expect("peeked");
         r.frames_in_step = 0;
         r.seconds_in_step = 0.0;
+        let restarts = matches!(step.command, LabCommand::Reset | LabCommand::OpenScene(_));
         let command = match step.command {
             LabCommand::Quit => LabCommand::QuitNow,
             c => c,
         };
         out.write(command);
+        if restarts {
+            // Later steps wait for the new session's clock, from the next frame on.
+            session.stop_at_ms = Some(0);
+            break;
+        }
     }
 }
 

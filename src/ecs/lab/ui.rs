@@ -38,7 +38,8 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("P", "presenter mode"),
     ("H or F1", "this help"),
     ("F12", "screenshot (PNG)"),
-    ("Ctrl+O / Ctrl+S", "open / save scene"),
+    ("Ctrl+O", "open a scene"),
+    ("Ctrl+S / Ctrl+Shift+S", "save / save as"),
     ("Ctrl+Q", "quit"),
     ("drag, wheel", "pan, zoom"),
     ("click", "inspect a node or channel"),
@@ -212,6 +213,9 @@ fn shortcuts(
     if pressed(Modifiers::COMMAND, Key::O) {
         state.dialog = Some(file_dialog(DialogMode::Open, lab));
     }
+    if pressed(Modifiers::COMMAND | Modifiers::SHIFT, Key::S) {
+        state.dialog = Some(file_dialog(DialogMode::Save, lab));
+    }
     if pressed(Modifiers::COMMAND, Key::S) {
         send(LabCommand::SaveScene(lab.path.clone()));
     }
@@ -228,7 +232,7 @@ fn shortcuts(
     if plain(Key::R) {
         send(LabCommand::Reset);
     }
-    if plain(Key::Plus) || plain(Key::Equals) || pressed(Modifiers::SHIFT, Key::Equals) {
+    if plain(Key::Plus) || plain(Key::Equals) {
         send(LabCommand::SetSpeed(faster(lab.speed, 2.0)));
     }
     if plain(Key::Minus) {
@@ -1063,6 +1067,7 @@ fn dialogs(
                 ui.separator();
                 ui.horizontal(|ui| {
                     let ok = match d.mode {
+                        DialogMode::Open if lab.dirty => "discard unsaved changes and open",
                         DialogMode::Open => "open",
                         DialogMode::Save => "save",
                     };

@@ -37,6 +37,13 @@ struct CanvasCamera;
 #[derive(Component)]
 struct CanvasSprite;
 
+type CanvasCameraParts = (
+    &'static mut Camera,
+    &'static mut Transform,
+    &'static mut Projection,
+);
+type CanvasSpriteParts = (&'static mut Sprite, &'static mut Transform);
+
 fn canvas_image(size: UVec2) -> Image {
     let extent = Extent3d {
         width: size.x.max(1),
@@ -105,14 +112,14 @@ impl GraphArea {
     }
 
     /// World position under an egui point.
-    pub fn to_world(&self, cam: &ViewCam, p: Vec2) -> Vec2 {
+    pub fn to_world(self, cam: &ViewCam, p: Vec2) -> Vec2 {
         let c = (self.min + self.max) / 2.0;
         let d = (p - c) * self.logical_per_point() * cam.world_per_px;
         cam.center + Vec2::new(d.x, -d.y)
     }
 
     /// egui point of a world position.
-    pub fn to_screen(&self, cam: &ViewCam, w: Vec2) -> Vec2 {
+    pub fn to_screen(self, cam: &ViewCam, w: Vec2) -> Vec2 {
         let c = (self.min + self.max) / 2.0;
         let d = (w - cam.center) / (cam.world_per_px * self.logical_per_point());
         c + Vec2::new(d.x, -d.y)
@@ -427,11 +434,8 @@ fn rebuild(
     mut graph: ResMut<GraphMeshes>,
     mut meshes: ResMut<Assets<Mesh>>,
     mut images: ResMut<Assets<Image>>,
-    mut canvas_camera: Query<
-        (&mut Camera, &mut Transform, &mut Projection),
-        (With<CanvasCamera>, Without<CanvasSprite>),
-    >,
-    mut sprite: Query<(&mut Sprite, &mut Transform), (With<CanvasSprite>, Without<CanvasCamera>)>,
+    mut canvas_camera: Query<CanvasCameraParts, (With<CanvasCamera>, Without<CanvasSprite>)>,
+    mut sprite: Query<CanvasSpriteParts, (With<CanvasSprite>, Without<CanvasCamera>)>,
 ) {
     let Ok((mut canvas_cam, mut canvas_tf, mut canvas_proj)) = canvas_camera.single_mut() else {
         return;

@@ -1,0 +1,252 @@
+//! The desktop lab as a user (or a classroom script) runs it: a real window under Xvfb with
+//! Mesa's software Vulkan (lavapipe). Screenshots are checked by their pixels, scripted
+//! runs by the JSON state the app writes on exit. Bad input is refused before any window
+//! opens.
+
+use super::cli::{assert_ok, assert_one_line_error, lnlab, tmp};
+use lnlab::ecs::lab::theme::{self, Rgb};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const LAVAPIPE: &str = "/usr/share/vulkan/icd.d/lvp_icd.x86_64.json";
+
+/// Run the lab in a small window under Xvfb.
+fn lab_window(args: &[&str]) -> Output {
+    let has_xvfb = Command::new("sh")
+        .args(["-c", "command -v xvfb-run"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        has_xvfb && Path::new(LAVAPIPE).exists(),
+        "the GUI tests need Xvfb and Mesa's software Vulkan: \
+         apt-get install -y xvfb mesa-vulkan-drivers libvulkan1"
+    );
+    let runtime = tmp("xdg-runtime");
+    std::fs::create_dir_all(&runtime).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    Command::new("xvfb-run")
+        .args([
+            "-a",
+            "-s",
+            "-screen 0 1024x640x24",
+            env!("CARGO_BIN_EXE_lnlab"),
+        ])
+        .args(args)
+        .args(["--size", "960x600"])
+        .env("VK_ICD_FILENAMES", LAVAPIPE)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("xvfb-run runs")
+}
+
+fn near(p: &image::Rgb<u8>, c: Rgb, tolerance: i32) -> bool {
+    p.0.iter()
+        .zip(c)
+        .all(|(&a, b)| (a as i32 - b as i32).abs() <= tolerance)
+}
+
+#[test]
+fn a_screenshot_of_the_classroom_shows_the_drawn_graph() {
+    let out_png = tmp("classroom.png");
+    let out = lab_window(&[
+        "scenes/classroom.ron",
+        "--frames",
+        "45",
+        "--screenshot",
+        out_png.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let img = image::open(&out_png).expect("a PNG").to_rgb8();
+    assert_eq!(img.dimensions(), (960, 600));
+    let count = |c: Rgb| img.pixels().filter(|p| near(p, c, 24)).count();
+    // Channel bars in both liquidity colours, hub agents, clients and merchants.
+    let local = count(theme::LOCAL);
+    let remote = count(theme::REMOTE);
+    let agents = count(theme::group(0));
+    let clients = count(theme::role(lnlab::network::Role::Client));
+    let merchants = count(theme::role(lnlab::network::Role::Merchant));
+    assert!(
+        local > 1500 && remote > 1500,
+        "channel pixels: {local} teal, {remote} amber"
+    );
+    assert!(agents > 300, "hub agent pixels: {agents}");
+    assert!(
+        clients > 100 && merchants > 100,
+        "{clients} client, {merchants} merchant pixels"
+    );
+    // The graph sits in the middle of the window, between the panels.
+    let (w, h) = img.dimensions();
+    let centre = img
+        .enumerate_pixels()
+        .filter(|(x, y, _)| *x > w / 4 && *x < 3 * w / 4 && *y > h / 10 && *y < 7 * h / 10)
+        .filter(|(_, _, p)| near(p, theme::LOCAL, 24) || near(p, theme::REMOTE, 24))
+        .count();
+    assert!(centre > 1000, "channel pixels in the graph area: {centre}");
+    // Mostly background there still: a drawing, not a smear.
+    let bg = [14u8, 16, 22];
+    let background = img.pixels().filter(|p| near(p, bg, 6)).count();
+    assert!(
+        background > (w * h / 5) as usize,
+        "background pixels: {background}"
+    );
+}
+
+fn lesson(name: &str, steps: &str) -> PathBuf {
+    let path = tmp(&format!("lesson-{name}.ron"));
+    std::fs::write(&path, format!("(steps: [\n{steps}\n])\n")).unwrap();
+    path
+}
+
+fn dump(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Jam the hub-to-hub channel at 5 s, fail to open a broken scene, save, run on to 15 s.
+fn scripted_jam(tag: &str) -> (Value, PathBuf) {
+    let broken = tmp("broken-for-lab.ron");
+    std::fs::write(&broken, "Scene(\n  format_version: 1,\n  nodes: [,\n").unwrap();
+    let saved = tmp(&format!("saved-{tag}.ron"));
+    let state = tmp(&format!("state-{tag}.json"));
+    let script = lesson(
+        tag,
+        &format!(
+            r#"(wait: Frames(1), do: SetSpeed(Times(25.0))),
+           (wait: Sim(5000), do: Inject(JamChannel(scid: "800000x8x0", direction: None, duration_ms: 600000))),
+           (wait: Sim(6000), do: OpenScene("{}")),
+           (wait: Sim(8000), do: SaveScene("{}")),
+           (wait: Sim(9000), do: SelectNode(4)),
+           (wait: Sim(15000), do: Quit),"#,
+            broken.display(),
+            saved.display()
+        ),
+    );
+    let out = lab_window(&[
+        "scenes/classroom.ron",
+        "--script",
+        script.to_str().unwrap(),
+        "--dump-state",
+        state.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    (dump(&state), saved)
+}
+
+#[test]
+fn a_scripted_jam_leaves_the_engine_in_the_expected_state() {
+    let (state, saved) = scripted_jam("a");
+    assert_eq!(
+        state["scene"], "classroom",
+        "a broken scene does not replace the running one"
+    );
+    assert_eq!(
+        state["sim_ms"], 15_000,
+        "a Sim wait stops the engine exactly there"
+    );
+    let errors = state["lab_errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("broken-for-lab.ron:3:")),
+        "the load error names file and line: {errors:?}"
+    );
+    let applied = state["applied_commands"].as_array().unwrap();
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    assert_eq!(applied[0]["at_ms"], 5_000);
+    assert_eq!(applied[0]["label"], "jam 800000x8x0");
+    assert_eq!(state["selection"]["Node"], 4);
+    let channels = state["channels"].as_array().unwrap();
+    let jammed = channels.iter().find(|c| c["scid"] == "800000x8x0").unwrap();
+    for side in ["forward", "backward"] {
+        assert_eq!(
+            jammed[side]["slots_free"], 0,
+            "{side}: every slot held by the jam"
+        );
+        assert!(jammed[side]["htlcs"].as_u64().unwrap() >= 483, "{side}");
+    }
+    // Invariants hold everywhere: balances plus in-flight equal capacity.
+    for c in channels {
+        let total: u64 = ["forward", "backward"]
+            .iter()
+            .map(|s| {
+                c[s]["balance_msat"].as_u64().unwrap() + c[s]["in_flight_msat"].as_u64().unwrap()
+            })
+            .sum();
+        assert_eq!(
+            total,
+            c["capacity_sat"].as_u64().unwrap() * 1000,
+            "{}",
+            c["scid"]
+        );
+    }
+    let m = &state["metrics"];
+    assert!(m["payments"].as_u64().unwrap() > 10, "payments flowed: {m}");
+    assert!(
+        state["agents"]["decisions"].as_u64().unwrap() > 0,
+        "the hub agents decided"
+    );
+    // The saved scene carries the jam in its timeline, and the save cleared the flag.
+    assert_eq!(state["unsaved_changes"], false);
+    let scene = lnlab::scene::load(&saved).expect("the saved scene loads");
+    assert_eq!(scene.timeline.len(), 1);
+    assert_eq!(scene.timeline[0].at_ms, 5_000);
+
+    // The same script gives the same engine state, byte for byte.
+    let (again, _) = scripted_jam("b");
+    for key in [
+        "sim_ms",
+        "events_processed",
+        "metrics",
+        "channels",
+        "nodes",
+        "agents",
+    ] {
+        assert_eq!(
+            state[key], again[key],
+            "{key} differs between identical runs"
+        );
+    }
+}
+
+#[test]
+fn bad_lab_input_is_refused_before_a_window_opens() {
+    assert_one_line_error(&lnlab(&["no/such/scene.ron"]), "no/such/scene.ron");
+    assert_one_line_error(
+        &lnlab(&[
+            "scenes/classroom.ron",
+            "--frames",
+            "3",
+            "--screenshot",
+            "x.jpg",
+        ]),
+        "PNG",
+    );
+    assert_one_line_error(
+        &lnlab(&["scenes/classroom.ron", "--screenshot", "x.png"]),
+        "--frames",
+    );
+    assert_one_line_error(
+        &lnlab(&["scenes/classroom.ron", "--size", "10x10"]),
+        "200..=8192",
+    );
+    assert_one_line_error(
+        &lnlab(&["scenes/classroom.ron", "--speed", "fast"]),
+        "speed",
+    );
+    let no_display = Command::new(env!("CARGO_BIN_EXE_lnlab"))
+        .arg("scenes/classroom.ron")
+        .env_remove("DISPLAY")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&no_display, "no display");
+    let bad = lesson("bad", "(wait: Sim(10), do: Teleport),");
+    let out = lnlab(&["scenes/classroom.ron", "--script", bad.to_str().unwrap()]);
+    assert_one_line_error(&out, &format!("{}:2:", bad.display()));
+    assert_one_line_error(&out, "Teleport");
+}
