@@ -236,7 +236,11 @@ pub fn show(ui: &mut egui::Ui, plots: &mut Plots, lab: &Lab, l402: bool, height:
                     ui.set_width(width);
                     ui.horizontal(|ui| {
                         ui.strong(chart.title());
-                        if ui.small_button("⛶").on_hover_text("expand").clicked() {
+                        if ui
+                            .small_button("expand")
+                            .on_hover_text("show this chart large")
+                            .clicked()
+                        {
                             plots.expanded = Some(chart);
                         }
                     });

@@ -550,7 +550,7 @@ fn inspector(
     let alias = |n: NodeId| net.node(n).map_or("?".to_string(), |n| n.alias.clone());
     ui.horizontal(|ui| {
         ui.heading("inspector");
-        if ui.small_button("✕").on_hover_text("Esc").clicked() {
+        if ui.small_button("close").on_hover_text("Esc").clicked() {
             send(LabCommand::ClearSelection);
         }
     });
@@ -605,42 +605,47 @@ fn inspector(
                 }
             });
             ui.separator();
-            ui.strong("channels");
-            let channels = net.channels_of(id);
-            egui::Grid::new("node-channels")
-                .num_columns(4)
-                .striped(true)
+            // Agents show their policy first; their channel list starts folded.
+            let agent = t.agents.group_of(id).is_some();
+            egui::CollapsingHeader::new("channels")
+                .default_open(!agent)
                 .show(ui, |ui| {
-                    ui.label("peer");
-                    ui.label("local / remote sat");
-                    ui.label("fee");
-                    ui.label("HTLCs");
-                    ui.end_row();
-                    for (cid, dir, peer) in channels.iter().take(60) {
-                        let Some(ch) = net.channel(*cid) else {
-                            continue;
-                        };
-                        let out = ch.side(*dir);
-                        let back = ch.side(dir.reverse());
-                        if ui.link(alias(*peer)).clicked() {
-                            send(LabCommand::SelectChannel(ch.scid));
-                        }
-                        ui.label(format!(
-                            "{} / {}",
-                            out.balance_msat / 1000,
-                            back.balance_msat / 1000
-                        ));
-                        ui.label(format!(
-                            "{}+{}ppm",
-                            out.policy.fee_base_msat, out.policy.fee_rate_ppm
-                        ));
-                        ui.label(format!("{}", out.slots_used()));
-                        ui.end_row();
+                    let channels = net.channels_of(id);
+                    egui::Grid::new("node-channels")
+                        .num_columns(4)
+                        .striped(true)
+                        .show(ui, |ui| {
+                            ui.label("peer");
+                            ui.label("local / remote sat");
+                            ui.label("fee");
+                            ui.label("HTLCs");
+                            ui.end_row();
+                            for (cid, dir, peer) in channels.iter().take(60) {
+                                let Some(ch) = net.channel(*cid) else {
+                                    continue;
+                                };
+                                let out = ch.side(*dir);
+                                let back = ch.side(dir.reverse());
+                                if ui.link(alias(*peer)).clicked() {
+                                    send(LabCommand::SelectChannel(ch.scid));
+                                }
+                                ui.label(format!(
+                                    "{} / {}",
+                                    out.balance_msat / 1000,
+                                    back.balance_msat / 1000
+                                ));
+                                ui.label(format!(
+                                    "{}+{}ppm",
+                                    out.policy.fee_base_msat, out.policy.fee_rate_ppm
+                                ));
+                                ui.label(format!("{}", out.slots_used()));
+                                ui.end_row();
+                            }
+                        });
+                    if channels.len() > 60 {
+                        ui.label(format!("… and {} more", channels.len() - 60));
                     }
                 });
-            if channels.len() > 60 {
-                ui.label(format!("… and {} more", channels.len() - 60));
-            }
             if t.agents.group_of(id).is_some() {
                 ui.separator();
                 ui.strong("policy: where would this agent send a payment?");
@@ -703,7 +708,7 @@ fn inspector(
             for (dir, from, to) in [(Direction::Forward, a, b), (Direction::Backward, b, a)] {
                 let s = ch.side(dir);
                 ui.separator();
-                ui.strong(format!("{} → {}", alias(from), alias(to)));
+                ui.strong(format!("{} -> {}", alias(from), alias(to)));
                 egui::Grid::new(("side", dir.index()))
                     .num_columns(2)
                     .show(ui, |ui| {
@@ -731,7 +736,7 @@ fn inspector(
                         row("disabled", format!("{}", p.disabled));
                     });
                 if ui
-                    .button(format!("drain 90% {} → {} (D)", alias(from), alias(to)))
+                    .button(format!("drain 90% {} -> {} (D)", alias(from), alias(to)))
                     .clicked()
                 {
                     send(LabCommand::Inject(drain(ch.scid, dir)));
@@ -914,7 +919,7 @@ fn overlays(
         .filter(|(_, p)| rect.contains(*p))
         .collect();
     let font = FontId::proportional(if lab.presenter { 15.0 } else { 12.0 });
-    if on_screen.len() <= 80 {
+    if on_screen.len() <= 40 {
         for (id, p) in &on_screen {
             let Some(node) = net.node(*id) else { continue };
             painter.text(
@@ -1024,7 +1029,7 @@ fn dialogs(
                     ui.add(egui::TextEdit::singleline(&mut d.path).desired_width(400.0));
                 });
                 ui.horizontal(|ui| {
-                    if ui.button("⬆ up").clicked()
+                    if ui.button("up").clicked()
                         && let Some(p) = std::fs::canonicalize(&d.dir)
                             .ok()
                             .and_then(|p| p.parent().map(|p| p.to_path_buf()))
@@ -1051,7 +1056,7 @@ fn dialogs(
                             let name = p
                                 .file_name()
                                 .map_or(String::new(), |n| n.to_string_lossy().into_owned());
-                            let label = if is_dir { format!("📁 {name}") } else { name };
+                            let label = if is_dir { format!("{name}/") } else { name };
                             if ui
                                 .selectable_label(d.path == p.display().to_string(), label)
                                 .clicked()
