@@ -397,6 +397,26 @@ impl Engine {
                 *r = slot;
             }
         }
+        // Routers no node uses any more are dropped (the lab switches policies live).
+        let mut used = vec![false; self.routers.len()];
+        for &r in &self.node_router {
+            used[r as usize] = true;
+        }
+        used[0] = true; // the scene's router names the run
+        let mut remap = vec![0u16; self.routers.len()];
+        let mut kept = 0u16;
+        for (i, u) in used.iter().enumerate() {
+            remap[i] = kept;
+            kept += u16::from(*u);
+        }
+        let mut i = 0;
+        self.routers.retain(|_| {
+            i += 1;
+            used[i - 1]
+        });
+        for r in &mut self.node_router {
+            *r = remap[*r as usize];
+        }
     }
 
     pub fn now_ms(&self) -> u64 {

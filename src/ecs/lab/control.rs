@@ -422,7 +422,7 @@ fn apply(
                 Err(e) => lab.say(now, e, true),
             },
             LabCommand::Inject(cmd) => {
-                let label = cmd.label();
+                let label = describe(&cmd, session.trainer.engine.network());
                 // What the engine accepts must also be a valid scene entry, or the saved
                 // scene would not load again.
                 let mut edited = lab.scene.clone();
@@ -512,6 +512,20 @@ fn apply(
         if w.title != title {
             w.title = title.clone();
         }
+    }
+}
+
+/// A command as the log and the chart markers show it: nodes by alias.
+fn describe(command: &Command, net: &crate::network::Network) -> String {
+    let alias = |n: NodeId| net.node(n).map_or(n.to_string(), |n| n.alias.clone());
+    match command {
+        Command::NodeOffline { node } => format!("{} offline", alias(*node)),
+        Command::NodeOnline { node } => format!("{} online", alias(*node)),
+        Command::DemandSpike { node, .. } => format!("demand spike -> {}", alias(*node)),
+        Command::OpenChannel { node1, node2, .. } => {
+            format!("open {}-{}", alias(*node1), alias(*node2))
+        }
+        other => other.label(),
     }
 }
 

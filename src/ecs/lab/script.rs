@@ -201,10 +201,10 @@ fn drive(
             Some(path) if !r.screenshot_sent => {
                 r.screenshot_sent = true;
                 out.write(LabCommand::Screenshot(path));
-                out.write(LabCommand::QuitNow);
             }
-            Some(_) => {}
-            None => {
+            // Quit a frame later, so the captured frame shows the lab running, not
+            // stopping; the exit waits for the file.
+            _ => {
                 out.write(LabCommand::QuitNow);
                 r.frames = None;
             }

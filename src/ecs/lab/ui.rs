@@ -9,7 +9,7 @@ use super::control::{AgentMode, ExplainRequest, ExplainResult, Lab, LabCommand, 
 use super::feed::{Flights, badge_age};
 use super::plots::{self, Plots};
 use super::theme;
-use super::view::{GraphArea, Hover, ViewCam, node_radius_px, world_pos};
+use super::view::{GraphArea, Hover, NodeSizes, ViewCam, world_pos};
 use crate::ecs::sim::SimSession;
 use crate::network::{ChannelId, Direction, NodeId};
 use crate::routing::RouterKind;
@@ -808,18 +808,10 @@ fn pick(session: &SimSession, lab: &Lab, area: &GraphArea, cam: &ViewCam, p: Vec
     let net = engine.network();
     let w = area.to_world(cam, p);
     let wpp = area.world_per_point(cam);
-    let n = net.node_count();
-    let stats = &engine.metrics().nodes;
-    let max_volume = stats
-        .iter()
-        .map(|s| s.forwarded_msat)
-        .max()
-        .unwrap_or(0)
-        .max(1) as f32;
+    let sizes = NodeSizes::new(engine, lab.presenter);
     let mut best: Option<(f32, NodeId)> = None;
     for (id, node) in net.nodes() {
-        let volume = stats.get(id.index()).map_or(0, |s| s.forwarded_msat) as f32;
-        let r = (node_radius_px(n, volume / max_volume, lab.presenter) + 4.0) * cam.world_per_px;
+        let r = (sizes.radius_px(id) + 4.0) * cam.world_per_px;
         let d = world_pos(node.position).distance(w);
         if d <= r.max(6.0 * wpp) && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, id));

@@ -402,15 +402,37 @@ impl Buffers {
     }
 }
 
-/// On-screen radius of a node, in pixels, from its forwarded volume.
-pub fn node_radius_px(nodes: usize, volume_share: f32, presenter: bool) -> f32 {
-    let (base, extra) = if nodes > 1000 {
-        (1.6, 7.0)
-    } else {
-        (5.0, 13.0)
-    };
-    let r = base + extra * volume_share.clamp(0.0, 1.0).sqrt();
-    if presenter { r * 1.4 } else { r }
+/// On-screen radius of each node, in pixels, from its forwarded volume (hubs stand out).
+pub struct NodeSizes<'a> {
+    stats: &'a [crate::sim::metrics::NodeStats],
+    max_volume: f32,
+    nodes: usize,
+    presenter: bool,
+}
+
+impl<'a> NodeSizes<'a> {
+    pub fn new(engine: &'a crate::sim::engine::Engine, presenter: bool) -> Self {
+        let stats = &engine.metrics().nodes[..];
+        let max_volume = stats.iter().map(|s| s.forwarded_msat).max().unwrap_or(0);
+        NodeSizes {
+            stats,
+            max_volume: max_volume.max(1) as f32,
+            nodes: engine.network().node_count(),
+            presenter,
+        }
+    }
+
+    pub fn radius_px(&self, id: NodeId) -> f32 {
+        let volume = self.stats.get(id.index()).map_or(0, |s| s.forwarded_msat) as f32;
+        let share = (volume / self.max_volume).clamp(0.0, 1.0);
+        let (base, extra) = if self.nodes > 1000 {
+            (1.6, 7.0)
+        } else {
+            (5.0, 13.0)
+        };
+        let r = base + extra * share.sqrt();
+        if self.presenter { r * 1.4 } else { r }
+    }
 }
 
 /// Width of a channel bar, in pixels, from its capacity.
@@ -536,18 +558,11 @@ fn rebuild(
         bars.segment(split, pb, half, theme::linear(theme::REMOTE, bar_alpha));
     }
 
-    let stats = &engine.metrics().nodes;
-    let max_volume = stats
-        .iter()
-        .map(|s| s.forwarded_msat)
-        .max()
-        .unwrap_or(0)
-        .max(1) as f32;
+    let sizes = NodeSizes::new(engine, lab.presenter);
     let segments = if large { 8 } else { 24 };
     let mut discs = Buffers::new();
     for (id, node) in net.nodes() {
-        let volume = stats.get(id.index()).map_or(0, |s| s.forwarded_msat) as f32;
-        let r = node_radius_px(n, volume / max_volume, lab.presenter) * px;
+        let r = sizes.radius_px(id) * px;
         let c = world_pos(node.position);
         let fill = if !node.online {
             theme::OFFLINE
