@@ -11,6 +11,7 @@
 use super::command::{Command, TimedCommand};
 use super::delay::DelayModel;
 use super::failure::FailureReason;
+use super::ledger::Ledger;
 use super::metrics::{Metrics, PaymentRecord};
 use super::workload::{PaymentRequest, WorkloadSampler};
 use crate::network::{
@@ -248,14 +249,15 @@ pub struct Engine {
     /// Which router each node uses (index into `routers`).
     node_router: Vec<u16>,
     streams: Vec<ArrivalStream>,
-    starts: Vec<PaymentRequest>,
+    /// Drawn arrivals; each is taken when its payment starts.
+    starts: Ledger<Option<PaymentRequest>>,
     drawn: u64,
     delay_rng: ChaCha8Rng,
     liquidity_rng: ChaCha8Rng,
     timeline: Vec<TimedCommand>,
     payment_limit: Option<u64>,
-    payments: Vec<Payment>,
-    attempts: Vec<Attempt>,
+    payments: Ledger<Payment>,
+    attempts: Ledger<Attempt>,
     jams: Vec<Jam>,
     gossip_updates: Vec<GossipUpdate>,
     next_htlc_id: u64,
@@ -328,14 +330,14 @@ impl Engine {
             resolved: Vec::new(),
             node_router,
             streams: vec![workload],
-            starts: Vec::new(),
+            starts: Ledger::default(),
             drawn: 0,
             delay_rng: rng_for(seed, streams::DELAYS),
             liquidity_rng: rng_for(seed ^ 0x5eed, streams::LIQUIDITY),
             timeline: scene.timeline.clone(),
             payment_limit: None,
-            payments: Vec::new(),
-            attempts: Vec::new(),
+            payments: Ledger::default(),
+            attempts: Ledger::default(),
             jams: Vec::new(),
             gossip_updates: Vec::new(),
             next_htlc_id: 1,
@@ -431,7 +433,31 @@ impl Engine {
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
-    pub fn payments(&self) -> &[Payment] {
+    /// In a run without a payment limit (the lab), forget payments that ended before
+    /// `cutoff_ms`, their attempts, and arrivals already started, so memory stays flat.
+    /// Runs with a limit keep everything: their reports and records need it.
+    pub fn forget_before(&mut self, cutoff_ms: u64) {
+        if self.payment_limit.is_some() {
+            return;
+        }
+        self.starts.drop_front_while(Option::is_none);
+        let done = |p: &Payment| match p.status {
+            PaymentStatus::InFlight => false,
+            PaymentStatus::Succeeded { at_ms, .. } | PaymentStatus::Failed { at_ms, .. } => {
+                at_ms < cutoff_ms
+            }
+        };
+        let payments = &self.payments;
+        self.attempts
+            .drop_front_while(|a| a.resolved && payments.get(a.payment as usize).is_none_or(done));
+        let first_attempt = self.attempts.first_id();
+        self.payments.drop_front_while(|p| {
+            done(p) && p.last_attempt.is_none_or(|a| (a as usize) < first_attempt)
+        });
+    }
+
+    /// Payments by id (open-ended runs keep only recent ones: see `forget_before`).
+    pub fn payments(&self) -> &Ledger<Payment> {
         &self.payments
     }
     pub fn attempt(&self, id: AttemptId) -> Option<&Attempt> {
@@ -551,7 +577,7 @@ impl Engine {
             if let Some(request) = request {
                 self.drawn += 1;
                 let index = self.starts.len() as u32;
-                self.starts.push(request);
+                self.starts.push(Some(request));
                 self.queue.push(Reverse((
                     Scheduled {
                         at_ms,
@@ -772,7 +798,9 @@ impl Engine {
         }
         match event {
             Event::Start { request } => {
-                let request = self.starts[request as usize];
+                let request = self.starts[request as usize]
+                    .take()
+                    .expect("each arrival starts once");
                 self.begin_payment(request);
             }
             Event::Decide { attempt } => {

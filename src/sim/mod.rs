@@ -6,6 +6,7 @@ pub mod command;
 pub mod delay;
 pub mod engine;
 pub mod failure;
+pub mod ledger;
 pub mod metrics;
 pub mod report;
 pub mod run;

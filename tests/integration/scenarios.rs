@@ -3,7 +3,7 @@
 
 use crate::support::{engine, line, pay, policy, scid};
 use lnlab::network::{Direction, NodeId};
-use lnlab::routing::RouterKind;
+use lnlab::routing::{RouterKind, build_router};
 use lnlab::sim::command::Command;
 use lnlab::sim::engine::{Engine, PaymentStatus};
 use lnlab::sim::failure::FailureReason;
@@ -342,4 +342,41 @@ fn run_until_moves_the_clock_to_the_target() {
     assert_eq!(e.now_ms(), 5_000);
     e.run_until(4_000);
     assert_eq!(e.now_ms(), 5_000, "the clock never goes back");
+}
+
+/// The lab forgets payments that ended minutes ago; that must change nothing else, and
+/// keep the tables short.
+#[test]
+fn forgetting_old_payments_changes_nothing_but_memory() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
+    let scene = lnlab::scene::load(&dir.join("congestion.ron")).unwrap();
+    let run = |forget: bool| {
+        let mut e = Engine::new(&scene, 5, build_router(RouterKind::Lnd, 5)).unwrap();
+        e.set_payment_limit(None);
+        for step in 1..=60u64 {
+            e.run_until(step * 10_000);
+            if forget {
+                e.forget_before((step * 10_000).saturating_sub(30_000));
+            }
+        }
+        let m = e.metrics();
+        let kept = e.payments().len() - e.payments().first_id();
+        (
+            (
+                m.payments,
+                m.succeeded,
+                m.failed,
+                m.fees_paid_msat,
+                m.attempts,
+            ),
+            e.payments().len(),
+            kept,
+        )
+    };
+    let (kept_all, n, _) = run(false);
+    let (forgot, n_forgot, kept) = run(true);
+    assert_eq!(kept_all, forgot, "forgetting changed the run");
+    assert_eq!(n, n_forgot, "ids keep counting");
+    assert!(n > 1000, "{n} payments");
+    assert!(kept * 4 < n, "{kept} of {n} payments still kept");
 }

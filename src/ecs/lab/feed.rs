@@ -20,6 +20,8 @@ const MAX_PULSES: usize = 300;
 const PULSE_S: f32 = 0.45;
 const BADGE_S: f32 = 2.2;
 const MAX_BADGES: usize = 48;
+/// Simulated time a finished payment stays in the engine's tables.
+const KEEP_HISTORY_MS: u64 = 120_000;
 
 #[derive(Clone, Copy)]
 pub struct Pulse {
@@ -174,6 +176,10 @@ fn collect(
         fresh = sample;
     }
     flights.pulses.extend(fresh);
+    // What is drawn has been read: payments that ended minutes ago can go (memory stays
+    // flat in long sessions; the counters keep their totals).
+    let engine = &mut session.trainer.engine;
+    engine.forget_before(engine.now_ms().saturating_sub(KEEP_HISTORY_MS));
     flights.badges.retain(|b| now_s - b.born_s < BADGE_S);
     let excess = flights.badges.len().saturating_sub(MAX_BADGES);
     flights.badges.drain(..excess);
