@@ -441,18 +441,25 @@ impl Engine {
             return;
         }
         self.starts.drop_front_while(Option::is_none);
-        let done = |p: &Payment| match p.status {
+        let ended = |p: &Payment| match p.status {
             PaymentStatus::InFlight => false,
             PaymentStatus::Succeeded { at_ms, .. } | PaymentStatus::Failed { at_ms, .. } => {
                 at_ms < cutoff_ms
             }
         };
+        let old = |p: &Payment| p.started_ms < cutoff_ms;
+        // Attempts first (they name their payment); a payment already gone is old and
+        // ended. A payment held at an offline node stays, and holds back nothing else.
         let payments = &self.payments;
-        self.attempts
-            .drop_front_while(|a| a.resolved && payments.get(a.payment as usize).is_none_or(done));
-        let first_attempt = self.attempts.first_id();
-        self.payments.drop_front_while(|p| {
-            done(p) && p.last_attempt.is_none_or(|a| (a as usize) < first_attempt)
+        self.attempts.sweep(
+            |a| payments.get(a.payment as usize).is_none_or(old),
+            |a| a.resolved && payments.get(a.payment as usize).is_none_or(ended),
+        );
+        let attempts = &self.attempts;
+        self.payments.sweep(old, |p| {
+            ended(p)
+                && p.last_attempt
+                    .is_none_or(|a| attempts.get(a as usize).is_none())
         });
     }
 

@@ -95,6 +95,18 @@ fn a_screenshot_of_the_classroom_shows_the_drawn_graph() {
         background > (w * h / 5) as usize,
         "background pixels: {background}"
     );
+
+    // A screenshot that cannot be written is an error, not a quiet success.
+    let nowhere = tmp("no/such/dir/shot.png");
+    let out = lab_window(&[
+        "scenes/classroom.ron",
+        "--frames",
+        "3",
+        "--screenshot",
+        nowhere.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success(), "exit status {:?}", out.status);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot save the screenshot"));
 }
 
 fn lesson(name: &str, steps: &str) -> PathBuf {

@@ -180,6 +180,8 @@ fn collect(
     // flat in long sessions; the counters keep their totals).
     let engine = &mut session.trainer.engine;
     engine.forget_before(engine.now_ms().saturating_sub(KEEP_HISTORY_MS));
+    let first = engine.payments().first_id() as u64;
+    flights.l402_payments.retain(|&p| p >= first);
     flights.badges.retain(|b| now_s - b.born_s < BADGE_S);
     let excess = flights.badges.len().saturating_sub(MAX_BADGES);
     flights.badges.drain(..excess);

@@ -78,6 +78,8 @@ impl Lesson {
 pub struct Exit {
     pub requested: bool,
     screenshots_pending: Arc<AtomicUsize>,
+    /// A screenshot could not be written: the exit status says so.
+    screenshots_failed: Arc<AtomicUsize>,
     waited_frames: u32,
 }
 
@@ -141,11 +143,13 @@ impl Plugin for ScriptPlugin {
 /// Save a screenshot of the window as PNG, atomically; `Exit` waits for it.
 pub fn take_screenshot(commands: &mut Commands, exit: &mut Exit, path: PathBuf) {
     let pending = exit.screenshots_pending.clone();
+    let failed = exit.screenshots_failed.clone();
     pending.fetch_add(1, Ordering::SeqCst);
     commands.spawn(Screenshot::primary_window()).observe(
         move |captured: On<ScreenshotCaptured>| {
             if let Err(e) = save_png(&captured.image, &path) {
                 error!("{}: cannot save the screenshot: {e}", path.display());
+                failed.fetch_add(1, Ordering::SeqCst);
             } else {
                 info!("screenshot saved to {}", path.display());
             }
@@ -291,6 +295,9 @@ fn exit_when_done(
     let mut code = 0u8;
     if pending > 0 {
         error!("a screenshot was not captured in time");
+        code = 1;
+    }
+    if exit.screenshots_failed.load(Ordering::SeqCst) > 0 {
         code = 1;
     }
     if let Some(path) = &runner.dump_state {
