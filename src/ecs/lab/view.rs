@@ -344,6 +344,7 @@ fn sync_camera(
 }
 
 struct Buffers {
+    topology: PrimitiveTopology,
     pos: Vec<[f32; 3]>,
     col: Vec<[f32; 4]>,
     idx: Vec<u32>,
@@ -352,10 +353,28 @@ struct Buffers {
 impl Buffers {
     fn new() -> Self {
         Buffers {
+            topology: PrimitiveTopology::TriangleList,
             pos: Vec::new(),
             col: Vec::new(),
             idx: Vec::new(),
         }
+    }
+
+    /// Hairline segments (one pixel wide whatever the zoom): for large graphs, where
+    /// tens of thousands of thin quads cost a software rasteriser twice as much.
+    fn lines() -> Self {
+        Buffers {
+            topology: PrimitiveTopology::LineList,
+            ..Buffers::new()
+        }
+    }
+
+    fn line(&mut self, a: Vec2, b: Vec2, color: [f32; 4]) {
+        let base = self.pos.len() as u32;
+        self.pos.push([a.x, a.y, 0.0]);
+        self.pos.push([b.x, b.y, 0.0]);
+        self.col.extend_from_slice(&[color, color]);
+        self.idx.extend_from_slice(&[base, base + 1]);
     }
 
     /// A quad along `a`->`b`, `half` wide on each side.
@@ -391,10 +410,18 @@ impl Buffers {
 
     fn write(mut self, mesh: &mut Mesh) {
         if self.idx.is_empty() {
-            // One degenerate triangle: the renderer does not handle empty meshes well.
+            // One degenerate primitive: the renderer does not handle empty meshes well.
             self.pos.push([0.0; 3]);
             self.col.push([0.0; 4]);
-            self.idx.extend_from_slice(&[0, 0, 0]);
+            let corners = if self.topology == PrimitiveTopology::LineList {
+                2
+            } else {
+                3
+            };
+            self.idx.extend(std::iter::repeat_n(0, corners));
+        }
+        if mesh.primitive_topology() != self.topology {
+            *mesh = Mesh::new(self.topology, RenderAssetUsages::default());
         }
         mesh.insert_attribute(Mesh::ATTRIBUTE_POSITION, self.pos);
         mesh.insert_attribute(Mesh::ATTRIBUTE_COLOR, self.col);
@@ -521,8 +548,12 @@ fn rebuild(
     let n = net.node_count();
     let px = cam.world_per_px;
     let mut glow = Buffers::new();
-    let mut bars = Buffers::new();
     let large = n > 1000;
+    let mut bars = if large {
+        Buffers::lines()
+    } else {
+        Buffers::new()
+    };
     let bar_alpha = if large { 0.55 } else { 1.0 };
     for (id, a, b, ch) in net.channels() {
         let (Some(na), Some(nb)) = (net.node(a), net.node(b)) else {
@@ -554,8 +585,13 @@ fn rebuild(
                 theme::linear(theme::CONGESTION, 0.25 + 0.6 * occupancy),
             );
         }
-        bars.segment(pa, split, half, theme::linear(theme::LOCAL, bar_alpha));
-        bars.segment(split, pb, half, theme::linear(theme::REMOTE, bar_alpha));
+        if large {
+            bars.line(pa, split, theme::linear(theme::LOCAL, bar_alpha));
+            bars.line(split, pb, theme::linear(theme::REMOTE, bar_alpha));
+        } else {
+            bars.segment(pa, split, half, theme::linear(theme::LOCAL, bar_alpha));
+            bars.segment(split, pb, half, theme::linear(theme::REMOTE, bar_alpha));
+        }
     }
 
     let sizes = NodeSizes::new(engine, lab.presenter);
