@@ -5,7 +5,8 @@
 //!   that changes the running session;
 //! - `feed`: turns the engine's events into what is drawn (pulses, L402 badges, plot data);
 //! - `view`: the graph as three retained meshes and the camera;
-//! - `ui`: egui panels, inspector, help, dialogs; `plots`: the egui_plot charts;
+//! - `ui`: egui panels, pointer and keyboard input, overlays; `inspector` and `dialogs`
+//!   beside it; `plots`: the egui_plot charts;
 //! - `script`: lesson scripts, screenshots and frame benchmarks; `dump`: the JSON state
 //!   written on exit.
 //!
@@ -13,8 +14,10 @@
 //! engine only to draw it and sends [`LabCommand`]s for everything else.
 
 mod control;
+mod dialogs;
 mod dump;
 mod feed;
+mod inspector;
 mod plots;
 mod script;
 pub mod theme;
