@@ -20,7 +20,7 @@ fn lab_window(args: &[&str]) -> Output {
     assert!(
         has_xvfb && Path::new(LAVAPIPE).exists(),
         "the GUI tests need Xvfb and Mesa's software Vulkan: \
-         apt-get install -y xvfb mesa-vulkan-drivers libvulkan1"
+         apt-get install -y xvfb xauth mesa-vulkan-drivers libvulkan1"
     );
     let runtime = tmp("xdg-runtime");
     std::fs::create_dir_all(&runtime).unwrap();
