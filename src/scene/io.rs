@@ -3,6 +3,7 @@
 //! (temporary file in the same folder, then rename) so a user's file is never half-written.
 
 use super::schema::{FORMAT_VERSION, Scene};
+use crate::sim::command::TimedCommand;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,12 +44,7 @@ pub fn load(path: &Path) -> Result<Scene, SceneError> {
 pub fn parse(text: &str, path: &Path) -> Result<Scene, SceneError> {
     let scene: Scene = ron::Options::default()
         .from_str(text)
-        .map_err(|e| SceneError::Syntax {
-            path: path.to_owned(),
-            line: e.span.start.line,
-            column: e.span.start.col,
-            message: e.code.to_string(),
-        })?;
+        .map_err(|e| syntax_error(path, &e))?;
     validate(&scene).map_err(|message| match locate(text, &message) {
         Some((line, column)) => SceneError::Syntax {
             path: path.to_owned(),
@@ -335,44 +331,62 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
         }
     }
     for (i, t) in scene.timeline.iter().enumerate() {
-        use crate::sim::command::Command;
-        let node_ok = |id: crate::network::NodeId| id.0 < n;
-        let ok = t.at_ms <= MAX_DURATION_MS
-            && match &t.command {
-                Command::DemandSpike {
-                    node,
-                    rate_per_s,
-                    duration_ms,
-                } => {
-                    node_ok(*node)
-                        && rate_per_s.is_finite()
-                        && *rate_per_s > 0.0
-                        && *duration_ms <= MAX_DURATION_MS
-                }
-                Command::NodeOffline { node } | Command::NodeOnline { node } => node_ok(*node),
-                Command::OpenChannel {
-                    node1,
-                    node2,
-                    capacity_sat,
-                    ..
-                } => {
-                    node_ok(*node1)
-                        && node_ok(*node2)
-                        && node1 != node2
-                        && (1..=MAX_CAPACITY_SAT).contains(capacity_sat)
-                }
-                Command::DrainChannel { fraction, .. } => (0.0..=1.0).contains(fraction),
-                Command::JamChannel { duration_ms, .. } => *duration_ms <= MAX_DURATION_MS,
-                _ => true,
-            };
-        if !ok {
-            return Err(format!(
-                "timeline[{i}] ({}): names a missing node or an out-of-range value",
-                t.command.label()
-            ));
-        }
+        validate_timed_command(t, n).map_err(|e| format!("timeline[{i}] {e}"))?;
     }
     Ok(())
+}
+
+/// One timeline entry against a scene of `nodes` nodes (also what the lab checks before
+/// it adds an edit to the working scene's timeline).
+pub fn validate_timed_command(t: &TimedCommand, nodes: u32) -> Result<(), String> {
+    use crate::sim::command::Command;
+    let node_ok = |id: crate::network::NodeId| id.0 < nodes;
+    let ok = t.at_ms <= MAX_DURATION_MS
+        && match &t.command {
+            Command::DemandSpike {
+                node,
+                rate_per_s,
+                duration_ms,
+            } => {
+                node_ok(*node)
+                    && rate_per_s.is_finite()
+                    && *rate_per_s > 0.0
+                    && *duration_ms <= MAX_DURATION_MS
+            }
+            Command::NodeOffline { node } | Command::NodeOnline { node } => node_ok(*node),
+            Command::OpenChannel {
+                node1,
+                node2,
+                capacity_sat,
+                ..
+            } => {
+                node_ok(*node1)
+                    && node_ok(*node2)
+                    && node1 != node2
+                    && (1..=MAX_CAPACITY_SAT).contains(capacity_sat)
+            }
+            Command::DrainChannel { fraction, .. } => (0.0..=1.0).contains(fraction),
+            Command::JamChannel { duration_ms, .. } => *duration_ms <= MAX_DURATION_MS,
+            _ => true,
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "({}): names a missing node or an out-of-range value",
+            t.command.label()
+        ))
+    }
+}
+
+/// A RON syntax error as `path:line:column: message` (scenes, lessons).
+pub fn syntax_error(path: &Path, e: &ron::error::SpannedError) -> SceneError {
+    SceneError::Syntax {
+        path: path.to_owned(),
+        line: e.span.start.line,
+        column: e.span.start.col,
+        message: e.code.to_string(),
+    }
 }
 
 #[cfg(test)]

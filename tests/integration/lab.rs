@@ -96,8 +96,10 @@ fn a_screenshot_of_the_classroom_shows_the_drawn_graph() {
         "background pixels: {background}"
     );
 
-    // A screenshot that cannot be written is an error, not a quiet success.
-    let nowhere = tmp("no/such/dir/shot.png");
+    // A screenshot that cannot be written is an error, not a quiet success (here the
+    // name is taken by a folder, which only shows when the file is written).
+    let nowhere = tmp("taken.png");
+    std::fs::create_dir_all(&nowhere).unwrap();
     let out = lab_window(&[
         "scenes/classroom.ron",
         "--frames",
@@ -241,6 +243,14 @@ fn bad_lab_input_is_refused_before_a_window_opens() {
     assert_one_line_error(
         &lnlab(&["scenes/classroom.ron", "--screenshot", "x.png"]),
         "--frames",
+    );
+    assert_one_line_error(
+        &lnlab(&[
+            "scenes/classroom.ron",
+            "--dump-state",
+            "no/such/dir/state.json",
+        ]),
+        "folder does not exist",
     );
     assert_one_line_error(
         &lnlab(&["scenes/classroom.ron", "--size", "10x10"]),

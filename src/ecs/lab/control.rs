@@ -217,6 +217,10 @@ impl Startup {
         if let Some(out) = &args.screenshot {
             check_png(out)?;
         }
+        // Outputs written at the end of a run are checked now, not after it.
+        for out in args.screenshot.iter().chain(&args.dump_state) {
+            check_output_dir(out)?;
+        }
         if args.screenshot.is_some() && args.frames.is_none() {
             anyhow::bail!("--screenshot needs --frames N (the frames to render first)");
         }
@@ -293,6 +297,14 @@ fn default_scene() -> PathBuf {
         return local;
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/classroom.ron")
+}
+
+fn check_output_dir(path: &Path) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if dir.is_some_and(|d| !d.is_dir()) {
+        anyhow::bail!("{}: its folder does not exist", path.display());
+    }
+    Ok(())
 }
 
 pub fn check_png(path: &Path) -> anyhow::Result<()> {
@@ -425,21 +437,18 @@ fn apply(
                 let label = describe(&cmd, session.trainer.engine.network());
                 // What the engine accepts must also be a valid scene entry, or the saved
                 // scene would not load again.
-                let mut edited = lab.scene.clone();
-                edited.timeline.push(TimedCommand {
+                let entry = TimedCommand {
                     at_ms: now,
-                    command: cmd.clone(),
-                });
-                if let Err(e) = crate::scene::io::validate(&edited) {
+                    command: cmd,
+                };
+                let nodes = lab.scene.nodes.len() as u32;
+                if let Err(e) = crate::scene::io::validate_timed_command(&entry, nodes) {
                     lab.say(now, format!("{label}: refused: {e}"), true);
                     continue;
                 }
-                match session.trainer.engine.apply(cmd.clone()) {
+                match session.trainer.engine.apply(entry.command.clone()) {
                     Ok(()) => {
-                        lab.scene.timeline.push(TimedCommand {
-                            at_ms: now,
-                            command: cmd,
-                        });
+                        lab.scene.timeline.push(entry);
                         lab.dirty = true;
                         lab.markers.push(Marker {
                             at_ms: now,

@@ -53,15 +53,9 @@ impl Lesson {
     }
 
     pub fn parse(text: &str, path: &Path) -> anyhow::Result<Lesson> {
-        let lesson: Lesson = ron::Options::default().from_str(text).map_err(|e| {
-            anyhow::anyhow!(
-                "{}:{}:{}: {}",
-                path.display(),
-                e.span.start.line,
-                e.span.start.col,
-                e.code
-            )
-        })?;
+        let lesson: Lesson = ron::Options::default()
+            .from_str(text)
+            .map_err(|e| crate::scene::io::syntax_error(path, &e))?;
         for (i, step) in lesson.steps.iter().enumerate() {
             if let Wait::Seconds(s) = step.wait
                 && !(s.is_finite() && s >= 0.0)
