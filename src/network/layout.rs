@@ -198,13 +198,7 @@ impl Frame {
     fn finish(&self, pinned: &[Option<(f64, f64)>], pos: &[(f64, f64)]) -> Vec<(f32, f32)> {
         let (mut origin, mut scale, mut centre) = (self.origin, self.scale, (0.0, 0.0));
         if !self.any_pinned {
-            let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-            for &(x, y) in pos {
-                x0 = x0.min(x);
-                y0 = y0.min(y);
-                x1 = x1.max(x);
-                y1 = y1.max(y);
-            }
+            let (x0, y0, x1, y1) = bounds(pos);
             centre = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
             let half = (x1 - x0).max(y1 - y0) / 2.0;
             origin = (0.0, 0.0);
@@ -289,13 +283,7 @@ impl QuadTree {
         self.cells.clear();
         self.order.clear();
         self.order.extend(0..pos.len() as u32);
-        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for &(x, y) in pos {
-            x0 = x0.min(x);
-            y0 = y0.min(y);
-            x1 = x1.max(x);
-            y1 = y1.max(y);
-        }
+        let (x0, y0, x1, y1) = bounds(pos);
         let size = (x1 - x0).max(y1 - y0).max(1e-9) * (1.0 + 1e-9);
         self.build_cell(pos, 0, pos.len(), x0, y0, size, 0);
     }
@@ -405,6 +393,14 @@ fn partition(slice: &mut [u32], pred: impl Fn(u32) -> bool) -> usize {
         }
     }
     first
+}
+
+/// The bounding box of `pos`: (min x, min y, max x, max y).
+fn bounds(pos: &[(f64, f64)]) -> (f64, f64, f64, f64) {
+    pos.iter().fold(
+        (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
+        |(x0, y0, x1, y1), &(x, y)| (x0.min(x), y0.min(y), x1.max(x), y1.max(y)),
+    )
 }
 
 #[cfg(test)]
