@@ -364,9 +364,9 @@ fn convert_policy(
 mod tests {
     use super::*;
 
-    const LN_4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/ln/ln_4.json");
-    const LN_10: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/ln/ln_10.json");
-    const LN_50: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/ln/ln_50.json");
+    const LN_4: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ln/ln_4.json");
+    const LN_10: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ln/ln_10.json");
+    const LN_50: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ln/ln_50.json");
 
     const KEY_A: &str = "0341a7227fab90a8ec55fdccc5c3d2dbb407b0924f7ccbad2b594f5891ac4a1c9f";
     const KEY_B: &str = "03797da684da0b6de8a813f9d7ebb0412c5d7504619b3fa5255861b991a7f86960";

@@ -1,4 +1,4 @@
-//! The PPO checklist tests (../shared/ref/ppo.md): the ratio is exactly 1 on the first
+//! The PPO checklist tests (the PPO implementation checklist): the ratio is exactly 1 on the first
 //! minibatch and the policy moves afterwards, every parameter changes in an update,
 //! masked candidates are never sampled, k equally likely candidates have entropy ln k,
 //! and a checkpoint reloads to identical outputs.

@@ -20,7 +20,7 @@ pub(crate) fn tmp(name: &str) -> PathBuf {
 
 fn fixture(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/ln")
+        .join("tests/fixtures/ln")
         .join(name)
         .display()
         .to_string()

@@ -3,6 +3,7 @@
 //! linked once.
 
 mod cli;
+mod golden;
 mod l402;
 mod lab;
 mod learning;
