@@ -4,11 +4,11 @@
 //! Targets (2-core machine): lnd >= 2,000 payments/s on 6k/30k; cheapest >= 50,000
 //! payments/s on mainnet_50; peak resident memory < 500 MB.
 
-use crate::network::generate::{GenerateParams, GraphModel, generate};
-use crate::network::import::import_describegraph_str;
 use crate::routing::RouterKind;
 use crate::scene::Scene;
-use crate::sim::run::{PolicyChoice, RunOptions, run_scene};
+use crate::scene::generate::{GenerateParams, GraphModel, generate};
+use crate::scene::import::import_describegraph_str;
+use crate::session::{PolicyChoice, RunOptions, run_scene};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -122,8 +122,8 @@ fn bench_run(scene: &Scene, policy: RouterKind, payments: u64) -> anyhow::Result
 /// PPO: training throughput (decisions/s, updates included, inside the headless Bevy app)
 /// on classroom and hubs, then the hubs policy routing every node of the 6k/30k graph.
 fn bench_ppo(args: &BenchArgs, large: &Scene) -> anyhow::Result<()> {
-    use crate::ecs::sim::{SimSession, headless_app, run_headless};
-    use crate::rl::session::{SessionOptions, trainer};
+    use crate::ecs::sim::{SimDriver, headless_app, run_headless};
+    use crate::session::{Session, SessionOptions};
     let dir = tempfile::tempdir()?;
     let checkpoint = dir.path().join("hubs.safetensors");
     println!(
@@ -134,19 +134,13 @@ PPO training (inside Bevy ECS, updates included), {} payments:",
     for name in ["classroom", "hubs"] {
         let path = args.scenes.join(format!("{name}.ron"));
         let scene = super::load_scene(&path)?;
-        let options = SessionOptions {
-            seed: scene.seed,
-            payments: args.payments_train,
-            everywhere: None,
-            resume: None,
-            freeze: false,
-        };
-        let t = trainer(&scene, &args.scenes, &options).map_err(anyhow::Error::msg)?;
-        let session = SimSession::new(t);
+        let options = SessionOptions::new(scene.seed, Some(args.payments_train));
+        let session =
+            Session::from_scene(&scene, &args.scenes, &options).map_err(anyhow::Error::msg)?;
         let start = Instant::now();
-        let session = run_headless(headless_app(session), |_| {});
+        let driver = run_headless(headless_app(SimDriver::new(session)), |_| {});
         let secs = start.elapsed().as_secs_f64();
-        let a = &session.trainer.agents;
+        let a = driver.session.agents().expect("the scene has agents");
         println!(
             "  {name:<9} {:>9.0} decisions/s  ({} decisions, {} updates, {secs:.2} s)",
             a.decisions as f64 / secs.max(1e-9),

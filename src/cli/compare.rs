@@ -2,8 +2,7 @@
 //! and a table of mean and 95% CI per metric.
 
 use super::stats::{Estimate, estimate};
-use crate::sim::report::Report;
-use crate::sim::run::{PolicyChoice, RunOptions, run_scene};
+use crate::session::{PolicyChoice, Report, RunOptions, run_scene};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;

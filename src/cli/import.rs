@@ -1,8 +1,8 @@
 //! `lnlab import describegraph` and `lnlab generate`: real and synthetic graphs in, scenes
 //! out (saved atomically), with a summary of what was kept and skipped.
 
-use crate::network::generate::{GenerateParams, GraphModel, generate as generate_scene};
-use crate::network::import::import_describegraph;
+use crate::scene::generate::{GenerateParams, GraphModel, generate as generate_scene};
+use crate::scene::import::import_describegraph;
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::time::Instant;

@@ -29,8 +29,8 @@ pub fn l402(cmd: L402Command) -> anyhow::Result<()> {
                 .scene
                 .unwrap_or_else(|| PathBuf::from("scenes/classroom.ron"));
             let scene = super::load_scene(&path)?;
-            let report =
-                crate::l402::demo::run(&scene, args.reveal_secrets).map_err(anyhow::Error::msg)?;
+            let report = crate::session::l402_demo(&scene, args.reveal_secrets)
+                .map_err(anyhow::Error::msg)?;
             print!("{}", report.transcript);
             if let Some(out) = &args.json {
                 super::write_output(out, &serde_json::to_vec_pretty(&report)?)?;

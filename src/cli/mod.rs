@@ -6,6 +6,7 @@ mod bench;
 mod compare;
 mod import;
 mod l402;
+mod lab;
 mod progress;
 mod run;
 pub mod stats;
@@ -27,7 +28,7 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
     #[command(flatten)]
-    pub lab: crate::ecs::lab::LabArgs,
+    pub lab: lab::LabArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,7 +59,7 @@ pub enum Command {
 pub fn main() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => crate::ecs::lab::run(cli.lab),
+        None => crate::ecs::lab::run(cli.lab.into()),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Compare(args)) => compare::compare(args),
         Some(Command::Train(args)) => train::train(args),
@@ -83,6 +84,6 @@ pub(crate) fn load_scene(path: &std::path::Path) -> anyhow::Result<crate::scene:
 
 /// Write bytes to a user-named output file atomically, naming the file on error.
 pub(crate) fn write_output(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    crate::scene::io::write_atomically(path, bytes)
+    crate::files::write_atomically(path, bytes)
         .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))
 }

@@ -2,9 +2,7 @@
 //! and per-payment CSV.
 
 use super::progress::LazyProgress;
-use crate::routing::RouterKind;
-use crate::sim::report::Report;
-use crate::sim::run::{PolicyChoice, RunOptions, run_scene};
+use crate::session::{PolicyChoice, Report, RunOptions, run_scene};
 use anyhow::Context;
 use clap::Args;
 use std::path::PathBuf;
@@ -35,9 +33,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let scene = super::load_scene(&args.scene)?;
     let policy = match args.policy {
         Some(p) => p,
-        None => PolicyChoice::Baseline(
-            RouterKind::parse(&scene.routing.policy).map_err(anyhow::Error::msg)?,
-        ),
+        None => PolicyChoice::Baseline(scene.routing.policy),
     };
     let options = RunOptions {
         policy,

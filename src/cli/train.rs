@@ -2,11 +2,8 @@
 //! checkpoint, a metrics CSV (one row per update), and an evaluation against the scene's
 //! baseline at the end.
 
-use crate::ecs::sim::{SimSession, headless_app, run_headless};
-use crate::rl::session::{SessionOptions, trainer};
-use crate::routing::RouterKind;
-use crate::sim::report::Report;
-use crate::sim::run::{PolicyChoice, RunOptions, run_scene};
+use crate::ecs::sim::{SimDriver, headless_app, run_headless};
+use crate::session::{PolicyChoice, Report, RunOptions, Session, SessionOptions, run_scene};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -46,15 +43,11 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     let scene_dir = args.scene.parent().map(PathBuf::from).unwrap_or_default();
     let seed = args.seed.unwrap_or(scene.seed);
     let options = SessionOptions {
-        seed,
-        payments: args.steps,
-        everywhere: None,
         resume: args.resume.clone(),
-        freeze: false,
+        learning: Some(true),
+        ..SessionOptions::new(seed, Some(args.steps))
     };
-    let mut t = trainer(&scene, &scene_dir, &options).map_err(anyhow::Error::msg)?;
-    t.agents.training = true;
-    let session = SimSession::new(t);
+    let session = Session::from_scene(&scene, &scene_dir, &options).map_err(anyhow::Error::msg)?;
 
     let bar = ProgressBar::new(args.steps);
     bar.set_style(
@@ -64,7 +57,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     );
     let mut last = (0.0f32, 0.0f32);
     let start = std::time::Instant::now();
-    let session = run_headless(headless_app(session), |status| {
+    let driver = run_headless(headless_app(SimDriver::new(session)), |status| {
         if let Some(row) = status.new_rows.last() {
             last = (row.success_rate, row.episodic_reward);
         }
@@ -80,23 +73,24 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         }
     });
     bar.finish_and_clear();
-    let t = session.trainer;
-    let decisions = t.agents.decisions;
+    let (_, agents, _) = driver.session.into_parts();
+    let agents = agents.expect("the scene has agents");
+    let decisions = agents.decisions;
     let wall = start.elapsed().as_secs_f64();
     println!(
         "trained {} payments, {decisions} decisions, {} updates in {wall:.1} s ({:.0} decisions/s)",
         args.steps,
-        t.agents.rows.len(),
+        agents.rows.len(),
         decisions as f64 / wall.max(1e-9)
     );
-    for (i, g) in t.agents.groups.iter().enumerate() {
-        let path = if t.agents.groups.len() == 1 {
+    for (i, g) in agents.groups.iter().enumerate() {
+        let path = if agents.groups.len() == 1 {
             args.out.clone()
         } else {
             with_suffix(&args.out, &g.name)
         };
         g.policy
-            .save(&path, t.agents.config(i), decisions, &scene.name)
+            .save(&path, agents.config(i), decisions, &scene.name)
             .map_err(anyhow::Error::msg)?;
         println!("checkpoint for group `{}`: {}", g.name, path.display());
     }
@@ -116,7 +110,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
             "sps",
             "hub_gini",
         ])?;
-        for r in &t.agents.rows {
+        for r in &agents.rows {
             w.write_record([
                 r.step.to_string(),
                 r.episodic_reward.to_string(),
@@ -158,22 +152,20 @@ fn evaluate(
         }
     }
     let options = SessionOptions {
-        seed: eval_seed,
-        payments: args.eval_payments,
-        everywhere: None,
-        resume: None,
-        freeze: true,
+        learning: Some(false),
+        ..SessionOptions::new(eval_seed, Some(args.eval_payments))
     };
-    let mut t = trainer(&eval_scene, scene_dir, &options).map_err(anyhow::Error::msg)?;
+    let mut session =
+        Session::from_scene(&eval_scene, scene_dir, &options).map_err(anyhow::Error::msg)?;
     let start = std::time::Instant::now();
-    t.run_to_completion();
-    let agents = Report::from_engine(
-        &t.engine,
+    session.run_to_completion(|_| {});
+    let agents = Report::from_session(
+        &session,
         &scene.name,
         eval_seed,
         start.elapsed().as_secs_f64(),
     );
-    let baseline_kind = RouterKind::parse(&scene.routing.policy).map_err(anyhow::Error::msg)?;
+    let baseline_kind = scene.routing.policy;
     let run = RunOptions {
         policy: PolicyChoice::Baseline(baseline_kind),
         seed: eval_seed,

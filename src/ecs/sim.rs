@@ -1,21 +1,23 @@
-//! The simulation-and-training plugin. The engine stays plain Rust: it lives in a
-//! [`SimSession`] resource (non-send: dfdx's optimiser is not `Send`) and five systems,
-//! ordered by [`SimSet`], run one cycle of it per frame:
-//! spawn payments from the workload -> batched inference for the decisions pending at agent
-//! nodes -> advance the engine -> record transitions and rewards -> PPO update.
+//! The simulation-and-training plugin. The engine stays plain Rust: a
+//! [`Session`](crate::session::Session) lives in the [`SimDriver`] resource (non-send:
+//! dfdx's optimiser is not `Send`) and four systems, ordered by [`SimSet`], run one cycle of
+//! it per frame: batched inference for the decisions pending at agent nodes -> advance the
+//! engine (arrivals are drawn as its clock reaches them) -> record transitions and rewards
+//! -> PPO update.
 //!
 //! The PPO update is split across frames (at most `minibatches_per_frame` minibatch steps
 //! per frame), not run on the async compute pool: dfdx's Adam holds a raw pointer and is
 //! not `Send`, and splitting keeps every frame short while the engine waits for the new
 //! weights, which is what keeps training deterministic whatever the frame rate.
 
-use crate::rl::agents::{Budget, MetricsRow, Progress, Trainer};
+use crate::rl::agents::MetricsRow;
+use crate::session::{Budget, Progress, Session};
 use bevy::prelude::*;
 use std::time::{Duration, Instant};
 
-/// The running session (engine, agents, learners).
-pub struct SimSession {
-    pub trainer: Trainer,
+/// The running session and how the frames drive it (budgets, pause, speed).
+pub struct SimDriver {
+    pub session: Session,
     /// Events the engine may process per frame (bounds frame time in the lab).
     pub events_per_frame: usize,
     /// PPO minibatch steps per frame.
@@ -36,12 +38,12 @@ pub struct SimSession {
     pub clock_ms: f64,
 }
 
-impl SimSession {
-    /// A running session with the headless budgets: up to 20,000 events and 64 PPO
-    /// minibatches per frame.
-    pub fn new(trainer: Trainer) -> Self {
-        SimSession {
-            trainer,
+impl SimDriver {
+    /// A driver with the headless budgets: up to 20,000 events and 64 PPO minibatches per
+    /// frame.
+    pub fn new(session: Session) -> Self {
+        SimDriver {
+            session,
             events_per_frame: 20_000,
             minibatches_per_frame: 64,
             paused: false,
@@ -69,7 +71,6 @@ pub struct SimStatus {
 
 #[derive(SystemSet, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SimSet {
-    Spawn,
     Decide,
     Advance,
     Record,
@@ -84,7 +85,6 @@ impl Plugin for SimPlugin {
             .configure_sets(
                 Update,
                 (
-                    SimSet::Spawn,
                     SimSet::Decide,
                     SimSet::Advance,
                     SimSet::Record,
@@ -92,7 +92,6 @@ impl Plugin for SimPlugin {
                 )
                     .chain(),
             )
-            .add_systems(Update, spawn_payments.in_set(SimSet::Spawn))
             .add_systems(Update, decide.in_set(SimSet::Decide))
             .add_systems(Update, advance.in_set(SimSet::Advance))
             .add_systems(Update, record.in_set(SimSet::Record))
@@ -100,32 +99,22 @@ impl Plugin for SimPlugin {
     }
 }
 
-fn active(session: &Option<NonSendMut<SimSession>>) -> bool {
+fn active(session: &Option<NonSendMut<SimDriver>>) -> bool {
     session.as_ref().is_some_and(|s| !s.paused)
 }
 
-fn spawn_payments(session: Option<NonSendMut<SimSession>>) {
+fn decide(session: Option<NonSendMut<SimDriver>>) {
     if active(&session) {
-        session.expect("checked").trainer.spawn_payments();
+        session.expect("checked").session.decide();
     }
 }
 
-fn decide(session: Option<NonSendMut<SimSession>>) {
-    if active(&session) {
-        session.expect("checked").trainer.decide();
-    }
-}
-
-fn advance(
-    session: Option<NonSendMut<SimSession>>,
-    time: Res<Time>,
-    mut status: ResMut<SimStatus>,
-) {
+fn advance(session: Option<NonSendMut<SimDriver>>, time: Res<Time>, mut status: ResMut<SimStatus>) {
     if !active(&session) {
         return;
     }
     let mut s = session.expect("checked");
-    let now_ms = s.trainer.engine.now_ms() as f64;
+    let now_ms = s.session.engine().now_ms() as f64;
     let paced = s.sim_ms_per_s.map(|rate| {
         // Never more than a quarter of a second (at this speed) ahead of the engine, so a
         // slow frame does not turn into a burst later.
@@ -142,69 +131,70 @@ fn advance(
         until_ms,
         deadline: s.frame_budget.map(|d| Instant::now() + d),
     };
-    let mut progress = s.trainer.advance_within(budget);
+    let mut progress = s.session.advance(budget);
     // With a wall-clock budget (the lab), keep cycling record -> decide -> advance within
     // the frame instead of waiting a frame per batch of decisions. The engine sees the
     // same sequence of stages either way, so what is trained does not change.
     if let Some(deadline) = budget.deadline {
         while progress == Progress::Running
-            && s.trainer.waits_for_decisions()
+            && s.session.waits_for_decisions()
             && Instant::now() < deadline
         {
-            s.trainer.record();
-            if s.trainer.agents.is_updating() {
+            s.session.record();
+            if s.session.is_updating() {
                 break;
             }
-            s.trainer.decide();
-            progress = s.trainer.advance_within(budget);
+            s.session.decide();
+            progress = s.session.advance(budget);
         }
     }
     s.engine_done = progress == Progress::Finished;
-    let m = s.trainer.engine.metrics();
+    let view = s.session.view();
+    let m = view.metrics();
     status.resolved = m.succeeded + m.failed;
     status.succeeded = m.succeeded;
-    status.sim_ms = s.trainer.engine.now_ms();
-    status.decisions = s.trainer.agents.decisions;
+    status.sim_ms = view.now_ms();
+    status.decisions = view.decisions();
 }
 
-fn record(session: Option<NonSendMut<SimSession>>) {
+fn record(session: Option<NonSendMut<SimDriver>>) {
     if active(&session) {
-        session.expect("checked").trainer.record();
+        session.expect("checked").session.record();
     }
 }
 
-fn learn(session: Option<NonSendMut<SimSession>>, mut status: ResMut<SimStatus>) {
+fn learn(session: Option<NonSendMut<SimDriver>>, mut status: ResMut<SimStatus>) {
     if !active(&session) {
         return;
     }
     let mut s = session.expect("checked");
     let n = s.minibatches_per_frame;
-    let mut rows = s.trainer.update(n);
+    let mut rows = s.session.update(n);
     // With a wall-clock budget (the lab), go on with minibatches while it lasts.
     if let Some(budget) = s.frame_budget {
         let deadline = Instant::now() + budget;
-        while s.trainer.agents.is_updating() && Instant::now() < deadline {
-            rows.extend(s.trainer.update(1));
+        while s.session.is_updating() && Instant::now() < deadline {
+            rows.extend(s.session.update(1));
         }
     }
     status.rows_total += rows.len();
     status.new_rows.extend(rows);
     // Finished only once the last update has run too (its weights are the ones saved).
-    status.finished = s.engine_done && !s.trainer.agents.is_updating();
+    status.finished = s.engine_done && !s.session.is_updating();
 }
 
 /// A headless app: `MinimalPlugins` plus [`SimPlugin`] around `session`.
-pub fn headless_app(session: SimSession) -> App {
+pub fn headless_app(driver: SimDriver) -> App {
     let mut app = App::new();
     app.add_plugins(MinimalPlugins)
         .add_plugins(SimPlugin)
-        .insert_non_send(session);
+        .insert_non_send(driver);
     app
 }
 
 /// Drive a headless app frame by frame until the session finishes; `on_frame` sees the
-/// status after every frame (progress bars). Returns the session.
-pub fn run_headless(mut app: App, mut on_frame: impl FnMut(&mut SimStatus)) -> SimSession {
+/// status after every frame (progress bars). Returns the driver.
+pub fn run_headless(mut app: App, mut on_frame: impl FnMut(&mut SimStatus)) -> SimDriver {
     app.finish();
     app.cleanup();
     // Every system here runs on the main thread (the session is non-send), and frames are
@@ -224,6 +214,6 @@ pub fn run_headless(mut app: App, mut on_frame: impl FnMut(&mut SimStatus)) -> S
         }
     }
     app.world_mut()
-        .remove_non_send::<SimSession>()
+        .remove_non_send::<SimDriver>()
         .expect("the session is inserted")
 }

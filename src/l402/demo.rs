@@ -9,10 +9,7 @@ use super::keys::node_secret;
 use super::server::{Server, ServiceSpec};
 use super::token;
 use crate::network::{NodeId, Role};
-use crate::routing::{RouterKind, build_router};
-use crate::scene::Scene;
-use crate::scene::build::rng_for;
-use crate::sim::engine::{Engine, PaymentStatus};
+use crate::rng::{rng_for, stream};
 use crate::sim::workload::PaymentRequest;
 use serde::Serialize;
 
@@ -48,27 +45,40 @@ pub struct DemoReport {
 
 /// Pick the client and the service: the first API service node and the first client node
 /// (falling back to the last and the first node).
-fn endpoints(scene: &Scene) -> Result<(u32, u32), String> {
-    if scene.nodes.len() < 2 {
+fn endpoints(nodes: &[(String, Role)]) -> Result<(u32, u32), String> {
+    if nodes.len() < 2 {
         return Err("the scene needs at least two nodes".into());
     }
-    let find = |role: Role| {
-        scene
-            .nodes
-            .iter()
-            .position(|n| n.role == role)
-            .map(|i| i as u32)
-    };
-    let service = find(Role::ApiService).unwrap_or(scene.nodes.len() as u32 - 1);
+    let find = |role: Role| nodes.iter().position(|n| n.1 == role).map(|i| i as u32);
+    let service = find(Role::ApiService).unwrap_or(nodes.len() as u32 - 1);
     let client = find(Role::Client)
         .filter(|&c| c != service)
         .unwrap_or(if service == 0 { 1 } else { 0 });
     Ok((client, service))
 }
 
-pub fn run(scene: &Scene, reveal_secrets: bool) -> Result<DemoReport, String> {
-    let (client, service_node) = endpoints(scene)?;
-    let alias = |i: u32| scene.nodes[i as usize].alias.clone();
+/// A payment that went through, as the walkthrough's payer reports it.
+#[derive(Clone, Debug)]
+pub struct Paid {
+    /// The nodes of the successful attempt, sender first.
+    pub route: Vec<NodeId>,
+    pub fees_msat: u64,
+    pub attempts: u32,
+    /// Simulated time when the run ended.
+    pub at_ms: u64,
+}
+
+/// The walkthrough on a network whose nodes are `nodes` (alias and role, in id order), with
+/// keys from `seed`; `pay` sends the invoice's payment through the simulated network (the
+/// session layer provides it).
+pub fn run(
+    nodes: &[(String, Role)],
+    seed: u64,
+    reveal_secrets: bool,
+    pay: impl FnOnce(PaymentRequest) -> Result<Paid, String>,
+) -> Result<DemoReport, String> {
+    let (client, service_node) = endpoints(nodes)?;
+    let alias = |i: u32| nodes[i as usize].0.clone();
     let spec = ServiceSpec {
         name: "weather".into(),
         node: service_node,
@@ -82,8 +92,8 @@ pub fn run(scene: &Scene, reveal_secrets: bool) -> Result<DemoReport, String> {
     };
     let mut server = Server::new(
         spec,
-        node_secret(scene.seed, service_node),
-        rng_for(scene.seed, 0x1402),
+        node_secret(seed, service_node),
+        rng_for(seed, stream::L402_SERVER),
     );
     let mut t = String::new();
     let mut say = |s: String| {
@@ -118,27 +128,13 @@ pub fn run(scene: &Scene, reveal_secrets: bool) -> Result<DemoReport, String> {
     ));
 
     // Pay it through the simulated network.
-    let kind = RouterKind::parse(&scene.routing.policy)?;
-    let mut engine = Engine::new(scene, scene.seed, build_router(kind, scene.seed))?;
-    engine.set_payment_limit(Some(1));
-    let pid = engine.start_payment(PaymentRequest {
+    let paid = pay(PaymentRequest {
         sender: NodeId(client),
         receiver: NodeId(service_node),
         amount_msat: decoded.amount_msat.unwrap_or(0),
-    });
-    engine.run_to_completion();
-    let payment = &engine.payments()[pid as usize];
-    let fees_msat = match payment.status {
-        PaymentStatus::Succeeded { fees_msat, .. } => fees_msat,
-        PaymentStatus::Failed { reason, .. } => {
-            return Err(format!("the payment failed: {reason}"));
-        }
-        PaymentStatus::InFlight => return Err("the payment did not resolve".into()),
-    };
-    let attempt = engine
-        .attempt(payment.last_attempt.expect("an attempt"))
-        .expect("exists");
-    let route: Vec<String> = attempt.nodes.iter().map(|n| alias(n.0)).collect();
+    })?;
+    let fees_msat = paid.fees_msat;
+    let route: Vec<String> = paid.route.iter().map(|n| alias(n.0)).collect();
     let preimage = server
         .settle(&issued.payment_hash)
         .ok_or("the service has no preimage for this payment")?;
@@ -147,7 +143,7 @@ pub fn run(scene: &Scene, reveal_secrets: bool) -> Result<DemoReport, String> {
         route.join(" -> "),
         route.len() - 1,
         fees_msat,
-        payment.attempts,
+        paid.attempts,
         if reveal_secrets {
             format!(" {}", header::hex(&preimage))
         } else {
@@ -160,7 +156,7 @@ pub fn run(scene: &Scene, reveal_secrets: bool) -> Result<DemoReport, String> {
         "\n--> retry with the credential\n{request}\nAuthorization: {}",
         redact(&auth, reveal_secrets)
     ));
-    let now = EPOCH_UNIX + engine.now_ms() / 1000;
+    let now = EPOCH_UNIX + paid.at_ms / 1000;
     let v = server.verify(Some(&auth), "forecast", now);
     say(format!("\nverification ({}):", "Aperture's order"));
     for (step, ok) in &v.steps {

@@ -12,7 +12,7 @@ use super::invoice;
 use super::keys::node_secret;
 use super::server::{Outcome, Server, ServiceSpec};
 use crate::network::NodeId;
-use crate::scene::build::rng_for;
+use crate::rng::{rng_for, stream};
 use crate::sim::engine::{Engine, PaymentId, SimEvent};
 use crate::sim::metrics::percentile;
 use crate::sim::workload::{PaymentRequest, poisson_gap_ms};
@@ -55,7 +55,7 @@ pub struct L402Section {
 impl L402Section {
     pub fn validate(&self, nodes: usize) -> Result<(), String> {
         for (i, s) in self.services.iter().enumerate() {
-            let year_s = crate::scene::io::MAX_DURATION_MS / 1000;
+            let year_s = crate::limits::MAX_DURATION_MS / 1000;
             if s.node as usize >= nodes
                 || s.price_msat == 0
                 || s.capabilities.is_empty()
@@ -182,7 +182,7 @@ impl Market {
                 Server::new(
                     s.clone(),
                     node_secret(seed, s.node),
-                    rng_for(seed ^ (i as u64) << 20, 0x1402),
+                    rng_for(seed ^ (i as u64) << 20, stream::L402_SERVER),
                 )
             })
             .collect();
@@ -191,7 +191,7 @@ impl Market {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let mut rng = rng_for(seed ^ (i as u64) << 24, 0xc11e);
+                let mut rng = rng_for(seed ^ (i as u64) << 24, stream::L402_CLIENT);
                 let interarrival = Exp::new(c.calls_per_s.max(1e-9)).expect("positive rate");
                 let next_ms = poisson_gap_ms(&interarrival, &mut rng);
                 Client {
@@ -469,10 +469,11 @@ impl Market {
     }
 
     /// Final counters.
-    pub fn finish(&mut self) -> L402Report {
+    pub fn summary(&self) -> L402Report {
         let mut r = self.report.clone();
-        r.first_served_latency_ms_p50 = percentile(&mut self.latencies, 50.0);
-        r.first_served_latency_ms_p95 = percentile(&mut self.latencies, 95.0);
+        let mut latencies = self.latencies.clone();
+        r.first_served_latency_ms_p50 = percentile(&mut latencies, 50.0);
+        r.first_served_latency_ms_p95 = percentile(&mut latencies, 95.0);
         let fee_sat = r.spent_fees_msat as f64 / 1000.0;
         r.calls_served_per_sat_of_fees = if fee_sat > 0.0 {
             r.served as f64 / fee_sat
@@ -510,43 +511,4 @@ fn run_over(engine: &Engine) -> bool {
 
 fn unix(now_ms: u64) -> u64 {
     EPOCH_UNIX + now_ms / 1000
-}
-
-/// Run an engine with a market until every requested payment resolved. The engine must
-/// have a payment limit; L402 payments count toward it.
-pub fn run(engine: &mut Engine, market: &mut Market) {
-    engine.enable_trace(true);
-    loop {
-        let limit_reached = engine
-            .payment_limit()
-            .is_some_and(|l| engine.metrics().payments >= l);
-        let next_call = if limit_reached {
-            u64::MAX
-        } else {
-            market.next_call_ms()
-        };
-        match engine.next_event_ms() {
-            Some(t) if t <= next_call => {
-                if !engine.step() {
-                    break;
-                }
-            }
-            _ if next_call == u64::MAX => {
-                if !engine.step() {
-                    break;
-                }
-            }
-            _ => {
-                engine.run_until(next_call);
-                market.make_calls(engine, true);
-            }
-        }
-        let events = engine.drain_trace();
-        market.on_events(engine, &events);
-        if limit_reached {
-            market.make_calls(engine, false);
-        }
-    }
-    let events = engine.drain_trace();
-    market.on_events(engine, &events);
 }

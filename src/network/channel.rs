@@ -7,8 +7,8 @@
 //! capacity_sat * 1000`, with every term non-negative (they are unsigned) and at most
 //! `max_accepted_htlcs` HTLCs per direction.
 
+use super::failure::FailureReason;
 use super::ids::{Direction, ShortChannelId};
-use crate::sim::failure::FailureReason;
 use serde::{Deserialize, Serialize};
 
 /// BOLT 2's upper bound on HTLCs one side may offer, and lnd's default.

@@ -1,7 +1,7 @@
 //! Nodes of the simulated network: alias, public key, role in the lab's story, layout
 //! position, processing delay and whether the node is online.
 
-use crate::sim::delay::DelayModel;
+use super::delay::DelayModel;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;

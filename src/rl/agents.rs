@@ -2,8 +2,7 @@
 //! it answers the engine's pending decisions at agent nodes with one batched inference per
 //! group, keeps each decision open until its payment attempt resolves, then turns the
 //! outcome into rewards, completed trajectories and, when a group's rollout is full, an
-//! update. [`Trainer`] is the loop around it, split into the stages the Bevy systems run
-//! (spawn payments, decide, advance, record, update); headless code calls the same stages.
+//! update. The session (`crate::session`) calls it between the engine's advances.
 //!
 //! Determinism: the engine stops before an agent node forwards, so decisions are batched at
 //! points fixed by the simulation alone; sampling draws from one seeded stream in the
@@ -15,11 +14,10 @@ use super::normalize::RunningMeanStd;
 use super::oracle::Oracle;
 use super::policy::Policy;
 use super::ppo::{Learner, Sample, Step, Update, UpdateStats, gae};
-use crate::l402::market::Market;
+use crate::network::failure::FailureReason;
 use crate::network::{ChannelId, NodeId};
 use crate::routing::Decision;
-use crate::sim::engine::{AttemptId, Engine, SimEvent, Step as EngineStep};
-use crate::sim::failure::FailureReason;
+use crate::sim::engine::{AttemptId, Engine, SimEvent};
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -141,7 +139,7 @@ impl Agents {
             training: section.continual,
             explore: false,
             open: HashMap::default(),
-            rng: crate::scene::build::rng_for(seed, 0xa6e7),
+            rng: crate::rng::rng_for(seed, crate::rng::stream::AGENTS),
             decisions: 0,
             progress: 0.0,
             rows: Vec::new(),
@@ -430,228 +428,5 @@ impl Agents {
     /// The hyperparameters of a group.
     pub fn config(&self, group: usize) -> &PpoConfig {
         &self.groups[group].learner.config
-    }
-}
-
-/// The loop around the engine and the agents, in stages.
-pub struct Trainer {
-    pub engine: Engine,
-    pub agents: Agents,
-    /// Payments are drawn this far ahead of the clock by the spawn stage.
-    pub spawn_horizon_ms: u64,
-    pub started: std::time::Instant,
-    /// Paid APIs calling over the network, if the scene has them.
-    pub market: Option<Market>,
-    /// Keep the engine's events for an observer (the lab draws them); take them with
-    /// [`Trainer::take_observed`].
-    pub keep_events: bool,
-    /// Events processed so far.
-    pub events_processed: u64,
-    /// Whether the last advance stopped at a point the simulation fixes (a decision or
-    /// the end), rather than at the event budget.
-    at_decision_point: bool,
-    /// Engine events drained during the advance, for the record stage.
-    events: Vec<SimEvent>,
-    observed: Vec<SimEvent>,
-}
-
-/// How far one advance may go.
-#[derive(Clone, Copy, Debug)]
-pub struct Budget {
-    pub max_events: usize,
-    /// Do not move the clock past this simulated time.
-    pub until_ms: Option<u64>,
-    /// Stop once this wall-clock instant has passed (checked every few events).
-    pub deadline: Option<std::time::Instant>,
-}
-
-impl Budget {
-    pub fn events(max_events: usize) -> Self {
-        Budget {
-            max_events,
-            until_ms: None,
-            deadline: None,
-        }
-    }
-}
-
-/// How far a stage got.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Progress {
-    /// Stopped for decisions (or the event budget ran out).
-    Running,
-    /// Every requested payment resolved.
-    Finished,
-}
-
-impl Trainer {
-    pub fn new(engine: Engine, agents: Agents) -> Self {
-        Trainer {
-            engine,
-            agents,
-            spawn_horizon_ms: 10_000,
-            started: std::time::Instant::now(),
-            market: None,
-            keep_events: false,
-            events_processed: 0,
-            at_decision_point: true,
-            events: Vec::new(),
-            observed: Vec::new(),
-        }
-    }
-
-    /// The events recorded since the last call (only with `keep_events`).
-    pub fn take_observed(&mut self) -> Vec<SimEvent> {
-        std::mem::take(&mut self.observed)
-    }
-
-    /// Stage 1: draw the workload's payments ahead of the clock.
-    pub fn spawn_payments(&mut self) {
-        let horizon = self.engine.now_ms().saturating_add(self.spawn_horizon_ms);
-        self.engine.draw_arrivals_until(horizon);
-    }
-
-    /// Stage 2: batched inference for the decisions the engine waits for.
-    pub fn decide(&mut self) {
-        // Only where the simulation stopped for decisions: answering pending decisions in
-        // the middle of a budget-cut advance would see a different network state.
-        if !self.agents.is_updating() && self.at_decision_point {
-            self.agents.decide(&mut self.engine);
-        }
-    }
-
-    /// Stage 3: advance the simulation until it needs decisions, finishes, or has
-    /// processed `max_events`. It does not move while an update is in progress.
-    pub fn advance(&mut self, max_events: usize) -> Progress {
-        self.advance_within(Budget::events(max_events))
-    }
-
-    /// Stage 3 with a full budget: events, a simulated-time bound (the lab's speed) and a
-    /// wall-clock deadline (the lab's frame time). L402 calls fall due on the way.
-    pub fn advance_within(&mut self, budget: Budget) -> Progress {
-        if self.agents.is_updating() {
-            return Progress::Running;
-        }
-        self.at_decision_point = true;
-        for i in 0..budget.max_events {
-            if i % 64 == 63
-                && budget
-                    .deadline
-                    .is_some_and(|d| std::time::Instant::now() >= d)
-            {
-                break;
-            }
-            if let Some(until) = budget.until_ms {
-                // Arrivals due by the bound must be in the queue before it is looked at.
-                self.engine.draw_arrivals_until(until);
-            }
-            let next_event = self.engine.next_event_ms();
-            let next_call = self.market.as_ref().map_or(u64::MAX, |m| m.next_call_ms());
-            let next = next_event.unwrap_or(u64::MAX).min(next_call);
-            if let Some(until) = budget.until_ms
-                && next > until
-                && !self.engine.is_finished()
-            {
-                // Nothing due before the bound: the clock moves up to it and stops there.
-                self.engine.idle_until(until);
-                self.at_decision_point = false;
-                return Progress::Running;
-            }
-            if next_call != u64::MAX && next_event.is_none_or(|t| t > next_call) {
-                self.engine.run_until(next_call);
-                if let Some(m) = &mut self.market {
-                    m.make_calls(&mut self.engine, true);
-                }
-                self.drain_for_market();
-                continue;
-            }
-            match self.engine.step_event() {
-                EngineStep::Advanced => {
-                    self.events_processed += 1;
-                    self.drain_for_market();
-                }
-                EngineStep::Blocked => return Progress::Running,
-                EngineStep::Done => return Progress::Finished,
-            }
-        }
-        // Stopped by the event budget, not by the simulation: updates wait for a decision
-        // point, so the frame budget cannot change what is trained.
-        self.at_decision_point = false;
-        Progress::Running
-    }
-
-    /// Whether the simulation has done everything due by `at_ms` (and its clock is
-    /// there): a lesson step waiting for that time may run.
-    pub fn reached(&self, at_ms: u64) -> bool {
-        self.engine.now_ms() >= at_ms
-            && self.engine.next_event_ms().is_none_or(|t| t > at_ms)
-            && self
-                .market
-                .as_ref()
-                .is_none_or(|m| m.next_call_ms() > at_ms)
-    }
-
-    /// Whether the last advance stopped for agents' decisions (not at a budget or time
-    /// bound, and not for an update).
-    pub fn waits_for_decisions(&self) -> bool {
-        self.at_decision_point
-            && !self.agents.is_updating()
-            && !self.engine.pending_decisions().is_empty()
-    }
-
-    /// With a market, hand each event to it as it happens (it pays and retries at once).
-    fn drain_for_market(&mut self) {
-        if let Some(m) = &mut self.market {
-            let new = self.engine.drain_trace();
-            m.on_events(&mut self.engine, &new);
-            self.events.extend(new);
-        }
-    }
-
-    /// Stage 4: record resolved attempts as transitions and rewards.
-    pub fn record(&mut self) {
-        let m = self.engine.metrics();
-        if let Some(limit) = self.engine.payment_limit() {
-            self.agents.progress = (m.succeeded + m.failed) as f64 / limit.max(1) as f64;
-        }
-        let mut events = std::mem::take(&mut self.events);
-        events.extend(self.engine.drain_trace());
-        self.agents
-            .record(&mut self.engine, &events, self.at_decision_point);
-        if self.keep_events {
-            self.observed.extend(events);
-        }
-    }
-
-    /// Stage 5: run some minibatches of a PPO update in progress.
-    pub fn update(&mut self, max_minibatches: usize) -> Vec<MetricsRow> {
-        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-        let sps = self.agents.decisions as f64 / secs;
-        let engine = &self.engine;
-        let gini = || engine.metrics().hub_gini(engine.network().node_count());
-        self.agents
-            .update(max_minibatches, self.agents.decisions, sps, gini)
-    }
-
-    /// All stages once, as a headless loop iteration. Returns the finished update rows.
-    pub fn tick(&mut self) -> (Progress, Vec<MetricsRow>) {
-        self.spawn_payments();
-        self.decide();
-        let progress = self.advance(usize::MAX);
-        self.record();
-        let rows = self.update(usize::MAX);
-        (progress, rows)
-    }
-
-    /// Run until every requested payment resolved.
-    pub fn run_to_completion(&mut self) -> Vec<MetricsRow> {
-        let mut rows = Vec::new();
-        loop {
-            let (progress, mut new_rows) = self.tick();
-            rows.append(&mut new_rows);
-            if progress == Progress::Finished && !self.agents.is_updating() {
-                return rows;
-            }
-        }
     }
 }

@@ -117,6 +117,63 @@ pub struct AgentsSection {
     pub continual: bool,
 }
 
+impl AgentsSection {
+    /// Every node in at most one group and in range, and hyperparameters in range; errors
+    /// name the group (`agents.groups[0] (hubs): ...`).
+    pub fn validate(&self, nodes: usize) -> Result<(), String> {
+        let mut owner = vec![None; nodes];
+        for (gi, g) in self.groups.iter().enumerate() {
+            let at = format!("agents.groups[{gi}] ({})", g.name);
+            for &node in &g.nodes {
+                match owner.get_mut(node as usize) {
+                    None => {
+                        return Err(format!(
+                            "{at}: node {node}, but the scene has {nodes} nodes"
+                        ));
+                    }
+                    Some(Some(other)) => {
+                        return Err(format!("{at}: node {node} is already in group {other}"));
+                    }
+                    Some(slot) => *slot = Some(gi),
+                }
+            }
+            let p = &g.ppo;
+            if p.rollout_steps == 0
+                || p.num_minibatches == 0
+                || p.update_epochs == 0
+                || p.max_candidates == 0
+            {
+                return Err(format!(
+                    "{at}: rollout_steps, num_minibatches, update_epochs and max_candidates must be at least 1"
+                ));
+            }
+            let coefficients_ok = p.max_grad_norm > 0.0
+                && p.max_grad_norm.is_finite()
+                && p.clip_coef > 0.0
+                && p.clip_coef.is_finite()
+                && (0.0..=1.0).contains(&p.gae_lambda)
+                && p.ent_coef.is_finite()
+                && p.ent_coef >= 0.0
+                && p.vf_coef.is_finite()
+                && p.vf_coef >= 0.0;
+            if !coefficients_ok {
+                return Err(format!(
+                    "{at}: max_grad_norm and clip_coef must be > 0, gae_lambda in 0..=1, ent_coef and vf_coef >= 0"
+                ));
+            }
+            if !(p.learning_rate.is_finite()
+                && p.learning_rate >= 0.0
+                && (0.0..=1.0).contains(&p.gamma))
+            {
+                return Err(format!(
+                    "{at}: learning_rate must be >= 0 and gamma in 0..=1"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 fn yes() -> bool {
     true
 }

@@ -1,6 +1,7 @@
 //! Reinforcement learning for routing: agents at chosen nodes pick the next hop of every
 //! payment they forward, with a policy trained by Proximal Policy Optimization (dfdx, CPU).
-//! Plain Rust, no Bevy: the `ecs` plugin drives it inside Bevy systems.
+//! Plain Rust, no Bevy: a session (`crate::session`) drives it, headless or inside the
+//! Bevy systems of the `ecs` plugin.
 
 pub mod config;
 pub mod features;
@@ -11,6 +12,5 @@ pub mod policy;
 pub mod ppo;
 
 pub mod agents;
-pub mod session;
 #[cfg(test)]
 mod tests;

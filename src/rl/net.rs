@@ -49,7 +49,7 @@ pub struct Batch {
 /// 0.01 on the policy output, 1 on the value output) and zero biases.
 pub fn build(dev: &Cpu, seed: u64) -> Net {
     let mut net = dev.build_module::<NetBuilder, f32>();
-    let mut rng = crate::scene::build::rng_for(seed, 0x0b17);
+    let mut rng = crate::rng::rng_for(seed, crate::rng::stream::NET_INIT);
     let g = 2f64.sqrt();
     orthogonal(&mut net.0.0, g, &mut rng);
     orthogonal(&mut net.0.2, g, &mut rng);

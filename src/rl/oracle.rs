@@ -224,8 +224,8 @@ impl Oracle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::generate::{GenerateParams, GraphModel, generate};
     use crate::routing::search::{EdgeScorer, Limits, Tree};
+    use crate::scene::generate::{GenerateParams, GraphModel, generate};
 
     struct Hops;
     impl EdgeScorer for Hops {

@@ -152,7 +152,7 @@ impl Policy {
             .map_err(|e| io(format!("cannot serialise the sidecar: {e}")))?;
         tmp.persist(path)
             .map_err(|e| io(format!("cannot write weights: {}", e.error)))?;
-        crate::scene::io::write_atomically(&sidecar_path(path), text.as_bytes())
+        crate::files::write_atomically(&sidecar_path(path), text.as_bytes())
             .map_err(|e| io(format!("cannot write the sidecar: {e}")))?;
         Ok(())
     }

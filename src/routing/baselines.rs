@@ -15,9 +15,9 @@ use super::ldk::{LdkConfig, LdkKnowledge, LdkScorer};
 use super::mission_control::{LndScorer, MissionControl, MissionControlConfig};
 use super::search::{EdgeScorer, Limits, Tree, build_route};
 use super::{AttemptOutcome, Decision, DecisionContext, Router};
+use crate::network::failure::FailureReason;
 use crate::network::gossip::InEdge;
 use crate::network::{ChannelId, Direction, NodeId};
-use crate::sim::failure::FailureReason;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
@@ -30,7 +30,7 @@ pub struct RandomRouter {
 impl RandomRouter {
     pub fn new(seed: u64) -> Self {
         RandomRouter {
-            rng: crate::scene::build::rng_for(seed, crate::scene::build::streams::ROUTER),
+            rng: crate::rng::rng_for(seed, crate::rng::stream::ROUTER),
         }
     }
 }

@@ -8,9 +8,9 @@
 
 use super::AttemptOutcome;
 use super::search::EdgeScorer;
+use crate::network::failure::FailureReason;
 use crate::network::gossip::InEdge;
 use crate::network::{ChannelId, Direction, NodeId};
-use crate::sim::failure::FailureReason;
 use rustc_hash::FxHashMap as HashMap;
 
 /// LDK's penalties: the base penalties are LDK 0.2's defaults (1,024 msat per hop plus

@@ -10,8 +10,8 @@
 use super::search::EdgeScorer;
 use super::{AttemptOutcome, HopRecord};
 use crate::network::NodeId;
+use crate::network::failure::FailureReason;
 use crate::network::gossip::InEdge;
-use crate::sim::failure::FailureReason;
 use rustc_hash::FxHashMap as HashMap;
 
 /// lnd's defaults (routerrpc / apriori estimator).

@@ -5,7 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The baseline routers a scene or the CLI can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum RouterKind {
     Random,
     Shortest,
@@ -43,6 +44,19 @@ impl RouterKind {
     }
 }
 
+impl TryFrom<String> for RouterKind {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        RouterKind::parse(&s)
+    }
+}
+
+impl From<RouterKind> for String {
+    fn from(kind: RouterKind) -> String {
+        kind.as_str().to_string()
+    }
+}
+
 impl FromStr for RouterKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -61,10 +75,12 @@ pub mod cache;
 pub mod ldk;
 pub mod mission_control;
 pub mod search;
+pub mod settings;
 
+pub use settings::RoutingSettings;
+
+use crate::network::failure::FailureReason;
 use crate::network::{ChannelId, Direction, GossipView, Network, NodeId, ShortChannelId};
-use crate::scene::RoutingSettings;
-use crate::sim::failure::FailureReason;
 
 /// One hop of a source route (what an onion tells each forwarding node).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,10 +9,10 @@
 //! is what makes the destination-rooted cache in `cache` cheap: a later sender only extends
 //! the search as far as it needs.
 
+use super::RoutingSettings;
 use super::{LocalView, Route, RouteHop};
 use crate::network::gossip::{EdgeIdx, InEdge};
 use crate::network::{GossipView, NodeId};
-use crate::scene::RoutingSettings;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 

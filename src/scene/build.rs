@@ -4,26 +4,9 @@
 
 use super::schema::Scene;
 use crate::network::{Channel, ChannelPolicy, HalfChannel, Network, Node, NodeId, PubKey, layout};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
-/// RNG stream ids, so each consumer of the seed draws independently of the others.
-pub mod streams {
-    pub const KEYS: u64 = 1;
-    pub const LIQUIDITY: u64 = 2;
-    pub const WORKLOAD: u64 = 3;
-    pub const DELAYS: u64 = 4;
-    pub const ROUTER: u64 = 5;
-    pub const LAYOUT: u64 = 6;
-    pub const SPIKES: u64 = 7;
-}
-
-/// A ChaCha RNG for one stream of one seed.
-pub fn rng_for(seed: u64, stream: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(stream);
-    rng
-}
+// Until the engine imports `crate::rng` itself.
+pub(crate) use crate::rng::{rng_for, stream as streams};
 
 /// A null policy (describegraph `null`): the direction exists but cannot carry HTLCs.
 pub fn unusable_policy(capacity_sat: u64) -> ChannelPolicy {

@@ -3,9 +3,7 @@
 //! (temporary file in the same folder, then rename) so a user's file is never half-written.
 
 use super::schema::{FORMAT_VERSION, Scene};
-use crate::sim::command::TimedCommand;
 use std::collections::HashSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -135,43 +133,8 @@ pub fn save(scene: &Scene, path: &Path) -> Result<(), SceneError> {
     })
 }
 
-/// Write `bytes` to `path` atomically (shared by every writer of user-visible files).
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    // The temporary file is private (0600); the result gets the permissions the file had,
-    // or those a newly created file usually has.
-    let permissions = match std::fs::metadata(path) {
-        Ok(m) => Some(m.permissions()),
-        Err(_) => new_file_permissions(),
-    };
-    if let Some(p) = permissions {
-        tmp.as_file().set_permissions(p)?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn new_file_permissions() -> Option<std::fs::Permissions> {
-    use std::os::unix::fs::PermissionsExt;
-    Some(std::fs::Permissions::from_mode(0o644))
-}
-
-#[cfg(not(unix))]
-fn new_file_permissions() -> Option<std::fs::Permissions> {
-    None
-}
-
-/// The largest channel a scene or command may open: all the bitcoin there will be.
-pub const MAX_CAPACITY_SAT: u64 = 21_000_000 * 100_000_000;
-/// Longest time setting accepted (a year of simulated time), so sums of times cannot overflow.
-pub const MAX_DURATION_MS: u64 = 365 * 24 * 3_600_000;
+pub use crate::files::write_atomically;
+pub use crate::limits::{MAX_CAPACITY_SAT, MAX_DURATION_MS};
 
 /// Checks the parser cannot make: references, ranges and uniqueness.
 pub fn validate(scene: &Scene) -> Result<(), String> {
@@ -256,127 +219,18 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
         return Err("liquidity Bimodal needs scale_sat > 0".into());
     }
     scene.workload.validate()?;
-    scene
-        .sim
-        .processing_delay
-        .validate()
-        .map_err(|e| format!("sim.processing_delay: {e}"))?;
-    let r = &scene.routing;
-    if r.max_attempts == 0 {
-        return Err("routing.max_attempts must be at least 1".into());
-    }
-    if r.max_hops == 0 || r.max_hops > 64 {
-        return Err(format!(
-            "routing.max_hops must be between 1 and 64, got {}",
-            r.max_hops
-        ));
-    }
-    for (name, ms) in [
-        ("routing.timeout_ms", r.timeout_ms),
-        ("sim.gossip_delay_ms", scene.sim.gossip_delay_ms),
-    ] {
-        if ms > MAX_DURATION_MS {
-            return Err(format!("{name} {ms} is longer than a year"));
-        }
-    }
-    crate::routing::RouterKind::parse(&r.policy).map_err(|e| format!("routing.policy: {e}"))?;
+    scene.sim.validate()?;
+    scene.routing.validate()?;
     if let Some(l402) = &scene.l402 {
         l402.validate(scene.nodes.len())?;
     }
     if let Some(agents) = &scene.agents {
-        let mut owner = vec![None; scene.nodes.len()];
-        for (gi, g) in agents.groups.iter().enumerate() {
-            let at = format!("agents.groups[{gi}] ({})", g.name);
-            for &node in &g.nodes {
-                match owner.get_mut(node as usize) {
-                    None => return Err(format!("{at}: node {node}, but the scene has {n} nodes")),
-                    Some(Some(other)) => {
-                        return Err(format!("{at}: node {node} is already in group {other}"));
-                    }
-                    Some(slot) => *slot = Some(gi),
-                }
-            }
-            let p = &g.ppo;
-            if p.rollout_steps == 0
-                || p.num_minibatches == 0
-                || p.update_epochs == 0
-                || p.max_candidates == 0
-            {
-                return Err(format!(
-                    "{at}: rollout_steps, num_minibatches, update_epochs and max_candidates must be at least 1"
-                ));
-            }
-            let coefficients_ok = p.max_grad_norm > 0.0
-                && p.max_grad_norm.is_finite()
-                && p.clip_coef > 0.0
-                && p.clip_coef.is_finite()
-                && (0.0..=1.0).contains(&p.gae_lambda)
-                && p.ent_coef.is_finite()
-                && p.ent_coef >= 0.0
-                && p.vf_coef.is_finite()
-                && p.vf_coef >= 0.0;
-            if !coefficients_ok {
-                return Err(format!(
-                    "{at}: max_grad_norm and clip_coef must be > 0, gae_lambda in 0..=1, ent_coef and vf_coef >= 0"
-                ));
-            }
-            if !(p.learning_rate.is_finite()
-                && p.learning_rate >= 0.0
-                && (0.0..=1.0).contains(&p.gamma))
-            {
-                return Err(format!(
-                    "{at}: learning_rate must be >= 0 and gamma in 0..=1"
-                ));
-            }
-        }
+        agents.validate(scene.nodes.len())?;
     }
     for (i, t) in scene.timeline.iter().enumerate() {
-        validate_timed_command(t, n).map_err(|e| format!("timeline[{i}] {e}"))?;
+        t.validate(n).map_err(|e| format!("timeline[{i}] {e}"))?;
     }
     Ok(())
-}
-
-/// One timeline entry against a scene of `nodes` nodes (also what the lab checks before
-/// it adds an edit to the working scene's timeline).
-pub fn validate_timed_command(t: &TimedCommand, nodes: u32) -> Result<(), String> {
-    use crate::sim::command::Command;
-    let node_ok = |id: crate::network::NodeId| id.0 < nodes;
-    let ok = t.at_ms <= MAX_DURATION_MS
-        && match &t.command {
-            Command::DemandSpike {
-                node,
-                rate_per_s,
-                duration_ms,
-            } => {
-                node_ok(*node)
-                    && rate_per_s.is_finite()
-                    && *rate_per_s > 0.0
-                    && *duration_ms <= MAX_DURATION_MS
-            }
-            Command::NodeOffline { node } | Command::NodeOnline { node } => node_ok(*node),
-            Command::OpenChannel {
-                node1,
-                node2,
-                capacity_sat,
-                ..
-            } => {
-                node_ok(*node1)
-                    && node_ok(*node2)
-                    && node1 != node2
-                    && (1..=MAX_CAPACITY_SAT).contains(capacity_sat)
-            }
-            Command::DrainChannel { fraction, .. } => (0.0..=1.0).contains(fraction),
-            Command::JamChannel { duration_ms, .. } => *duration_ms <= MAX_DURATION_MS,
-            _ => true,
-        };
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "({}): names a missing node or an out-of-range value",
-            t.command.label()
-        ))
-    }
 }
 
 /// A RON syntax error as `path:line:column: message` (scenes, lessons).
@@ -457,24 +311,5 @@ mod tests {
             1,
             "no temporary files left"
         );
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn saves_keep_the_files_permissions() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("scene.ron");
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        write_atomically(&path, b"one").unwrap();
-        assert_eq!(
-            mode(&path),
-            0o644,
-            "a new file is readable by others, as usual"
-        );
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
-        write_atomically(&path, b"two").unwrap();
-        assert_eq!(mode(&path), 0o640, "an existing file keeps its mode");
-        assert_eq!(std::fs::read(&path).unwrap(), b"two");
     }
 }

@@ -3,8 +3,12 @@
 //! reports file, line and column, atomic saving, and building the engine's network.
 
 pub mod build;
+pub mod generate;
+pub mod import;
 pub mod io;
 pub mod schema;
 
+pub use crate::routing::RoutingSettings;
+pub use crate::sim::SimSettings;
 pub use io::{SceneError, load, parse, save};
-pub use schema::{FORMAT_VERSION, RoutingSettings, Scene, SceneChannel, SceneNode, SimSettings};
+pub use schema::{FORMAT_VERSION, Scene, SceneChannel, SceneNode};

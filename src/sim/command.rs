@@ -2,6 +2,7 @@
 //! live commands from the lab's UI are both [`Command`]s, and the engine applies them
 //! between events, so every edit keeps the channel invariants.
 
+use crate::limits::{MAX_CAPACITY_SAT, MAX_DURATION_MS};
 use crate::network::{ChannelPolicy, Direction, NodeId, ShortChannelId};
 use serde::{Deserialize, Serialize};
 
@@ -92,4 +93,49 @@ impl Command {
 pub struct TimedCommand {
     pub at_ms: u64,
     pub command: Command,
+}
+
+impl TimedCommand {
+    /// This entry against a network of `nodes` nodes: nodes exist and values are in range
+    /// (what scene validation checks for each timeline entry, and what the lab checks
+    /// before it adds an edit to the working scene's timeline).
+    pub fn validate(&self, nodes: u32) -> Result<(), String> {
+        let node_ok = |id: NodeId| id.0 < nodes;
+        let ok = self.at_ms <= MAX_DURATION_MS
+            && match &self.command {
+                Command::DemandSpike {
+                    node,
+                    rate_per_s,
+                    duration_ms,
+                } => {
+                    node_ok(*node)
+                        && rate_per_s.is_finite()
+                        && *rate_per_s > 0.0
+                        && *duration_ms <= MAX_DURATION_MS
+                }
+                Command::NodeOffline { node } | Command::NodeOnline { node } => node_ok(*node),
+                Command::OpenChannel {
+                    node1,
+                    node2,
+                    capacity_sat,
+                    ..
+                } => {
+                    node_ok(*node1)
+                        && node_ok(*node2)
+                        && node1 != node2
+                        && (1..=MAX_CAPACITY_SAT).contains(capacity_sat)
+                }
+                Command::DrainChannel { fraction, .. } => (0.0..=1.0).contains(fraction),
+                Command::JamChannel { duration_ms, .. } => *duration_ms <= MAX_DURATION_MS,
+                _ => true,
+            };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "({}): names a missing node or an out-of-range value",
+                self.command.label()
+            ))
+        }
+    }
 }

@@ -1,13 +1,15 @@
 //! The discrete-event simulator: a virtual clock, an event queue and seeded RNG streams;
-//! the HTLC lifecycle hop by hop; the workload; scripted and live commands; and the
-//! metrics and reports a run produces. Plain Rust, no Bevy.
+//! the HTLC lifecycle hop by hop; the workload; scripted and live commands; timing
+//! settings; and the metrics a run collects. Plain Rust, no Bevy.
 
 pub mod command;
-pub mod delay;
 pub mod engine;
-pub mod failure;
 pub mod ledger;
 pub mod metrics;
-pub mod report;
-pub mod run;
+pub mod settings;
 pub mod workload;
+
+pub use settings::SimSettings;
+
+// Until the engine imports them from `network` itself.
+pub(crate) use crate::network::{delay, failure};

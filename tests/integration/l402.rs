@@ -2,7 +2,7 @@
 //! and the counters add up.
 
 use lnlab::routing::RouterKind;
-use lnlab::sim::run::{PolicyChoice, RunOptions, run_scene};
+use lnlab::session::{PolicyChoice, RunOptions, Session, SessionOptions, run_scene};
 
 #[test]
 fn clients_buy_tokens_reuse_them_and_the_counters_add_up() {
@@ -55,21 +55,20 @@ fn clients_buy_tokens_reuse_them_and_the_counters_add_up() {
     out.engine.network().check_invariants().unwrap();
 }
 
-/// The lab runs the market inside the trainer's budgeted advance: how the run is sliced
+/// The lab runs the market inside the session's budgeted advance: how the run is sliced
 /// into frames (event budgets, time bounds) must not change what happens.
 #[test]
 fn the_lab_session_runs_the_market_the_same_whatever_the_frame_budget() {
-    use lnlab::rl::agents::Budget;
+    use lnlab::session::Budget;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
     let scene = lnlab::scene::load(&dir.join("l402_market.ron")).unwrap();
     let run = |max_events: usize, step_ms: u64| {
-        let mut t = lnlab::rl::session::open_ended(&scene, &dir, 3).unwrap();
+        let mut t = Session::from_scene(&scene, &dir, &SessionOptions::new(3, None)).unwrap();
         let mut until = 0;
-        while t.engine.now_ms() < 60_000 {
+        while t.engine().now_ms() < 60_000 {
             until = (until + step_ms).min(60_000);
-            t.spawn_payments();
             t.decide();
-            t.advance_within(Budget {
+            t.advance(Budget {
                 max_events,
                 until_ms: Some(until),
                 deadline: None,
@@ -77,9 +76,9 @@ fn the_lab_session_runs_the_market_the_same_whatever_the_frame_budget() {
             t.record();
             t.update(usize::MAX);
         }
-        let m = t.engine.metrics();
+        let m = t.engine().metrics();
         let counts = (m.payments, m.succeeded, m.failed, m.fees_paid_msat);
-        (t.market.as_mut().unwrap().finish(), counts)
+        (t.market().unwrap().summary(), counts)
     };
     let (report, counts) = run(7, 250);
     assert!(report.paid > 0 && report.served > report.paid, "{report:?}");
@@ -94,34 +93,28 @@ fn an_agent_explains_its_choice_as_probabilities_over_its_channels() {
     use lnlab::network::NodeId;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
     let scene = lnlab::scene::load(&dir.join("classroom.ron")).unwrap();
-    let t = lnlab::rl::session::open_ended(&scene, &dir, 1).unwrap();
+    let t = Session::from_scene(&scene, &dir, &SessionOptions::new(1, None)).unwrap();
+    let t = t.view();
     let hub = NodeId(4);
     let shop = NodeId(7);
     let mut oracle = lnlab::rl::oracle::Oracle::new(16);
     let e = t
-        .agents
-        .explain(&t.engine, &mut oracle, hub, shop, 50_000_000)
+        .explain(&mut oracle, hub, shop, 50_000_000)
         .expect("HubNorth is an agent");
     assert!(e.len() >= 2, "{e:?}");
     let sum: f32 = e.iter().map(|c| c.probability).sum();
     assert!((sum - 1.0).abs() < 1e-4, "{sum}");
     assert!(e.windows(2).all(|w| w[0].probability >= w[1].probability));
     let own: Vec<_> = t
-        .engine
         .network()
         .channels_of(hub)
         .into_iter()
         .map(|(c, _, _)| c)
         .collect();
     assert!(e.iter().all(|c| own.contains(&c.channel)));
-    let alice = t
-        .agents
-        .explain(&t.engine, &mut oracle, NodeId(0), shop, 50_000_000);
+    let alice = t.explain(&mut oracle, NodeId(0), shop, 50_000_000);
     assert!(alice.is_none(), "Alice is no agent");
     // Too large for any of its channels: nothing to choose from.
-    let none = t
-        .agents
-        .explain(&t.engine, &mut oracle, hub, shop, 50_000_000_000)
-        .unwrap();
+    let none = t.explain(&mut oracle, hub, shop, 50_000_000_000).unwrap();
     assert!(none.is_empty(), "{none:?}");
 }

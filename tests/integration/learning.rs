@@ -4,14 +4,13 @@
 //! deterministic for a seed.
 
 use crate::support::policy;
+use lnlab::network::delay::DelayModel;
 use lnlab::network::{Direction, LiquidityModel, NodeId, Role, ShortChannelId};
 use lnlab::rl::config::{AgentGroup, AgentsSection, PpoConfig};
-use lnlab::rl::session::{SessionOptions, trainer};
 use lnlab::routing::RouterKind;
 use lnlab::scene::{FORMAT_VERSION, RoutingSettings, Scene, SceneChannel, SceneNode, SimSettings};
+use lnlab::session::{PolicyChoice, RunOptions, Session, SessionOptions, run_scene};
 use lnlab::sim::command::{Command, TimedCommand};
-use lnlab::sim::delay::DelayModel;
-use lnlab::sim::run::{RunOptions, run_scene};
 use lnlab::sim::workload::{AmountModel, EndpointModel, Workload};
 
 const S: [u32; 3] = [0, 1, 2];
@@ -83,7 +82,7 @@ pub fn detour_scene() -> Scene {
         },
         timeline: vec![jam],
         routing: RoutingSettings {
-            policy: "cheapest".into(),
+            policy: RouterKind::Cheapest,
             max_attempts: 1,
             ..RoutingSettings::default()
         },
@@ -110,43 +109,39 @@ pub fn detour_scene() -> Scene {
 }
 
 fn options(payments: u64) -> SessionOptions {
-    SessionOptions {
-        seed: 4,
-        payments,
-        everywhere: None,
-        resume: None,
-        freeze: false,
-    }
+    SessionOptions::new(4, Some(payments))
+}
+
+fn session(scene: &Scene, options: &SessionOptions) -> Session {
+    Session::from_scene(scene, std::path::Path::new("."), options).unwrap()
 }
 
 #[test]
 fn agents_learn_to_avoid_the_jammed_cheap_route() {
     let scene = detour_scene();
-    let dir = std::path::Path::new(".");
-    let mut t = trainer(&scene, dir, &options(1_500)).unwrap();
-    let rows = t.run_to_completion();
+    let mut t = session(&scene, &options(1_500));
+    let rows = t.run_to_completion(|_| {});
     assert!(rows.len() >= 5, "only {} updates", rows.len());
 
     // Evaluate the trained policy, frozen, on fresh payments.
     let ckpt = tempfile::tempdir().unwrap();
     let path = ckpt.path().join("hub.safetensors");
-    let g = &t.agents.groups[0];
+    let agents = t.agents().unwrap();
+    let g = &agents.groups[0];
     g.policy
-        .save(&path, &g.learner.config, t.agents.decisions, "detour")
+        .save(&path, &g.learner.config, agents.decisions, "detour")
         .unwrap();
     let mut scene_eval = scene.clone();
     scene_eval.agents.as_mut().unwrap().groups[0].checkpoint = Some(path.display().to_string());
-    let mut eval = trainer(
+    let mut eval = session(
         &scene_eval,
-        dir,
         &SessionOptions {
-            freeze: true,
+            learning: Some(false),
             ..options(400)
         },
-    )
-    .unwrap();
-    eval.run_to_completion();
-    let m = eval.engine.metrics();
+    );
+    eval.run_to_completion(|_| {});
+    let m = eval.engine().metrics();
     let ppo_rate = m.success_rate();
     let via_reliable = m.nodes[Y as usize].forwarded_msat;
     let via_cheap = m.nodes[X as usize].forwarded_msat;
@@ -154,7 +149,7 @@ fn agents_learn_to_avoid_the_jammed_cheap_route() {
     let random = run_scene(
         &scene,
         &RunOptions {
-            policy: lnlab::sim::run::PolicyChoice::Baseline(RouterKind::Random),
+            policy: PolicyChoice::Baseline(RouterKind::Random),
             seed: 4,
             payments: 400,
             record_payments: false,
@@ -188,12 +183,12 @@ fn agents_learn_to_avoid_the_jammed_cheap_route() {
 fn training_is_deterministic_for_a_seed() {
     let scene = detour_scene();
     let run = || {
-        let mut t = trainer(&scene, std::path::Path::new("."), &options(300)).unwrap();
-        let rows = t.run_to_completion();
+        let mut t = session(&scene, &options(300));
+        let rows = t.run_to_completion(|_| {});
         (
             rows,
-            lnlab::rl::net::parameters(&t.agents.groups[0].policy.net),
-            t.engine.metrics().succeeded,
+            lnlab::rl::net::parameters(&t.agents().unwrap().groups[0].policy.net),
+            t.engine().metrics().succeeded,
         )
     };
     let (rows_a, params_a, ok_a) = run();
@@ -215,21 +210,21 @@ fn training_is_deterministic_for_a_seed() {
 /// same as the plain loop.
 #[test]
 fn training_in_bevy_does_not_depend_on_the_frame_budget() {
-    use lnlab::ecs::sim::{SimSession, headless_app, run_headless};
+    use lnlab::ecs::sim::{SimDriver, headless_app, run_headless};
     use std::time::Duration;
     let scene = detour_scene();
-    let run = |configure: &dyn Fn(&mut SimSession)| {
-        let t = trainer(&scene, std::path::Path::new("."), &options(400)).unwrap();
-        let mut session = SimSession::new(t);
-        configure(&mut session);
+    let run = |configure: &dyn Fn(&mut SimDriver)| {
+        let mut driver = SimDriver::new(session(&scene, &options(400)));
+        configure(&mut driver);
         let mut frames = 0u64;
-        let s = run_headless(headless_app(session), |_| frames += 1);
-        let params = lnlab::rl::net::parameters(&s.trainer.agents.groups[0].policy.net);
+        let d = run_headless(headless_app(driver), |_| frames += 1);
+        let agents = d.session.agents().unwrap();
+        let params = lnlab::rl::net::parameters(&agents.groups[0].policy.net);
         (
             frames,
             params,
-            s.trainer.agents.rows.len(),
-            s.trainer.engine.metrics().succeeded,
+            agents.rows.len(),
+            d.session.engine().metrics().succeeded,
         )
     };
     let (frames_small, params_small, rows_small, ok_small) = run(&|s| {

@@ -3,12 +3,12 @@
 //! and lock is released at the end, fees paid equal fees earned, and the same seed gives an
 //! identical report and payment log.
 
-use lnlab::network::generate::{GenerateParams, GraphModel, generate};
 use lnlab::network::{Direction, NodeId};
 use lnlab::routing::RouterKind;
 use lnlab::scene::Scene;
+use lnlab::scene::generate::{GenerateParams, GraphModel, generate};
+use lnlab::session::{PolicyChoice, RunOptions, run_scene};
 use lnlab::sim::command::{Command, TimedCommand};
-use lnlab::sim::run::{PolicyChoice, RunOptions, run_scene};
 use lnlab::sim::workload::{AmountModel, EndpointModel};
 use proptest::prelude::*;
 
@@ -204,17 +204,28 @@ fn drawing_arrivals_ahead_changes_nothing() {
         record_payments: true,
         check_invariants: false,
     };
-    let lazy = run_scene(&scene, &options, |_, _| {}).unwrap();
-    let mut engine = lnlab::sim::run::engine_for(&scene, RouterKind::Lnd, &options).unwrap();
+    let session = run_scene(&scene, &options, |_, _| {}).unwrap();
+    let engine = || {
+        let router = lnlab::routing::build_router(RouterKind::Lnd, 9);
+        let mut engine = lnlab::sim::engine::Engine::new(&scene, 9, router).unwrap();
+        engine.set_payment_limit(Some(800));
+        engine.record_payments(true);
+        engine
+    };
+    let mut lazy = engine();
+    while lazy.step() {}
+    let mut ahead = engine();
     let mut steps = 0u64;
     loop {
         if steps.is_multiple_of(17) {
-            engine.draw_arrivals_until(engine.now_ms() + 5_000);
+            ahead.draw_arrivals_until(ahead.now_ms() + 5_000);
         }
         steps += 1;
-        if !engine.step() {
+        if !ahead.step() {
             break;
         }
     }
-    assert_eq!(engine.records(), &lazy.records[..]);
+    assert_eq!(lazy.records().len(), 800);
+    assert_eq!(ahead.records(), lazy.records());
+    assert_eq!(&session.records[..], lazy.records());
 }

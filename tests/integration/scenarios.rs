@@ -2,11 +2,11 @@
 //! the success path with exact fee accounting.
 
 use crate::support::{engine, line, pay, policy, scid};
+use lnlab::network::failure::FailureReason;
 use lnlab::network::{Direction, NodeId};
 use lnlab::routing::{RouterKind, build_router};
 use lnlab::sim::command::Command;
 use lnlab::sim::engine::{Engine, PaymentStatus};
-use lnlab::sim::failure::FailureReason;
 
 fn failure_of(e: &Engine) -> FailureReason {
     match e.payments()[0].status {
@@ -188,7 +188,8 @@ fn no_route_to_an_unreachable_node() {
 fn timeout_when_a_slow_failure_returns_after_the_deadline() {
     let mut scene = line(4);
     scene.channels[2].node1_balance_msat = Some(0); // n2 cannot reach n3
-    scene.nodes[1].processing_delay = Some(lnlab::sim::delay::DelayModel::Constant { ms: 40_000 });
+    scene.nodes[1].processing_delay =
+        Some(lnlab::network::delay::DelayModel::Constant { ms: 40_000 });
     scene.routing.max_attempts = 5;
     let mut e = engine(&scene, RouterKind::Cheapest);
     pay(&mut e, 0, 3, 100_000_000);

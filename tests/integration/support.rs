@@ -1,9 +1,9 @@
 //! Scene builders shared by the integration tests.
 
+use lnlab::network::delay::DelayModel;
 use lnlab::network::{ChannelPolicy, LiquidityModel, NodeId, Role, ShortChannelId};
 use lnlab::routing::{RouterKind, build_router};
 use lnlab::scene::{FORMAT_VERSION, RoutingSettings, Scene, SceneChannel, SceneNode, SimSettings};
-use lnlab::sim::delay::DelayModel;
 use lnlab::sim::engine::Engine;
 use lnlab::sim::workload::{AmountModel, EndpointModel, PaymentRequest, Workload};
 
@@ -57,7 +57,7 @@ pub fn line(n: usize) -> Scene {
         },
         timeline: Vec::new(),
         routing: RoutingSettings {
-            policy: "cheapest".into(),
+            policy: RouterKind::Cheapest,
             max_attempts: 1,
             ..RoutingSettings::default()
         },

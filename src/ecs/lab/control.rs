@@ -1,17 +1,18 @@
-//! The lab's one command type and the only code that changes the running session.
+//! The lab's one command type and the only code that changes the running driver.
 //! Keyboard shortcuts, buttons and lesson scripts all send [`LabCommand`]s; `apply` runs
 //! them between frames' simulation steps. Congestion goes through the engine's own
 //! [`Command`], so every edit keeps the engine's invariants, and each applied edit is added
 //! to the working scene's timeline (saving it makes the run reproducible).
 
-use super::LabArgs;
+use super::LabOptions;
 use super::script::{Exit, Lesson};
-use crate::ecs::sim::{SimSession, SimStatus};
+use crate::ecs::sim::{SimDriver, SimStatus};
 use crate::network::{ChannelId, NodeId, ShortChannelId};
 use crate::rl::agents::Explained;
 use crate::rl::oracle::Oracle;
 use crate::routing::{RouterKind, build_router};
 use crate::scene::Scene;
+use crate::session::{Budget, Session, SessionOptions};
 use crate::sim::command::{Command, TimedCommand};
 use bevy::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -142,7 +143,7 @@ pub struct Lab {
     /// An error to show in a dialog (a scene that failed to load, a failed save).
     pub error: Option<String>,
     pub markers: Vec<Marker>,
-    /// Bumped whenever a new session starts: views drop what they drew.
+    /// Bumped whenever a new driver starts: views drop what they drew.
     pub generation: u64,
     /// The unsaved-changes question is open.
     pub confirm_quit: bool,
@@ -207,12 +208,12 @@ impl Default for ExplainResult {
 pub struct Startup {
     scene: Scene,
     path: PathBuf,
-    session: SimSession,
+    driver: SimDriver,
     lesson: Option<Lesson>,
 }
 
 impl Startup {
-    pub fn prepare(args: &LabArgs) -> anyhow::Result<Self> {
+    pub fn prepare(args: &LabOptions) -> anyhow::Result<Self> {
         let path = args.scene.clone().unwrap_or_else(default_scene);
         if let Some(out) = &args.screenshot {
             check_png(out)?;
@@ -225,13 +226,13 @@ impl Startup {
             anyhow::bail!("--screenshot needs --frames N (the frames to render first)");
         }
         let lesson = args.script.as_deref().map(Lesson::load).transpose()?;
-        let scene = crate::cli::load_scene(&path)?;
-        let session = new_session(&scene, &path, args.seed).map_err(anyhow::Error::msg)?;
+        let scene = crate::scene::load(&path)?;
+        let driver = new_session(&scene, &path, args.seed).map_err(anyhow::Error::msg)?;
         check_display()?;
         Ok(Startup {
             scene,
             path,
-            session,
+            driver,
             lesson,
         })
     }
@@ -240,14 +241,14 @@ impl Startup {
         format!("lnlab: {}", self.scene.name)
     }
 
-    pub fn install(self, app: &mut App, args: &LabArgs) -> anyhow::Result<()> {
+    pub fn install(self, app: &mut App, args: &LabOptions) -> anyhow::Result<()> {
         let agents = if self.scene.agents.is_some() {
             AgentMode::Learning
         } else {
             AgentMode::Frozen
         };
         let mut lab = Lab {
-            policy: self.scene.routing.policy.clone(),
+            policy: self.scene.routing.policy.to_string(),
             scene: self.scene,
             path: self.path,
             seed: args.seed,
@@ -268,11 +269,11 @@ impl Startup {
                 || args.screenshot.is_some()
                 || args.bench_frames.is_some(),
         };
-        let mut session = self.session;
-        configure(&mut session, &lab);
+        let mut driver = self.driver;
+        configure(&mut driver, &lab);
         lab.say(0, format!("opened {}", lab.path.display()), false);
         app.insert_resource(lab)
-            .insert_non_send(session)
+            .insert_non_send(driver)
             .insert_resource(super::script::Runner::new(args, self.lesson));
         Ok(())
     }
@@ -283,7 +284,7 @@ fn check_display() -> anyhow::Result<()> {
     if cfg!(target_os = "linux") && std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
         anyhow::bail!(
             "no display to open the lab's window on (DISPLAY is not set); run it in a \
-             desktop session, under `xvfb-run -a lnlab ...`, or use the headless \
+             desktop driver, under `xvfb-run -a lnlab ...`, or use the headless \
              subcommands (`lnlab run`, `compare`, `train`)"
         );
     }
@@ -318,29 +319,31 @@ pub fn check_png(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A session for the lab: open-ended, agents learning if the scene has them.
-fn new_session(scene: &Scene, path: &Path, seed: Option<u64>) -> Result<SimSession, String> {
+/// A driver for the lab: open-ended, agents learning if the scene has them.
+fn new_session(scene: &Scene, path: &Path, seed: Option<u64>) -> Result<SimDriver, String> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut trainer = crate::rl::session::open_ended(scene, dir, seed.unwrap_or(scene.seed))?;
-    trainer.keep_events = true;
-    let mut session = SimSession::new(trainer);
-    session.events_per_frame = 200_000;
-    session.minibatches_per_frame = MINIBATCHES_PER_FRAME;
-    session.frame_budget = Some(FRAME_BUDGET);
-    Ok(session)
+    let options = SessionOptions::new(seed.unwrap_or(scene.seed), None);
+    let mut session = Session::from_scene(scene, dir, &options)?;
+    session.keep_events(true);
+    let mut driver = SimDriver::new(session);
+    driver.events_per_frame = 200_000;
+    driver.minibatches_per_frame = MINIBATCHES_PER_FRAME;
+    driver.frame_budget = Some(FRAME_BUDGET);
+    Ok(driver)
 }
 
-/// Apply the lab's settings (pause, speed, agents mode) to a session.
-fn configure(session: &mut SimSession, lab: &Lab) {
-    session.paused = lab.paused;
-    session.sim_ms_per_s = lab.speed.sim_ms_per_s();
-    set_agents(session, lab.agents);
+/// Apply the lab's settings (pause, speed, agents mode) to a driver.
+fn configure(driver: &mut SimDriver, lab: &Lab) {
+    driver.paused = lab.paused;
+    driver.sim_ms_per_s = lab.speed.sim_ms_per_s();
+    set_agents(driver, lab.agents);
 }
 
-fn set_agents(session: &mut SimSession, mode: AgentMode) {
-    let agents = &mut session.trainer.agents;
-    agents.training = mode == AgentMode::Learning;
-    agents.explore = mode == AgentMode::Paused;
+fn set_agents(driver: &mut SimDriver, mode: AgentMode) {
+    if let Some(agents) = driver.session.agents_mut() {
+        agents.training = mode == AgentMode::Learning;
+        agents.explore = mode == AgentMode::Paused;
+    }
 }
 
 pub struct ControlPlugin;
@@ -374,34 +377,27 @@ fn apply(
     mut commands: Commands,
     mut incoming: MessageReader<LabCommand>,
     mut lab: ResMut<Lab>,
-    mut session: NonSendMut<SimSession>,
+    mut driver: NonSendMut<SimDriver>,
     mut status: ResMut<SimStatus>,
     mut exit: ResMut<Exit>,
     mut windows: Query<&mut Window>,
 ) {
     let list: Vec<LabCommand> = incoming.read().cloned().collect();
     for command in list {
-        let now = session.trainer.engine.now_ms();
+        let now = driver.session.view().now_ms();
         match command {
             LabCommand::Pause => lab.paused = true,
             LabCommand::Resume => lab.paused = false,
             LabCommand::TogglePause => lab.paused = !lab.paused,
             LabCommand::Step => {
                 lab.paused = true;
-                let rows = step_one(&mut session);
+                let rows = step_one(&mut driver);
                 status.new_rows.extend(rows);
             }
             LabCommand::Reset => {
                 let scene = lab.scene.clone();
                 let path = lab.path.clone();
-                restart(
-                    &mut lab,
-                    &mut session,
-                    &mut status,
-                    scene,
-                    path,
-                    "restarted",
-                );
+                restart(&mut lab, &mut driver, &mut status, scene, path, "restarted");
             }
             LabCommand::SetSpeed(speed) => lab.speed = speed,
             LabCommand::SetAgents(mode) => {
@@ -412,18 +408,19 @@ fn apply(
             }
             LabCommand::SetPolicy(name) => match RouterKind::parse(&name) {
                 Ok(kind) => {
-                    let t = &mut session.trainer;
-                    let others: Vec<NodeId> = t
-                        .engine
+                    let view = driver.session.view();
+                    let others: Vec<NodeId> = view
                         .network()
                         .nodes()
                         .map(|(id, _)| id)
-                        .filter(|&id| t.agents.group_of(id).is_none())
+                        .filter(|&id| view.group_of(id).is_none())
                         .collect();
                     let seed = lab.seed.unwrap_or(lab.scene.seed);
-                    t.engine.set_router_for(&others, build_router(kind, seed));
+                    driver
+                        .session
+                        .set_router_for(&others, build_router(kind, seed));
                     lab.policy = kind.to_string();
-                    lab.scene.routing.policy = kind.to_string();
+                    lab.scene.routing.policy = kind;
                     lab.dirty = true;
                     lab.say(
                         now,
@@ -434,7 +431,7 @@ fn apply(
                 Err(e) => lab.say(now, e, true),
             },
             LabCommand::Inject(cmd) => {
-                let label = describe(&cmd, session.trainer.engine.network());
+                let label = describe(&cmd, driver.session.view().network());
                 // What the engine accepts must also be a valid scene entry, or the saved
                 // scene would not load again.
                 let entry = TimedCommand {
@@ -442,11 +439,11 @@ fn apply(
                     command: cmd,
                 };
                 let nodes = lab.scene.nodes.len() as u32;
-                if let Err(e) = crate::scene::io::validate_timed_command(&entry, nodes) {
+                if let Err(e) = entry.validate(nodes) {
                     lab.say(now, format!("{label}: refused: {e}"), true);
                     continue;
                 }
-                match session.trainer.engine.apply(entry.command.clone()) {
+                match driver.session.apply(entry.command.clone()) {
                     Ok(()) => {
                         lab.scene.timeline.push(entry);
                         lab.dirty = true;
@@ -461,14 +458,14 @@ fn apply(
             }
             LabCommand::SelectNode(i) => {
                 let id = NodeId(i);
-                if session.trainer.engine.network().node(id).is_some() {
+                if driver.session.view().network().node(id).is_some() {
                     lab.selection = Some(Selection::Node(id));
                 } else {
                     lab.say(now, format!("no node {i}"), true);
                 }
             }
             LabCommand::SelectChannel(scid) => {
-                match session.trainer.engine.network().channel_by_scid(scid) {
+                match driver.session.view().network().channel_by_scid(scid) {
                     Some(id) => lab.selection = Some(Selection::Channel(id)),
                     None => lab.say(now, format!("no channel {scid}"), true),
                 }
@@ -483,7 +480,7 @@ fn apply(
             },
             LabCommand::OpenScene(path) => match crate::scene::load(&path) {
                 Ok(scene) => {
-                    restart(&mut lab, &mut session, &mut status, scene, path, "opened");
+                    restart(&mut lab, &mut driver, &mut status, scene, path, "opened");
                 }
                 Err(e) => {
                     lab.error = Some(format!("Could not open the scene.\n\n{e}"));
@@ -515,7 +512,7 @@ fn apply(
             }
         }
     }
-    configure(&mut session, &lab);
+    configure(&mut driver, &lab);
     let title = lab.title();
     for mut w in &mut windows {
         if w.title != title {
@@ -563,26 +560,25 @@ fn rebase_checkpoints(scene: &Scene, from: &Path, to: &Path) -> Scene {
 /// Process exactly one engine event, answering agents' decisions first if it waits (and
 /// finishing a PPO update in progress, which the engine waits for). Returns the rows of
 /// updates that finished.
-fn step_one(session: &mut SimSession) -> Vec<crate::rl::agents::MetricsRow> {
-    let t = &mut session.trainer;
+fn step_one(driver: &mut SimDriver) -> Vec<crate::rl::agents::MetricsRow> {
+    let t = &mut driver.session;
     let rows = t.update(usize::MAX);
-    let before = t.events_processed;
+    let before = t.events_processed();
     for _ in 0..3 {
-        t.spawn_payments();
         t.decide();
-        t.advance(1);
+        t.advance(Budget::events(1));
         t.record();
-        if t.events_processed > before {
+        if t.events_processed() > before {
             break;
         }
     }
     rows
 }
 
-/// Replace the session with a fresh one for `scene`; on failure keep the old one.
+/// Replace the driver with a fresh one for `scene`; on failure keep the old one.
 fn restart(
     lab: &mut Lab,
-    session: &mut SimSession,
+    driver: &mut SimDriver,
     status: &mut SimStatus,
     scene: Scene,
     path: PathBuf,
@@ -592,13 +588,13 @@ fn restart(
         Ok(mut new) => {
             // A lesson holding the engine at a time holds the new one too, until its
             // next step is looked at.
-            new.stop_at_ms = session.stop_at_ms.map(|_| 0);
-            *session = new;
+            new.stop_at_ms = driver.stop_at_ms.map(|_| 0);
+            *driver = new;
             *status = SimStatus::default();
             let fresh_file = verb == "opened";
             if fresh_file {
                 lab.dirty = false;
-                lab.policy = scene.routing.policy.clone();
+                lab.policy = scene.routing.policy.to_string();
                 lab.agents = if scene.agents.is_some() {
                     AgentMode::Learning
                 } else {
@@ -617,7 +613,7 @@ fn restart(
         }
         Err(e) => {
             lab.error = Some(format!("Could not start the scene.\n\n{e}"));
-            lab.say(session.trainer.engine.now_ms(), e, true);
+            lab.say(driver.session.view().now_ms(), e, true);
         }
     }
 }
@@ -627,7 +623,7 @@ fn restart(
 fn explain(
     request: Res<ExplainRequest>,
     mut result: ResMut<ExplainResult>,
-    session: NonSend<SimSession>,
+    driver: NonSend<SimDriver>,
     time: Res<Time<Real>>,
 ) {
     let Some((node, destination, amount_msat)) = request.0 else {
@@ -639,13 +635,11 @@ fn explain(
     if result.request == request.0 && now - result.at_s < 0.5 {
         return;
     }
-    let t = &session.trainer;
+    let t = driver.session.view();
     let r = &mut *result;
     // A fresh cache each time: the graph's topology may have changed since.
     r.oracle = Oracle::new(16);
-    r.candidates = t
-        .agents
-        .explain(&t.engine, &mut r.oracle, node, destination, amount_msat);
+    r.candidates = t.explain(&mut r.oracle, node, destination, amount_msat);
     r.request = request.0;
     r.at_s = now;
 }

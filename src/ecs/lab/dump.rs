@@ -4,13 +4,13 @@
 //! agents' and L402 counters. Tests check scripted runs against it.
 
 use super::control::Lab;
-use crate::ecs::sim::SimSession;
+use crate::ecs::sim::SimDriver;
 use crate::network::Direction;
 use serde_json::{Value, json};
 
-pub fn state(lab: &Lab, session: &SimSession) -> Value {
-    let t = &session.trainer;
-    let engine = &t.engine;
+pub fn state(lab: &Lab, driver: &SimDriver) -> Value {
+    let t = driver.session.view();
+    let engine = t;
     let net = engine.network();
     let m = engine.metrics();
     let channels: Vec<Value> = net
@@ -47,7 +47,7 @@ pub fn state(lab: &Lab, session: &SimSession) -> Value {
                 "id": id.0,
                 "alias": n.alias,
                 "online": n.online,
-                "agent_group": t.agents.group_of(id),
+                "agent_group": t.group_of(id),
                 "forwarded_msat": s.forwarded_msat,
                 "fees_earned_msat": s.fees_earned_msat,
                 "failures_caused": s.failures_caused,
@@ -74,7 +74,7 @@ pub fn state(lab: &Lab, session: &SimSession) -> Value {
         "scene": lab.scene.name,
         "scene_path": lab.path.display().to_string(),
         "sim_ms": engine.now_ms(),
-        "events_processed": t.events_processed,
+        "events_processed": t.events_processed(),
         "paused": lab.paused,
         "speed": lab.speed.label(),
         "policy": lab.policy,
@@ -89,12 +89,12 @@ pub fn state(lab: &Lab, session: &SimSession) -> Value {
             "hub_gini": m.hub_gini(net.node_count()),
         },
         "agents": {
-            "groups": t.agents.groups.iter().map(|g| g.name.clone()).collect::<Vec<_>>(),
+            "groups": t.group_names(),
             "mode": lab.agents.label(),
-            "decisions": t.agents.decisions,
-            "updates": t.agents.rows.len(),
+            "decisions": t.decisions(),
+            "updates": t.update_rows().len(),
         },
-        "l402": t.market.as_ref().map(|mk| serde_json::to_value(&mk.report).ok()),
+        "l402": t.l402_report().map(|r| serde_json::to_value(r).ok()),
         "applied_commands": applied,
         "refused_commands": refused,
         "lab_errors": lab_errors,

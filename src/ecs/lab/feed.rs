@@ -7,7 +7,7 @@ use super::LabSet;
 use super::control::Lab;
 use super::theme::{self, Rgb};
 use super::view::world_pos;
-use crate::ecs::sim::SimSession;
+use crate::ecs::sim::SimDriver;
 use crate::l402::market::L402EventKind;
 use crate::network::NodeId;
 use crate::sim::engine::{PaymentStatus, SimEvent};
@@ -69,7 +69,7 @@ impl Plugin for FeedPlugin {
 }
 
 fn collect(
-    mut session: NonSendMut<SimSession>,
+    mut driver: NonSendMut<SimDriver>,
     lab: Res<Lab>,
     time: Res<Time<Real>>,
     mut flights: ResMut<Flights>,
@@ -83,12 +83,7 @@ fn collect(
         };
         *tally = Tally::default();
     }
-    let t = &mut session.trainer;
-    let l402_events = t
-        .market
-        .as_mut()
-        .map(|m| std::mem::take(&mut m.events))
-        .unwrap_or_default();
+    let l402_events = driver.session.take_l402_events();
     for e in &l402_events {
         let (text, color, at) = match &e.kind {
             L402EventKind::Challenge => ("402".to_string(), theme::FAILURE, e.service),
@@ -114,8 +109,8 @@ fn collect(
             born_s: now_s,
         });
     }
-    let events = t.take_observed();
-    let engine = &t.engine;
+    let events = driver.session.take_observed();
+    let engine = driver.session.view();
     let net = engine.network();
     let pos = |n: NodeId| net.node(n).map(|n| world_pos(n.position));
     let mut fresh = Vec::new();
@@ -150,7 +145,7 @@ fn collect(
             SimEvent::PaymentSucceeded { payment, fees_msat } => {
                 tally.succeeded += 1;
                 tally.fees_msat += fees_msat;
-                if let Some(p) = engine.payments().get(payment as usize)
+                if let Some(p) = engine.payment(payment)
                     && let PaymentStatus::Succeeded { at_ms, .. } = p.status
                 {
                     tally.latencies_ms.push(at_ms.saturating_sub(p.started_ms));
@@ -178,9 +173,13 @@ fn collect(
     flights.pulses.extend(fresh);
     // What is drawn has been read: payments that ended minutes ago can go (memory stays
     // flat in long sessions; the counters keep their totals).
-    let engine = &mut session.trainer.engine;
-    engine.forget_before(engine.now_ms().saturating_sub(KEEP_HISTORY_MS));
-    let first = engine.payments().first_id() as u64;
+    let cutoff_ms = driver
+        .session
+        .view()
+        .now_ms()
+        .saturating_sub(KEEP_HISTORY_MS);
+    driver.session.forget_before(cutoff_ms);
+    let first = driver.session.view().first_kept_payment() as u64;
     flights.l402_payments.retain(|&p| p >= first);
     flights.badges.retain(|b| now_s - b.born_s < BADGE_S);
     let excess = flights.badges.len().saturating_sub(MAX_BADGES);

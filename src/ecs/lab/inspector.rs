@@ -6,7 +6,7 @@
 use super::control::{ExplainRequest, ExplainResult, Lab, LabCommand, Selection};
 use super::theme;
 use super::ui::UiState;
-use crate::ecs::sim::SimSession;
+use crate::ecs::sim::SimDriver;
 use crate::network::{Direction, NodeId};
 use crate::sim::command::Command;
 use bevy_egui::egui::{self, RichText};
@@ -35,10 +35,10 @@ pub(super) fn spike(node: NodeId) -> Command {
     }
 }
 
-pub(super) fn toggle_online(session: &SimSession, node: NodeId) -> Command {
-    let online = session
-        .trainer
-        .engine
+pub(super) fn toggle_online(driver: &SimDriver, node: NodeId) -> Command {
+    let online = driver
+        .session
+        .view()
         .network()
         .node(node)
         .is_some_and(|n| n.online);
@@ -53,14 +53,14 @@ pub(super) fn toggle_online(session: &SimSession, node: NodeId) -> Command {
 pub(super) fn inspector(
     ui: &mut egui::Ui,
     lab: &Lab,
-    session: &SimSession,
+    driver: &SimDriver,
     state: &mut UiState,
     explain: &mut ExplainRequest,
     result: &ExplainResult,
     send: &mut impl FnMut(LabCommand),
 ) {
-    let t = &session.trainer;
-    let net = t.engine.network();
+    let t = driver.session.view();
+    let net = t.network();
     let alias = |n: NodeId| net.node(n).map_or("?".to_string(), |n| n.alias.clone());
     ui.horizontal(|ui| {
         ui.heading("inspector");
@@ -75,7 +75,6 @@ pub(super) fn inspector(
                 return;
             };
             let s = t
-                .engine
                 .metrics()
                 .nodes
                 .get(id.index())
@@ -92,10 +91,7 @@ pub(super) fn inspector(
                 let key = node.pubkey.to_string();
                 row("pubkey", format!("{}…", &key[..16.min(key.len())]));
                 row("role", format!("{:?}", node.role));
-                let group = t
-                    .agents
-                    .group_of(id)
-                    .map(|g| t.agents.groups[g].name.clone());
+                let group = t.group_of(id).map(|g| t.group_names()[g].to_string());
                 row(
                     "routing",
                     group.map_or(lab.policy.clone(), |g| format!("PPO agent ({g})")),
@@ -112,7 +108,7 @@ pub(super) fn inspector(
                     "bring online (O)"
                 };
                 if ui.button(label).clicked() {
-                    send(LabCommand::Inject(toggle_online(session, id)));
+                    send(LabCommand::Inject(toggle_online(driver, id)));
                 }
                 if ui.button("demand spike here (G)").clicked() {
                     send(LabCommand::Inject(spike(id)));
@@ -120,7 +116,7 @@ pub(super) fn inspector(
             });
             ui.separator();
             // Agents show their policy first; their channel list starts folded.
-            let agent = t.agents.group_of(id).is_some();
+            let agent = t.group_of(id).is_some();
             egui::CollapsingHeader::new("channels")
                 .default_open(!agent)
                 .show(ui, |ui| {
@@ -160,7 +156,7 @@ pub(super) fn inspector(
                         ui.label(format!("… and {} more", channels.len() - 60));
                     }
                 });
-            if t.agents.group_of(id).is_some() {
+            if t.group_of(id).is_some() {
                 ui.separator();
                 ui.strong("policy: where would this agent send a payment?");
                 let n = net.node_bound().max(1) as u32;

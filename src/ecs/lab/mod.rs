@@ -1,8 +1,8 @@
 //! The desktop lab: a Bevy window around [`SimPlugin`](super::sim::SimPlugin). This module
-//! owns the command-line options of `lnlab [SCENE]` and assembles the app; the parts live
+//! owns the lab's options ([`LabOptions`]) and assembles the app; the parts live
 //! in one file each:
 //! - `control`: the one command type (keyboard, buttons, lesson scripts) and the only code
-//!   that changes the running session;
+//!   that changes the running driver;
 //! - `feed`: turns the engine's events into what is drawn (pulses, L402 badges, plot data);
 //! - `view`: the graph as three retained meshes and the camera;
 //! - `ui`: egui panels, pointer and keyboard input, overlays; `inspector` and `dialogs`
@@ -33,68 +33,53 @@ use bevy::window::{ExitCondition, PresentMode, WindowResolution};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// `lnlab [SCENE] [options]`: open the lab.
-#[derive(Clone, Debug, Default, clap::Args)]
-pub struct LabArgs {
+/// How to open the lab (the command line's `lnlab [SCENE] [options]`, already checked).
+#[derive(Clone, Debug)]
+pub struct LabOptions {
     /// Scene to open (default: scenes/classroom.ron).
     pub scene: Option<PathBuf>,
     /// Seed for the run (default: the scene's).
-    #[arg(long)]
     pub seed: Option<u64>,
     /// Render this many frames, print mean and p95 frame time, and exit.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub bench_frames: Option<u32>,
-    /// Render `--frames` frames, save a screenshot (PNG) here, and exit.
-    #[arg(long, value_name = "OUT.png")]
+    /// Render `frames` frames, save a screenshot (PNG) here, and exit.
     pub screenshot: Option<PathBuf>,
     /// Frames to run before the screenshot (or before exiting).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub frames: Option<u32>,
     /// A lesson: timed commands that drive the lab (pause, speed, inject, select, ...).
-    #[arg(long, value_name = "LESSON.ron")]
     pub script: Option<PathBuf>,
     /// On exit, write the engine's state as JSON here.
-    #[arg(long, value_name = "OUT.json")]
     pub dump_state: Option<PathBuf>,
     /// Window size in logical pixels.
-    #[arg(long, value_name = "WxH", default_value = "1280x720", value_parser = parse_size)]
     pub size: (u32, u32),
     /// Start in presenter mode (large fonts, panels hidden).
-    #[arg(long)]
     pub presenter: bool,
     /// Start paused.
-    #[arg(long)]
     pub paused: bool,
-    /// Simulated seconds per second at start ("max" for as fast as possible).
-    #[arg(long, value_name = "X", value_parser = parse_speed)]
+    /// Simulated seconds per second at start.
     pub speed: Option<Speed>,
 }
 
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s
-        .split_once('x')
-        .ok_or_else(|| format!("expected WIDTHxHEIGHT, e.g. 1280x720, got `{s}`"))?;
-    let parse = |v: &str| {
-        v.parse::<u32>()
-            .ok()
-            .filter(|n| (200..=8192).contains(n))
-            .ok_or_else(|| format!("window sides must be 200..=8192 pixels, got `{v}`"))
-    };
-    Ok((parse(w)?, parse(h)?))
-}
-
-fn parse_speed(s: &str) -> Result<Speed, String> {
-    if s.eq_ignore_ascii_case("max") {
-        return Ok(Speed::Max);
-    }
-    match s.parse::<f64>() {
-        Ok(x) if x.is_finite() && (0.01..=1e6).contains(&x) => Ok(Speed::Times(x)),
-        _ => Err(format!("speed must be `max` or 0.01..=1000000, got `{s}`")),
+impl Default for LabOptions {
+    fn default() -> Self {
+        LabOptions {
+            scene: None,
+            seed: None,
+            bench_frames: None,
+            screenshot: None,
+            frames: None,
+            script: None,
+            dump_state: None,
+            size: (1280, 720),
+            presenter: false,
+            paused: false,
+            speed: None,
+        }
     }
 }
 
 /// Open the lab and run it until the user (or the script) quits.
-pub fn run(args: LabArgs) -> anyhow::Result<()> {
+pub fn run(args: LabOptions) -> anyhow::Result<()> {
     let start = control::Startup::prepare(&args)?;
     let headless_run =
         args.frames.is_some() || args.screenshot.is_some() || args.bench_frames.is_some();
@@ -153,7 +138,6 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
         (
             LabSet::Drive,
             LabSet::Apply,
-            SimSet::Spawn,
             SimSet::Decide,
             SimSet::Advance,
             SimSet::Record,
@@ -175,7 +159,7 @@ pub fn run(args: LabArgs) -> anyhow::Result<()> {
 pub enum LabSet {
     /// Lesson scripts and benchmarks issue commands.
     Drive,
-    /// Commands change the session.
+    /// Commands change the driver.
     Apply,
     /// The frame's engine events become pulses, badges and plot points.
     Collect,
@@ -186,18 +170,6 @@ pub enum LabSet {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn window_sizes_and_speeds_parse_or_say_why_not() {
-        assert_eq!(parse_size("960x600"), Ok((960, 600)));
-        assert!(parse_size("960").unwrap_err().contains("WIDTHxHEIGHT"));
-        assert!(parse_size("10x600").unwrap_err().contains("200..=8192"));
-        assert_eq!(parse_speed("MAX"), Ok(Speed::Max));
-        assert_eq!(parse_speed("2.5"), Ok(Speed::Times(2.5)));
-        for bad in ["0", "-1", "NaN", "inf", "fast"] {
-            assert!(parse_speed(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn lessons_parse_and_errors_point_at_the_line() {

@@ -7,7 +7,7 @@
 use super::LabSet;
 use super::control::Lab;
 use super::feed::Tally;
-use crate::ecs::sim::{SimSession, SimStatus};
+use crate::ecs::sim::{SimDriver, SimStatus};
 use crate::sim::metrics::percentile;
 use bevy::prelude::*;
 use bevy_egui::egui;
@@ -139,7 +139,7 @@ impl Plugin for PlotsPlugin {
 }
 
 fn sample(
-    session: NonSend<SimSession>,
+    driver: NonSend<SimDriver>,
     lab: Res<Lab>,
     time: Res<Time<Real>>,
     mut status: ResMut<SimStatus>,
@@ -155,7 +155,7 @@ fn sample(
             ..default()
         };
     }
-    let engine = &session.trainer.engine;
+    let engine = driver.session.view();
     let now_ms = engine.now_ms();
     let x = now_ms as f64 / 1000.0;
     for row in std::mem::take(&mut status.new_rows) {
@@ -196,7 +196,7 @@ fn sample(
         let mut lat = t.latencies_ms;
         plots.push(Chart::Latency, "all", x, percentile(&mut lat, 95.0) as f64);
     }
-    if session.trainer.market.is_some() {
+    if driver.session.view().has_market() {
         plots.push(Chart::L402, "all", x, t.l402_served as f64 / dt_s);
     }
     let gini = engine.metrics().hub_gini(engine.network().node_count());

@@ -6,10 +6,10 @@
 //! A step waiting for simulated time (`Sim(ms)`) stops the engine exactly there, so a
 //! scripted run is the same run on any machine.
 
-use super::LabArgs;
+use super::LabOptions;
 use super::LabSet;
 use super::control::{Lab, LabCommand};
-use crate::ecs::sim::SimSession;
+use crate::ecs::sim::SimDriver;
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
 use serde::{Deserialize, Serialize};
@@ -101,7 +101,7 @@ struct Bench {
 }
 
 impl Runner {
-    pub fn new(args: &LabArgs, lesson: Option<Lesson>) -> Self {
+    pub fn new(args: &LabOptions, lesson: Option<Lesson>) -> Self {
         Runner {
             steps: lesson.map(|l| l.steps.into()).unwrap_or_default(),
             frames_in_step: 0,
@@ -160,13 +160,13 @@ fn save_png(image: &Image, path: &Path) -> anyhow::Result<()> {
         .to_rgb8();
     let mut bytes = std::io::Cursor::new(Vec::new());
     rgb.write_to(&mut bytes, image::ImageFormat::Png)?;
-    crate::scene::io::write_atomically(path, bytes.get_ref())?;
+    crate::files::write_atomically(path, bytes.get_ref())?;
     Ok(())
 }
 
 fn drive(
     mut runner: ResMut<Runner>,
-    mut session: NonSendMut<SimSession>,
+    mut driver: NonSendMut<SimDriver>,
     time: Res<Time>,
     mut out: MessageWriter<LabCommand>,
 ) {
@@ -176,8 +176,8 @@ fn drive(
         let now = Instant::now();
         if r.frame == b.warmup {
             b.started = Some(now);
-            b.events_at_start = session.trainer.events_processed;
-            b.decisions_at_start = session.trainer.agents.decisions;
+            b.events_at_start = driver.session.events_processed();
+            b.decisions_at_start = driver.session.decisions();
         }
         if let Some(last) = b.last
             && r.frame > b.warmup
@@ -186,8 +186,8 @@ fn drive(
         }
         b.last = Some(now);
         if b.samples_ms.len() as u32 >= b.frames {
-            let t = &session.trainer;
-            print_bench(b, t.events_processed, t.agents.decisions, t.engine.now_ms());
+            let t = driver.session.view();
+            print_bench(b, t.events_processed(), t.decisions(), t.now_ms());
             out.write(LabCommand::QuitNow);
             r.bench = None;
         }
@@ -211,14 +211,14 @@ fn drive(
     // Lesson steps; a `Sim` wait holds the engine at that time.
     r.frames_in_step += 1;
     r.seconds_in_step += time.delta_secs_f64();
-    session.stop_at_ms = None;
+    driver.stop_at_ms = None;
     while let Some(step) = r.steps.front() {
         let due = match step.wait {
             Wait::Sim(ms) => {
-                if session.trainer.engine.now_ms() < ms {
-                    session.stop_at_ms = Some(ms);
+                if driver.session.view().now_ms() < ms {
+                    driver.stop_at_ms = Some(ms);
                 }
-                session.trainer.reached(ms)
+                driver.session.reached(ms)
             }
             Wait::Frames(n) => r.frames_in_step >= n,
             Wait::Seconds(s) => r.seconds_in_step >= s,
@@ -236,8 +236,8 @@ fn drive(
         };
         out.write(command);
         if restarts {
-            // Later steps wait for the new session's clock, from the next frame on.
-            session.stop_at_ms = Some(0);
+            // Later steps wait for the new driver's clock, from the next frame on.
+            driver.stop_at_ms = Some(0);
             break;
         }
     }
@@ -275,7 +275,7 @@ fn exit_when_done(
     mut exit: ResMut<Exit>,
     runner: Res<Runner>,
     lab: Res<Lab>,
-    session: NonSend<SimSession>,
+    driver: NonSend<SimDriver>,
     mut app_exit: MessageWriter<AppExit>,
 ) {
     if !exit.requested {
@@ -295,9 +295,9 @@ fn exit_when_done(
         code = 1;
     }
     if let Some(path) = &runner.dump_state {
-        let state = super::dump::state(&lab, &session);
+        let state = super::dump::state(&lab, &driver);
         let text = serde_json::to_string_pretty(&state).expect("JSON values serialise");
-        if let Err(e) = crate::scene::io::write_atomically(path, text.as_bytes()) {
+        if let Err(e) = crate::files::write_atomically(path, text.as_bytes()) {
             error!("{}: cannot write the state dump: {e}", path.display());
             code = 1;
         }

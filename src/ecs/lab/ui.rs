@@ -11,7 +11,7 @@ use super::inspector::{drain, inspector, jam, spike, toggle_online};
 use super::plots::{self, Plots};
 use super::theme;
 use super::view::{GraphArea, Hover, NodeSizes, ViewCam, world_pos};
-use crate::ecs::sim::SimSession;
+use crate::ecs::sim::SimDriver;
 use crate::network::{ChannelId, Direction, NodeId};
 use crate::routing::RouterKind;
 use crate::sim::command::Command;
@@ -81,7 +81,7 @@ impl Plugin for UiPlugin {
 #[allow(clippy::too_many_arguments)]
 fn ui(
     mut contexts: EguiContexts,
-    session: NonSend<SimSession>,
+    driver: NonSend<SimDriver>,
     mut lab: ResMut<Lab>,
     mut state: ResMut<UiState>,
     mut plots: ResMut<Plots>,
@@ -108,7 +108,7 @@ fn ui(
     let mut send = |c: LabCommand| {
         out.write(c);
     };
-    shortcuts(&ctx, &lab, &session, &mut state, &mut send);
+    shortcuts(&ctx, &lab, &driver, &mut state, &mut send);
 
     let mut root = egui::Ui::new(
         ctx.clone(),
@@ -117,7 +117,7 @@ fn ui(
             .layer_id(egui::LayerId::background())
             .max_rect(ctx.viewport_rect()),
     );
-    top_bar(&mut root, &lab, &session, &mut send);
+    top_bar(&mut root, &lab, &driver, &mut send);
     if !lab.presenter {
         egui::Panel::bottom("charts")
             .resizable(false)
@@ -127,7 +127,7 @@ fn ui(
                     ui,
                     &mut plots,
                     &lab,
-                    session.trainer.market.is_some(),
+                    driver.session.view().has_market(),
                     CHART_HEIGHT,
                 );
             });
@@ -135,7 +135,7 @@ fn ui(
             .resizable(true)
             .default_size(250.0)
             .show(&mut root, |ui| {
-                run_panel(ui, &lab, &session, &mut state, &mut send)
+                run_panel(ui, &lab, &driver, &mut state, &mut send)
             });
     }
     if lab.selection.is_some() {
@@ -147,7 +147,7 @@ fn ui(
                     inspector(
                         ui,
                         &lab,
-                        &session,
+                        &driver,
                         &mut state,
                         &mut explain,
                         &result,
@@ -170,14 +170,14 @@ fn ui(
     let response = root.allocate_rect(rect, Sense::click_and_drag());
     if !lab.unattended {
         graph_input(
-            &ctx, &response, &session, &lab, &area, &mut cam, &mut hover, &mut send,
+            &ctx, &response, &driver, &lab, &area, &mut cam, &mut hover, &mut send,
         );
-        hover_tooltip(&response, &session, &hover);
+        hover_tooltip(&response, &driver, &hover);
     }
     let painter = root.painter_at(rect);
     overlays(
         &painter,
-        &session,
+        &driver,
         &lab,
         &area,
         &cam,
@@ -192,7 +192,7 @@ fn ui(
 fn shortcuts(
     ctx: &egui::Context,
     lab: &Lab,
-    session: &SimSession,
+    driver: &SimDriver,
     state: &mut UiState,
     send: &mut impl FnMut(LabCommand),
 ) {
@@ -263,7 +263,7 @@ fn shortcuts(
         state.dialog = None;
         send(LabCommand::ClearSelection);
     }
-    let net = session.trainer.engine.network();
+    let net = driver.session.view().network();
     match lab.selection {
         Some(Selection::Channel(id)) => {
             if let Some(ch) = net.channel(id) {
@@ -280,7 +280,7 @@ fn shortcuts(
         }
         Some(Selection::Node(id)) => {
             if plain(Key::O) {
-                send(LabCommand::Inject(toggle_online(session, id)));
+                send(LabCommand::Inject(toggle_online(driver, id)));
             }
             if plain(Key::G) {
                 send(LabCommand::Inject(spike(id)));
@@ -305,11 +305,11 @@ fn screenshot_name() -> PathBuf {
     PathBuf::from(format!("lnlab-{secs}.png"))
 }
 
-fn top_bar(ui: &mut egui::Ui, lab: &Lab, session: &SimSession, send: &mut impl FnMut(LabCommand)) {
+fn top_bar(ui: &mut egui::Ui, lab: &Lab, driver: &SimDriver, send: &mut impl FnMut(LabCommand)) {
     egui::Panel::top("controls").show(ui, |ui| {
         ui.horizontal_wrapped(|ui| {
             ui.heading(RichText::new(&lab.scene.name).strong());
-            let engine = &session.trainer.engine;
+            let engine = driver.session.view();
             ui.label(
                 RichText::new(format!("t = {:.1} s", engine.now_ms() as f64 / 1000.0)).monospace(),
             );
@@ -403,7 +403,7 @@ fn top_bar(ui: &mut egui::Ui, lab: &Lab, session: &SimSession, send: &mut impl F
 fn run_panel(
     ui: &mut egui::Ui,
     lab: &Lab,
-    session: &SimSession,
+    driver: &SimDriver,
     state: &mut UiState,
     send: &mut impl FnMut(LabCommand),
 ) {
@@ -430,9 +430,9 @@ fn run_panel(
         ui.colored_label(theme::egui(theme::REMOTE), "unsaved changes");
     }
     ui.separator();
-    let t = &session.trainer;
-    let m = t.engine.metrics();
-    let net = t.engine.network();
+    let t = driver.session.view();
+    let m = t.metrics();
+    let net = t.network();
     let (in_flight_msat, htlcs) = net.in_flight_totals();
     egui::Grid::new("counters")
         .num_columns(2)
@@ -457,12 +457,11 @@ fn run_panel(
                 format!("{htlcs} ({} sat)", in_flight_msat / 1000),
             );
             row("hub gini", format!("{:.3}", m.hub_gini(net.node_count())));
-            if !t.agents.groups.is_empty() {
-                row("agent decisions", format!("{}", t.agents.decisions));
-                row("PPO updates", format!("{}", t.agents.rows.len()));
+            if t.has_agents() {
+                row("agent decisions", format!("{}", t.decisions()));
+                row("PPO updates", format!("{}", t.update_rows().len()));
             }
-            if let Some(market) = &t.market {
-                let r = &market.report;
+            if let Some(r) = t.l402_report() {
                 row("L402 calls", format!("{}", r.calls_requested));
                 row(
                     "402 / paid / served",
@@ -491,7 +490,7 @@ fn run_panel(
 fn graph_input(
     ctx: &egui::Context,
     response: &egui::Response,
-    session: &SimSession,
+    driver: &SimDriver,
     lab: &Lab,
     area: &GraphArea,
     cam: &mut ViewCam,
@@ -516,14 +515,14 @@ fn graph_input(
         }
     }
     *hover = match pointer {
-        Some(p) if !response.dragged() => pick(session, lab, area, cam, Vec2::new(p.x, p.y)),
+        Some(p) if !response.dragged() => pick(driver, lab, area, cam, Vec2::new(p.x, p.y)),
         _ => Hover::default(),
     };
     if response.clicked() {
         match (hover.node, hover.channel) {
             (Some(n), _) => send(LabCommand::SelectNode(n.0)),
             (None, Some(c)) => {
-                if let Some(ch) = session.trainer.engine.network().channel(c) {
+                if let Some(ch) = driver.session.view().network().channel(c) {
                     send(LabCommand::SelectChannel(ch.scid));
                 }
             }
@@ -534,8 +533,8 @@ fn graph_input(
 
 /// The node under the pointer (within its circle plus a few points), else the nearest
 /// channel within a few points.
-fn pick(session: &SimSession, lab: &Lab, area: &GraphArea, cam: &ViewCam, p: Vec2) -> Hover {
-    let engine = &session.trainer.engine;
+fn pick(driver: &SimDriver, lab: &Lab, area: &GraphArea, cam: &ViewCam, p: Vec2) -> Hover {
+    let engine = driver.session.view();
     let net = engine.network();
     let w = area.to_world(cam, p);
     let wpp = area.world_per_point(cam);
@@ -574,8 +573,8 @@ fn pick(session: &SimSession, lab: &Lab, area: &GraphArea, cam: &ViewCam, p: Vec
     }
 }
 
-fn hover_tooltip(response: &egui::Response, session: &SimSession, hover: &Hover) {
-    let engine = &session.trainer.engine;
+fn hover_tooltip(response: &egui::Response, driver: &SimDriver, hover: &Hover) {
+    let engine = driver.session.view();
     let net = engine.network();
     if let Some(id) = hover.node
         && let Some(node) = net.node(id)
@@ -586,7 +585,7 @@ fn hover_tooltip(response: &egui::Response, session: &SimSession, hover: &Hover)
             .get(id.index())
             .copied()
             .unwrap_or_default();
-        let group = session.trainer.agents.group_of(id);
+        let group = driver.session.view().group_of(id);
         response.clone().on_hover_ui_at_pointer(|ui| {
             ui.strong(&node.alias);
             ui.label(format!(
@@ -623,14 +622,14 @@ fn hover_tooltip(response: &egui::Response, session: &SimSession, hover: &Hover)
 /// Aliases (when few enough nodes are on screen) and the L402 badges.
 fn overlays(
     painter: &egui::Painter,
-    session: &SimSession,
+    driver: &SimDriver,
     lab: &Lab,
     area: &GraphArea,
     cam: &ViewCam,
     flights: &Flights,
     now_s: f32,
 ) {
-    let net = session.trainer.engine.network();
+    let net = driver.session.view().network();
     let rect = painter.clip_rect();
     let to_screen = |p: [f32; 2]| {
         let s = area.to_screen(cam, world_pos(p));

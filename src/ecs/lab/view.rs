@@ -7,7 +7,7 @@
 use super::LabSet;
 use super::control::{Lab, Selection};
 use super::theme;
-use crate::ecs::sim::SimSession;
+use crate::ecs::sim::SimDriver;
 use crate::network::{ChannelId, Direction, NodeId};
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::RenderTarget;
@@ -283,14 +283,14 @@ fn setup(
 fn fit(
     mut lab: ResMut<Lab>,
     area: Res<GraphArea>,
-    session: NonSend<SimSession>,
+    driver: NonSend<SimDriver>,
     mut cam: ResMut<ViewCam>,
 ) {
     if !lab.fit_requested || !area.is_known() {
         return;
     }
     lab.fit_requested = false;
-    let net = session.trainer.engine.network();
+    let net = driver.session.view().network();
     let mut lo = Vec2::splat(f32::INFINITY);
     let mut hi = Vec2::splat(f32::NEG_INFINITY);
     for (_, n) in net.nodes() {
@@ -438,7 +438,7 @@ pub struct NodeSizes<'a> {
 }
 
 impl<'a> NodeSizes<'a> {
-    pub fn new(engine: &'a crate::sim::engine::Engine, presenter: bool) -> Self {
+    pub fn new(engine: crate::session::SessionView<'a>, presenter: bool) -> Self {
         let stats = &engine.metrics().nodes[..];
         let max_volume = stats.iter().map(|s| s.forwarded_msat).max().unwrap_or(0);
         NodeSizes {
@@ -474,7 +474,7 @@ fn channel_width_px(nodes: usize, capacity_sat: u64) -> f32 {
 
 #[allow(clippy::too_many_arguments)]
 fn rebuild(
-    session: NonSend<SimSession>,
+    driver: NonSend<SimDriver>,
     lab: Res<Lab>,
     cam: Res<ViewCam>,
     area: Res<GraphArea>,
@@ -494,7 +494,7 @@ fn rebuild(
     let now = time.elapsed_secs();
     let marks = (lab.selection, *hover, lab.presenter);
     let zoomed = (cam.world_per_px / graph.built_scale - 1.0).abs() > 0.01;
-    let interval = if session.trainer.engine.network().node_count() > 1000 {
+    let interval = if driver.session.view().network().node_count() > 1000 {
         REBUILD_LARGE_S
     } else {
         REBUILD_S
@@ -543,7 +543,7 @@ fn rebuild(
     graph.built_generation = lab.generation;
     graph.built_marks = marks;
 
-    let engine = &session.trainer.engine;
+    let engine = driver.session.view();
     let net = engine.network();
     let n = net.node_count();
     let px = cam.world_per_px;
@@ -603,7 +603,7 @@ fn rebuild(
         let fill = if !node.online {
             theme::OFFLINE
         } else {
-            match session.trainer.agents.group_of(id) {
+            match driver.session.view().group_of(id) {
                 Some(g) => theme::group(g),
                 None => theme::role(node.role),
             }

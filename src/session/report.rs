@@ -3,8 +3,9 @@
 //! but `wall_seconds` and `payments_per_second` is a pure function of scene, policy, seed
 //! and payment count, so two runs give byte-identical reports once those two are zeroed.
 
-use super::engine::Engine;
-use super::metrics::{percentile, ratio};
+use super::Session;
+use crate::sim::engine::Engine;
+use crate::sim::metrics::{percentile, ratio};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -47,6 +48,13 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a session: the engine's figures and the market's, if it has one.
+    pub fn from_session(session: &Session, scene: &str, seed: u64, wall_seconds: f64) -> Report {
+        let mut report = Report::from_engine(session.engine(), scene, seed, wall_seconds);
+        report.l402 = session.market().map(|m| m.summary());
+        report
+    }
+
     pub fn from_engine(engine: &Engine, scene: &str, seed: u64, wall_seconds: f64) -> Report {
         let m = engine.metrics();
         let resolved = m.succeeded + m.failed;

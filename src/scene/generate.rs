@@ -4,11 +4,11 @@
 //! models and the attribute distributions; everything is drawn from one ChaCha8 RNG seeded
 //! from the parameters' seed, so the same parameters always give the same scene.
 
-use super::channel::{ChannelPolicy, DEFAULT_MAX_ACCEPTED_HTLCS};
-use super::ids::ShortChannelId;
-use super::node::Role;
-use crate::scene::build::streams;
-use crate::scene::{Scene, SceneChannel, SceneNode};
+use super::{Scene, SceneChannel, SceneNode};
+use crate::network::channel::{ChannelPolicy, DEFAULT_MAX_ACCEPTED_HTLCS};
+use crate::network::ids::ShortChannelId;
+use crate::network::node::Role;
+use crate::rng::stream;
 use rand::distr::Distribution;
 use rand::distr::weighted::WeightedIndex;
 use rand::seq::SliceRandom;
@@ -158,8 +158,11 @@ pub fn generate(params: &GenerateParams) -> Result<Scene, String> {
         .collect();
 
     let roles = merchant_roles(n, &edges);
-    let positions =
-        super::layout::force_directed(&vec![None; n], &edges, params.seed ^ streams::LAYOUT);
+    let positions = crate::network::layout::force_directed(
+        &vec![None; n],
+        &edges,
+        params.seed ^ stream::LAYOUT,
+    );
     let nodes = (0..n)
         .map(|i| SceneNode {
             alias: format!("n{i}"),

@@ -4,11 +4,11 @@
 //! [`ImportSummary`] that reports those decisions. Syntax and type errors carry the file,
 //! line and column; questionable channels are skipped and counted, never fatal.
 
-use super::channel::{ChannelPolicy, DEFAULT_MAX_ACCEPTED_HTLCS};
-use super::ids::ShortChannelId;
-use super::node::{PubKey, Role};
-use crate::scene::build::streams;
-use crate::scene::{Scene, SceneChannel, SceneNode};
+use super::{Scene, SceneChannel, SceneNode};
+use crate::network::channel::{ChannelPolicy, DEFAULT_MAX_ACCEPTED_HTLCS};
+use crate::network::ids::ShortChannelId;
+use crate::network::node::{PubKey, Role};
+use crate::rng::stream;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Unexpected, Visitor};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -20,7 +20,6 @@ pub const ABSURD_FEE_RATE_PPM: u64 = 100_000;
 /// Above this base fee a direction counts as announcing an absurd fee.
 pub const ABSURD_FEE_BASE_MSAT: u64 = 100_000_000;
 /// No channel can hold more than all bitcoin (the scene validator's bound).
-const MAX_CAPACITY_SAT: u64 = 21_000_000 * 100_000_000;
 
 /// Why a channel was skipped.
 pub mod skip_reason {
@@ -262,7 +261,9 @@ fn convert(graph: JsonGraph, source_name: &str) -> Result<(Scene, ImportSummary)
             (_, None) => Some(skip_reason::UNKNOWN_NODE2),
             (Some(a), Some(b)) if a == b => Some(skip_reason::SELF_LOOP),
             _ if edge.capacity == 0 => Some(skip_reason::ZERO_CAPACITY),
-            _ if edge.capacity > MAX_CAPACITY_SAT => Some(skip_reason::CAPACITY_TOO_LARGE),
+            _ if edge.capacity > crate::limits::MAX_CAPACITY_SAT => {
+                Some(skip_reason::CAPACITY_TOO_LARGE)
+            }
             _ if seen_ids.contains(&edge.channel_id) => Some(skip_reason::DUPLICATE_ID),
             (Some(a), Some(b)) => {
                 seen_ids.insert(edge.channel_id);
@@ -291,8 +292,11 @@ fn convert(graph: JsonGraph, source_name: &str) -> Result<(Scene, ImportSummary)
 
     let seed = 0;
     let edges: Vec<(u32, u32)> = channels.iter().map(|c| (c.node1, c.node2)).collect();
-    let positions =
-        super::layout::force_directed(&vec![None; nodes.len()], &edges, seed ^ streams::LAYOUT);
+    let positions = crate::network::layout::force_directed(
+        &vec![None; nodes.len()],
+        &edges,
+        seed ^ stream::LAYOUT,
+    );
     for (node, pos) in nodes.iter_mut().zip(positions) {
         node.pos = Some(pos);
     }
