@@ -59,6 +59,7 @@ impl fmt::Display for RouterKind {
 pub mod baselines;
 pub mod cache;
 pub mod ldk;
+pub mod lru;
 pub mod mission_control;
 pub mod search;
 
