@@ -7,6 +7,7 @@
 //! Simplification: lnd also mixes in the results of other channels of the same node with
 //! `AprioriWeight`; this estimator is pair-level only.
 
+use super::per_sender::PerSender;
 use super::search::EdgeScorer;
 use super::{AttemptOutcome, HopRecord};
 use crate::network::NodeId;
@@ -57,27 +58,26 @@ pub struct PairResult {
 /// Per-sender memory.
 #[derive(Clone, Debug, Default)]
 pub struct MissionControl {
-    senders: HashMap<NodeId, HashMap<(u32, u32), PairResult>>,
+    senders: PerSender<(u32, u32), PairResult>,
 }
 
 impl MissionControl {
     pub fn history(&self, sender: NodeId) -> Option<&HashMap<(u32, u32), PairResult>> {
-        self.senders.get(&sender).filter(|h| !h.is_empty())
+        self.senders.of(sender)
     }
 
     /// Nodes that some remembered pair of `sender` starts at.
     pub fn nodes_of(&self, sender: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         self.senders
-            .get(&sender)
-            .into_iter()
-            .flat_map(|h| h.keys().map(|&(from, _)| NodeId(from)))
+            .entries(sender)
+            .map(|(&(from, _), _)| NodeId(from))
     }
 
     /// Record an attempt: hops before the failing one forwarded fine (a success at their
     /// amount); the failing pair gets a failure at the amount for liquidity failures, or
     /// for any amount when the channel or node could not be used at all.
     pub fn record(&mut self, outcome: &AttemptOutcome) {
-        let history = self.senders.entry(outcome.sender).or_default();
+        let history = self.senders.of_mut(outcome.sender);
         let failing = match outcome.failure {
             None => None,
             Some(FailureReason::NoRoute | FailureReason::Timeout) => return,

@@ -61,6 +61,7 @@ pub mod cache;
 pub mod ldk;
 pub mod lru;
 pub mod mission_control;
+pub mod per_sender;
 pub mod search;
 
 use crate::network::{ChannelId, Direction, GossipView, Network, NodeId, ShortChannelId};
