@@ -7,7 +7,7 @@
 //! (the path itself is chosen at a 100,000 sat reference amount).
 
 use crate::network::{GossipView, NodeId};
-use rustc_hash::FxHashMap as HashMap;
+use crate::routing::lru::Lru;
 
 const REFERENCE_MSAT: f64 = 100_000_000.0;
 const UNSEEN: u8 = u8::MAX;
@@ -138,26 +138,17 @@ impl Layers {
 
 pub struct Oracle {
     graph: Compact,
-    searches: Vec<Layers>,
-    keys: Vec<NodeId>,
-    last_used: Vec<u64>,
-    index: HashMap<NodeId, usize>,
-    tick: u64,
+    /// One search per destination, least recently used evicted first.
+    searches: Lru<NodeId, Layers>,
     epoch: u64,
-    capacity: usize,
 }
 
 impl Oracle {
     pub fn new(capacity: usize) -> Self {
         Oracle {
             graph: Compact::default(),
-            searches: Vec::new(),
-            keys: Vec::new(),
-            last_used: Vec::new(),
-            index: HashMap::default(),
-            tick: 0,
+            searches: Lru::new(capacity),
             epoch: u64::MAX,
-            capacity: capacity.max(1),
         }
     }
 
@@ -177,36 +168,19 @@ impl Oracle {
     ) -> Vec<Option<(u8, u64)>> {
         if gossip.epoch != self.epoch {
             self.searches.clear();
-            self.keys.clear();
-            self.last_used.clear();
-            self.index.clear();
             self.epoch = gossip.epoch;
             self.graph = Compact::build(gossip);
         }
-        self.tick += 1;
-        let slot = match self.index.get(&destination) {
-            Some(&i) => i,
+        let search = match self.searches.get(&destination) {
+            Some(search) => search,
             None => {
-                let i = if self.searches.len() < self.capacity {
-                    self.searches.push(Layers::new(gossip.node_bound()));
-                    self.keys.push(destination);
-                    self.last_used.push(0);
-                    self.searches.len() - 1
-                } else {
-                    let lru = (0..self.searches.len())
-                        .min_by_key(|&i| self.last_used[i])
-                        .expect("non-empty");
-                    self.index.remove(&self.keys[lru]);
-                    self.keys[lru] = destination;
-                    lru
-                };
-                self.searches[i].reset(destination);
-                self.index.insert(destination, i);
-                i
+                let search = self
+                    .searches
+                    .insert_with(destination, || Layers::new(gossip.node_bound()));
+                search.reset(destination);
+                search
             }
         };
-        self.last_used[slot] = self.tick;
-        let search = &mut self.searches[slot];
         while !search.settled(node)
             && peers.iter().any(|&p| !search.settled(p))
             && search.expand(&self.graph)

@@ -18,6 +18,7 @@
 //! recently; one-off destinations go to the caller's exact search, whose buffers stay warm,
 //! instead of evicting trees that are being reused.
 
+use super::lru::Lru;
 use super::search::{EdgeScorer, Limits, Tree, build_route};
 use super::{LocalView, Route};
 use crate::network::{GossipView, NodeId};
@@ -34,14 +35,11 @@ pub fn bucket_amount_msat(bucket: i32) -> u64 {
     2f64.powf(f64::from(bucket) / 8.0).round().max(1.0) as u64
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TreeCache {
-    capacity: usize,
     epoch: u64,
-    trees: Vec<Tree>,
-    keys: Vec<(NodeId, i32)>,
-    last_used: Vec<u64>,
-    index: HashMap<(NodeId, i32), usize>,
+    trees: Lru<(NodeId, i32), Tree>,
+    /// Counts requests (the admission filter's clock).
     tick: u64,
     /// When each recently requested key was last asked for (admission filter).
     seen: HashMap<(NodeId, i32), u64>,
@@ -55,8 +53,14 @@ pub struct TreeCache {
 impl TreeCache {
     pub fn new(capacity: usize) -> Self {
         TreeCache {
-            capacity: capacity.max(1),
-            ..Default::default()
+            epoch: 0,
+            trees: Lru::new(capacity),
+            tick: 0,
+            seen: HashMap::default(),
+            hits: 0,
+            misses: 0,
+            fallbacks: 0,
+            passed: 0,
         }
     }
 
@@ -70,60 +74,39 @@ impl TreeCache {
     ) -> Option<&mut Tree> {
         if gossip.epoch != self.epoch {
             self.trees.clear();
-            self.keys.clear();
-            self.last_used.clear();
-            self.index.clear();
             self.seen.clear();
             self.epoch = gossip.epoch;
         }
         self.tick += 1;
         let key = (destination, bucket);
-        let slot = match self.index.get(&key) {
-            Some(&slot) => {
-                self.hits += 1;
-                slot
-            }
-            None => {
-                let window = 8 * self.capacity as u64;
-                let recent = self
-                    .seen
-                    .insert(key, self.tick)
-                    .is_some_and(|t| self.tick - t <= window);
-                if self.seen.len() > 64 * self.capacity {
-                    let tick = self.tick;
-                    self.seen.retain(|_, t| tick - *t <= window);
-                }
-                if !recent {
-                    self.passed += 1;
-                    return None;
-                }
-                self.misses += 1;
-                let slot = if self.trees.len() < self.capacity {
-                    self.trees.push(Tree::new());
-                    self.keys.push(key);
-                    self.last_used.push(0);
-                    self.trees.len() - 1
-                } else {
-                    let lru = (0..self.trees.len())
-                        .min_by_key(|&i| self.last_used[i])
-                        .expect("non-empty");
-                    self.index.remove(&self.keys[lru]);
-                    self.keys[lru] = key;
-                    lru
-                };
-                self.index.insert(key, slot);
-                self.trees[slot].reset(
-                    gossip,
-                    destination,
-                    bucket_amount_msat(bucket),
-                    limits,
-                    None,
-                );
-                slot
-            }
-        };
-        self.last_used[slot] = self.tick;
-        Some(&mut self.trees[slot])
+        if self.trees.contains(&key) {
+            self.hits += 1;
+            return self.trees.get(&key);
+        }
+        let capacity = self.trees.capacity();
+        let window = 8 * capacity as u64;
+        let recent = self
+            .seen
+            .insert(key, self.tick)
+            .is_some_and(|t| self.tick - t <= window);
+        if self.seen.len() > 64 * capacity {
+            let tick = self.tick;
+            self.seen.retain(|_, t| tick - *t <= window);
+        }
+        if !recent {
+            self.passed += 1;
+            return None;
+        }
+        self.misses += 1;
+        let tree = self.trees.insert_with(key, Tree::new);
+        tree.reset(
+            gossip,
+            destination,
+            bucket_amount_msat(bucket),
+            limits,
+            None,
+        );
+        Some(tree)
     }
 
     /// The best route for a sender without history of its own, or `None` when the cache

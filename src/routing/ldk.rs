@@ -7,6 +7,7 @@
 //! Simplification: LDK's historical buckets are not modelled; the live bounds are.
 
 use super::AttemptOutcome;
+use super::per_sender::PerSender;
 use super::search::EdgeScorer;
 use crate::network::failure::FailureReason;
 use crate::network::gossip::InEdge;
@@ -54,20 +55,17 @@ pub struct Bounds {
 
 #[derive(Clone, Debug, Default)]
 pub struct LdkKnowledge {
-    senders: HashMap<NodeId, HashMap<(ChannelId, Direction), Bounds>>,
+    senders: PerSender<(ChannelId, Direction), Bounds>,
 }
 
 impl LdkKnowledge {
     pub fn bounds_of(&self, sender: NodeId) -> Option<&HashMap<(ChannelId, Direction), Bounds>> {
-        self.senders.get(&sender).filter(|b| !b.is_empty())
+        self.senders.of(sender)
     }
 
     /// Nodes that some learnt bound of `sender` starts at.
     pub fn nodes_of(&self, sender: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        self.senders
-            .get(&sender)
-            .into_iter()
-            .flat_map(|b| b.values().map(|v| v.from))
+        self.senders.entries(sender).map(|(_, b)| b.from)
     }
 
     /// LDK's updates: the failing channel holds less than the amount; channels before it
@@ -80,7 +78,7 @@ impl LdkKnowledge {
         ) {
             return;
         }
-        let known = self.senders.entry(outcome.sender).or_default();
+        let known = self.senders.of_mut(outcome.sender);
         let failing = outcome
             .failure
             .map(|_| outcome.hops.len().saturating_sub(1));

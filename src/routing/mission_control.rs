@@ -7,6 +7,7 @@
 //! Simplification: lnd also mixes in the results of other channels of the same node with
 //! `AprioriWeight`; this estimator is pair-level only.
 
+use super::per_sender::PerSender;
 use super::search::EdgeScorer;
 use super::{AttemptOutcome, HopRecord};
 use crate::network::NodeId;
@@ -54,30 +55,30 @@ pub struct PairResult {
     pub success_amount_msat: Option<u64>,
 }
 
+/// A directed node pair: the node a hop leaves and the node it reaches.
+pub type NodePair = (NodeId, NodeId);
+
 /// Per-sender memory.
 #[derive(Clone, Debug, Default)]
 pub struct MissionControl {
-    senders: HashMap<NodeId, HashMap<(u32, u32), PairResult>>,
+    senders: PerSender<NodePair, PairResult>,
 }
 
 impl MissionControl {
-    pub fn history(&self, sender: NodeId) -> Option<&HashMap<(u32, u32), PairResult>> {
-        self.senders.get(&sender).filter(|h| !h.is_empty())
+    pub fn history(&self, sender: NodeId) -> Option<&HashMap<NodePair, PairResult>> {
+        self.senders.of(sender)
     }
 
     /// Nodes that some remembered pair of `sender` starts at.
     pub fn nodes_of(&self, sender: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        self.senders
-            .get(&sender)
-            .into_iter()
-            .flat_map(|h| h.keys().map(|&(from, _)| NodeId(from)))
+        self.senders.entries(sender).map(|(&(from, _), _)| from)
     }
 
     /// Record an attempt: hops before the failing one forwarded fine (a success at their
     /// amount); the failing pair gets a failure at the amount for liquidity failures, or
     /// for any amount when the channel or node could not be used at all.
     pub fn record(&mut self, outcome: &AttemptOutcome) {
-        let history = self.senders.entry(outcome.sender).or_default();
+        let history = self.senders.of_mut(outcome.sender);
         let failing = match outcome.failure {
             None => None,
             Some(FailureReason::NoRoute | FailureReason::Timeout) => return,
@@ -112,14 +113,14 @@ impl MissionControl {
     }
 }
 
-fn pair(h: &HopRecord) -> (u32, u32) {
-    (h.from.0, h.to.0)
+fn pair(h: &HopRecord) -> NodePair {
+    (h.from, h.to)
 }
 
 /// lnd's scorer for one search: apriori probabilities with the sender's history.
 pub struct LndScorer<'a> {
     pub config: &'a MissionControlConfig,
-    pub history: Option<&'a HashMap<(u32, u32), PairResult>>,
+    pub history: Option<&'a HashMap<NodePair, PairResult>>,
     /// `mask[n]` is set for the nodes some history pair starts at, so that edges without
     /// history skip the map lookup (an empty mask means "look everything up").
     pub mask: &'a [bool],
@@ -146,7 +147,13 @@ impl LndScorer<'_> {
         1.0 - (1.0 - MIN_FACTOR) / (1.0 + exponent.exp())
     }
 
-    pub fn probability(&self, from: u32, to: u32, amount_msat: u64, capacity_msat: u64) -> f64 {
+    pub fn probability(
+        &self,
+        from: NodeId,
+        to: NodeId,
+        amount_msat: u64,
+        capacity_msat: u64,
+    ) -> f64 {
         let prior =
             self.config.apriori_hop_probability * self.capacity_factor(amount_msat, capacity_msat);
         let Some(r) = self.history.and_then(|h| h.get(&(from, to))) else {
@@ -170,7 +177,8 @@ impl EdgeScorer for LndScorer<'_> {
     fn score(&self, edge: &InEdge, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
         let cltv = f64::from(edge.policy.cltv_expiry_delta);
         let risk = amount_msat as f64 * cltv * self.config.risk_factor_billionths / 1e9;
-        let p = self.probability(edge.from, edge.to, amount_msat, edge.capacity_msat);
+        let (from, to) = (NodeId(edge.from), NodeId(edge.to));
+        let p = self.probability(from, to, amount_msat, edge.capacity_msat);
         Some((fee_msat as f64 + risk, p))
     }
     fn attempt_penalty_msat(&self, amount_msat: u64) -> f64 {

@@ -73,7 +73,9 @@ impl fmt::Display for RouterKind {
 pub mod baselines;
 pub mod cache;
 pub mod ldk;
+pub mod lru;
 pub mod mission_control;
+pub mod per_sender;
 pub mod search;
 pub mod settings;
 
