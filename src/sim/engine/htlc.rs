@@ -1,12 +1,14 @@
-//! HTLCs hop by hop: the node at the head of an attempt decides, checks and offers the
-//! next HTLC (add: lock amount and fees, take a slot); the destination settles, and settles
-//! and failures walk back toward the sender one hop at a time after each upstream node's
-//! processing delay. A closing channel goes once its last HTLC resolves.
+//! HTLCs hop by hop: the node at the head of an attempt decides, checks the next HTLC
+//! (`forward_check`) and offers it (add: lock amount and fees, take a slot); the
+//! destination settles, and settles and failures walk back toward the sender one hop at a
+//! time after each upstream node's processing delay, through one routine (`walk_back`). A
+//! closing channel goes once its last HTLC resolves.
 
+use super::forward_check::{ForwardCheck, check_htlc_forward};
 use super::payment::Hop;
 use super::queue::Event;
 use super::{AttemptId, Engine, SimEvent};
-use crate::network::{ChannelId, Direction, NodeId, ShortChannelId};
+use crate::network::{ChannelId, Direction, NodeId};
 use crate::routing::{Decision, DecisionContext, LocalView, PaymentView};
 use crate::sim::failure::FailureReason;
 
@@ -19,7 +21,7 @@ impl Engine {
         if node == req.receiver {
             // The destination claims the payment: settle the last hop now.
             match a.hops.len().checked_sub(1) {
-                Some(last) => self.on_settle(attempt_id, last),
+                Some(last) => self.walk_back(attempt_id, last, Resolution::Settle),
                 None => self.fail_at(attempt_id, None, FailureReason::NoRoute),
             }
             return;
@@ -95,7 +97,8 @@ impl Engine {
         }
     }
 
-    /// Checks a real forwarding node makes, in order, then the HTLC add itself.
+    /// Check the HTLC `node` offers over `channel` in `direction` (with
+    /// [`check_htlc_forward`]), then add it.
     fn try_add(
         &mut self,
         attempt_id: AttemptId,
@@ -106,91 +109,41 @@ impl Engine {
         let a = &self.attempts[attempt_id as usize];
         let hop_index = a.hops.len();
         let req = self.payments[a.payment as usize].request;
+        // Endpoints and channel are one graph edge: both are there or neither is.
         let (from, to) = self
             .network
             .direction_endpoints(channel, direction)
             .ok_or(FailureReason::ChannelDisabled)?;
-        if from != node {
-            return Err(FailureReason::ChannelDisabled);
-        }
-        if hop_index as u32 >= self.routing.max_hops || a.nodes.contains(&to) {
-            return Err(FailureReason::TooManyHops);
-        }
         let ch = self
             .network
             .channel(channel)
             .ok_or(FailureReason::ChannelDisabled)?;
-        let policy = ch.side(direction).policy;
-        let is_sender = hop_index == 0;
-        let (amount_msat, cltv, fee_msat, budget_after, cltv_after) = match &a.route {
-            Some(route) => {
-                let h = route.hops[hop_index];
-                if h.scid != ch.scid {
-                    return Err(FailureReason::ChannelDisabled);
-                }
-                if !is_sender {
-                    // What arrived must pay this node's current fee and CLTV delta.
-                    let incoming = a.hops[hop_index - 1];
-                    let fee = policy.fee_msat(h.amount_msat);
-                    if incoming.amount_msat < h.amount_msat.saturating_add(fee) {
-                        return Err(FailureReason::FeeInsufficient);
-                    }
-                    if incoming.cltv < h.cltv + u32::from(policy.cltv_expiry_delta) {
-                        return Err(FailureReason::CltvBudgetExhausted);
-                    }
-                }
-                let fee = if is_sender {
-                    0
-                } else {
-                    a.hops[hop_index - 1].amount_msat - h.amount_msat
-                };
-                (h.amount_msat, h.cltv, fee, a.fee_budget_msat, a.cltv_budget)
-            }
-            None => {
-                // Hop by hop: each node takes its fee from the attempt's fee budget and its
-                // CLTV delta from the CLTV budget; the HTLC reserves the rest of the budget.
-                let fee = if is_sender {
-                    0
-                } else {
-                    policy.fee_msat(req.amount_msat)
-                };
-                let delta = if is_sender {
-                    0
-                } else {
-                    u32::from(policy.cltv_expiry_delta)
-                };
-                let budget = a
-                    .fee_budget_msat
-                    .checked_sub(fee)
-                    .ok_or(FailureReason::FeeInsufficient)?;
-                let cltv_left = a
-                    .cltv_budget
-                    .checked_sub(delta)
-                    .ok_or(FailureReason::CltvBudgetExhausted)?;
-                let amount = req.amount_msat + budget;
-                (
-                    amount,
-                    self.routing.final_cltv_delta + cltv_left,
-                    fee,
-                    budget,
-                    cltv_left,
-                )
-            }
-        };
-        if !self.is_online(to) {
-            return Err(FailureReason::NodeOffline);
-        }
+        let terms = check_htlc_forward(&ForwardCheck {
+            node,
+            from,
+            to,
+            to_online: self.is_online(to),
+            channel: ch,
+            direction,
+            hop_index,
+            visited: &a.nodes,
+            incoming: hop_index
+                .checked_sub(1)
+                .map(|i| (a.hops[i].amount_msat, a.hops[i].cltv)),
+            route: a.route.as_ref(),
+            amount_msat: req.amount_msat,
+            fee_budget_msat: a.fee_budget_msat,
+            cltv_budget: a.cltv_budget,
+            settings: &self.routing,
+        })?;
+        let scid = ch.scid;
         let htlc_id = self.next_htlc_id;
+        // The channel's own guard repeats `can_forward`: it cannot fail after the check.
         self.network
             .channel_mut(channel)
             .expect("checked above")
-            .add_htlc(direction, htlc_id, amount_msat)?;
+            .add_htlc(direction, htlc_id, terms.amount_msat)?;
         self.next_htlc_id += 1;
-        let scid = self
-            .network
-            .channel(channel)
-            .map(|c| c.scid)
-            .unwrap_or(ShortChannelId(0));
         let now_ms = self.now_ms;
         let a = &mut self.attempts[attempt_id as usize];
         a.hops.push(Hop {
@@ -199,15 +152,15 @@ impl Engine {
             scid,
             from,
             to,
-            amount_msat,
-            cltv,
+            amount_msat: terms.amount_msat,
+            cltv: terms.cltv,
             htlc_id,
-            fee_msat,
+            fee_msat: terms.fee_msat,
             added_ms: now_ms,
         });
         a.nodes.push(to);
-        a.fee_budget_msat = budget_after;
-        a.cltv_budget = cltv_after;
+        a.fee_budget_msat = terms.fee_budget_msat;
+        a.cltv_budget = terms.cltv_budget;
         self.emit(SimEvent::HtlcAdded {
             attempt: attempt_id,
             hop: hop_index as u32,
@@ -216,48 +169,6 @@ impl Engine {
         });
         self.schedule_decide(attempt_id, to);
         Ok(())
-    }
-
-    /// Settle `hop` now and pass the preimage upstream after the upstream node's delay.
-    pub(super) fn on_settle(&mut self, attempt_id: AttemptId, hop: usize) {
-        let a = &self.attempts[attempt_id as usize];
-        let h = a.hops[hop];
-        // Hop-by-hop HTLCs reserve the unspent fee budget; only what downstream fees need
-        // is paid, the rest returns to the offering node (a no-op for source routes).
-        let amount = self.payments[a.payment as usize].request.amount_msat;
-        let settled_msat = amount + a.hops[hop + 1..].iter().map(|d| d.fee_msat).sum::<u64>();
-        let ch = self
-            .network
-            .channel_mut(h.channel)
-            .expect("channels with HTLCs stay open");
-        let locked = ch
-            .settle_htlc(h.direction, h.htlc_id)
-            .expect("HTLC in flight");
-        let refund = locked - settled_msat.min(locked);
-        ch.shift_balance(h.direction.reverse(), refund);
-        self.after_resolution(h.channel);
-        if hop > 0 {
-            let stats = self.metrics.node_mut(h.from);
-            stats.forwarded_msat += settled_msat;
-            stats.fees_earned_msat += h.fee_msat;
-            self.metrics.fees_earned_msat += h.fee_msat;
-        }
-        self.emit(SimEvent::HtlcSettled {
-            attempt: attempt_id,
-            hop: hop as u32,
-        });
-        if hop == 0 {
-            self.attempt_succeeded(attempt_id);
-        } else {
-            let delay = self.delay_of(h.from);
-            self.schedule(
-                delay,
-                Event::Settle {
-                    attempt: attempt_id,
-                    hop: hop as u32 - 1,
-                },
-            );
-        }
     }
 
     /// The attempt fails at hop `at` (its channel could not be used); `None` means the
@@ -275,36 +186,66 @@ impl Engine {
             failing_node,
         });
         match at {
-            Some(i) if i > 0 => self.on_fail(attempt_id, i - 1),
+            Some(i) if i > 0 => self.walk_back(attempt_id, i - 1, Resolution::Fail),
             _ => self.attempt_failed(attempt_id),
         }
     }
 
-    pub(super) fn on_fail(&mut self, attempt_id: AttemptId, hop: usize) {
-        let h = self.attempts[attempt_id as usize].hops[hop];
-        self.network
-            .channel_mut(h.channel)
-            .expect("channels with HTLCs stay open")
-            .fail_htlc(h.direction, h.htlc_id)
-            .expect("HTLC in flight");
+    /// Resolve `hop`'s HTLC now, the way `how` says, and pass the resolution upstream
+    /// after the upstream node's processing delay; at the sender's own hop the attempt
+    /// ends. Settles and failures both walk back through here, one hop per event.
+    pub(super) fn walk_back(&mut self, attempt_id: AttemptId, hop: usize, how: Resolution) {
+        let a = &self.attempts[attempt_id as usize];
+        let h = a.hops[hop];
+        let settled_msat = match how {
+            Resolution::Settle => {
+                // Hop-by-hop HTLCs reserve the unspent fee budget; only what downstream
+                // fees need is paid, the rest returns to the offering node (a no-op for
+                // source routes).
+                let amount = self.payments[a.payment as usize].request.amount_msat;
+                let settled_msat =
+                    amount + a.hops[hop + 1..].iter().map(|d| d.fee_msat).sum::<u64>();
+                let ch = self
+                    .network
+                    .channel_mut(h.channel)
+                    .expect("channels with HTLCs stay open");
+                let locked = ch
+                    .settle_htlc(h.direction, h.htlc_id)
+                    .expect("HTLC in flight");
+                let refund = locked - settled_msat.min(locked);
+                ch.shift_balance(h.direction.reverse(), refund);
+                Some(settled_msat)
+            }
+            Resolution::Fail => {
+                self.network
+                    .channel_mut(h.channel)
+                    .expect("channels with HTLCs stay open")
+                    .fail_htlc(h.direction, h.htlc_id)
+                    .expect("HTLC in flight");
+                None
+            }
+        };
         self.after_resolution(h.channel);
-        self.emit(SimEvent::HtlcFailed {
-            attempt: attempt_id,
-            hop: hop as u32,
-        });
-        if hop == 0 {
-            self.attempt_failed(attempt_id);
-        } else {
+        if let Some(settled_msat) = settled_msat
+            && hop > 0
+        {
+            let stats = self.metrics.node_mut(h.from);
+            stats.forwarded_msat += settled_msat;
+            stats.fees_earned_msat += h.fee_msat;
+            self.metrics.fees_earned_msat += h.fee_msat;
+        }
+        self.emit(how.sim_event(attempt_id, hop as u32));
+        if hop > 0 {
             let delay = self.delay_of(h.from);
-            self.schedule(
-                delay,
-                Event::Fail {
-                    attempt: attempt_id,
-                    hop: hop as u32 - 1,
-                },
-            );
+            self.schedule(delay, how.event(attempt_id, hop as u32 - 1));
+        } else {
+            match how {
+                Resolution::Settle => self.attempt_succeeded(attempt_id),
+                Resolution::Fail => self.attempt_failed(attempt_id),
+            }
         }
     }
+
     /// A channel that was asked to close goes once its last HTLC resolves.
     pub(super) fn after_resolution(&mut self, channel: ChannelId) {
         if let Some(ch) = self.network.channel(channel)
@@ -313,6 +254,34 @@ impl Engine {
         {
             // Gossip learnt of the close when it was asked for (see CloseChannel).
             self.network.remove_channel(channel);
+        }
+    }
+}
+
+/// How an attempt's HTLCs resolve on the way back to the sender.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Resolution {
+    /// The preimage goes back: each HTLC settles, the amount moves to the next node and
+    /// forwarding nodes earn their fees.
+    Settle,
+    /// The failure goes back: each HTLC is released and nothing moves.
+    Fail,
+}
+
+impl Resolution {
+    /// The event that resolves `hop` of `attempt` this way.
+    fn event(self, attempt: AttemptId, hop: u32) -> Event {
+        match self {
+            Resolution::Settle => Event::Settle { attempt, hop },
+            Resolution::Fail => Event::Fail { attempt, hop },
+        }
+    }
+
+    /// What the trace says when `hop` of `attempt` resolved this way.
+    fn sim_event(self, attempt: AttemptId, hop: u32) -> SimEvent {
+        match self {
+            Resolution::Settle => SimEvent::HtlcSettled { attempt, hop },
+            Resolution::Fail => SimEvent::HtlcFailed { attempt, hop },
         }
     }
 }

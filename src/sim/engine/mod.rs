@@ -10,13 +10,15 @@
 //!
 //! This file holds the [`Engine`] itself: its state, its construction, its settings and
 //! what it lets others read. Each concern of the engine lives in a file of its own: the
-//! clock and event queue (`queue`), HTLCs hop by hop (`htlc`), payments and retries
-//! (`payment`), commands (`commands`), gossip (`gossip`), decisions from outside
-//! (`decisions`) and what the engine reports as it runs (`events`).
+//! clock and event queue (`queue`), HTLCs hop by hop (`htlc`) and the pure checks a node
+//! makes before it offers one (`forward_check`), payments and retries (`payment`),
+//! commands (`commands`), gossip (`gossip`), decisions from outside (`decisions`) and
+//! what the engine reports as it runs (`events`).
 
 mod commands;
 mod decisions;
 mod events;
+mod forward_check;
 mod gossip;
 mod htlc;
 mod payment;

@@ -3,6 +3,7 @@
 //! the workload's and demand spikes' Poisson arrivals into the queue. `handle` dispatches
 //! each event to the file that owns its concern.
 
+use super::htlc::Resolution;
 use super::{AttemptId, Engine, Step};
 use crate::network::NodeId;
 use crate::sim::delay::DelayModel;
@@ -280,8 +281,10 @@ impl Engine {
                     .expect("a sender");
                 self.forward_from(attempt, node);
             }
-            Event::Settle { attempt, hop } => self.on_settle(attempt, hop as usize),
-            Event::Fail { attempt, hop } => self.on_fail(attempt, hop as usize),
+            Event::Settle { attempt, hop } => {
+                self.walk_back(attempt, hop as usize, Resolution::Settle)
+            }
+            Event::Fail { attempt, hop } => self.walk_back(attempt, hop as usize, Resolution::Fail),
             Event::Timeline { index } => {
                 let cmd = self.timeline[index as usize].command.clone();
                 if let Err(e) = self.apply(cmd) {
