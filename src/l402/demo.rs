@@ -127,7 +127,7 @@ pub fn run(scene: &Scene, reveal_secrets: bool) -> Result<DemoReport, String> {
         amount_msat: decoded.amount_msat.unwrap_or(0),
     });
     engine.run_to_completion();
-    let payment = &engine.payments()[pid as usize];
+    let payment = &engine.payments()[pid.index()];
     let fees_msat = match payment.status {
         PaymentStatus::Succeeded { fees_msat, .. } => fees_msat,
         PaymentStatus::Failed { reason, .. } => {

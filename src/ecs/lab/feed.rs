@@ -101,7 +101,7 @@ fn collect(
             L402EventKind::Rejected(why) => (format!("401 {why}"), theme::FAILURE, e.service),
         };
         if let Some(p) = e.payment {
-            flights.l402_payments.insert(p as u64);
+            flights.l402_payments.insert(u64::from(p.0));
         }
         let text = match e.payment {
             Some(p) => format!("{text} #{p}"),
@@ -133,7 +133,7 @@ fn collect(
                 let (Some(from), Some(to)) = (pos(h.from), pos(h.to)) else {
                     continue;
                 };
-                let l402 = flights.l402_payments.contains(&(a.payment as u64));
+                let l402 = flights.l402_payments.contains(&u64::from(a.payment.0));
                 let (from, to, color) = match e {
                     SimEvent::HtlcAdded { .. } if l402 => (from, to, theme::L402),
                     SimEvent::HtlcAdded { .. } => (from, to, theme::IN_FLIGHT),
@@ -150,7 +150,7 @@ fn collect(
             SimEvent::PaymentSucceeded { payment, fees_msat } => {
                 tally.succeeded += 1;
                 tally.fees_msat += fees_msat;
-                if let Some(p) = engine.payments().get(payment as usize)
+                if let Some(p) = engine.payments().get(payment.index())
                     && let PaymentStatus::Succeeded { at_ms, .. } = p.status
                 {
                     tally.latencies_ms.push(at_ms.saturating_sub(p.started_ms));

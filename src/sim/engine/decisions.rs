@@ -40,8 +40,8 @@ impl Engine {
 
     /// What the deciding node of a pending decision can know, for computing features.
     pub fn decision_context(&self, pending: &PendingDecision) -> DecisionContext<'_> {
-        let a = &self.attempts[pending.attempt as usize];
-        let payment = &self.payments[a.payment as usize];
+        let a = &self.attempts[pending.attempt.index()];
+        let payment = &self.payments[a.payment.index()];
         DecisionContext {
             now_ms: self.event_ms,
             node: pending.node,
@@ -107,10 +107,10 @@ impl Engine {
     /// outside-decided node this also registers the pending decision.
     pub(super) fn schedule_decide(&mut self, attempt: AttemptId, node: NodeId) {
         let delay = self.delay_of(node);
-        let receiver = self.payments[self.attempts[attempt as usize].payment as usize]
+        let receiver = self.payments[self.attempts[attempt.index()].payment.index()]
             .request
             .receiver;
-        let follows_onion = self.attempts[attempt as usize].route.is_some();
+        let follows_onion = self.attempts[attempt.index()].route.is_some();
         if self.is_external(node) && node != receiver && !follows_onion {
             self.pending.push(PendingDecision {
                 attempt,

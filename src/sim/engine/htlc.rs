@@ -15,8 +15,8 @@ use crate::sim::failure::FailureReason;
 impl Engine {
     /// The node at the head of `attempt` decides and, if it can, offers the next HTLC.
     pub(super) fn forward_from(&mut self, attempt_id: AttemptId, node: NodeId) {
-        let a = &self.attempts[attempt_id as usize];
-        let payment = &self.payments[a.payment as usize];
+        let a = &self.attempts[attempt_id.index()];
+        let payment = &self.payments[a.payment.index()];
         let req = payment.request;
         if node == req.receiver {
             // The destination claims the payment: settle the last hop now.
@@ -73,7 +73,7 @@ impl Engine {
                 if hop_index == 0 && !route.hops.is_empty() && !self.routing.hop_by_hop =>
             {
                 let first = route.hops[0];
-                self.attempts[attempt_id as usize].route = Some(route);
+                self.attempts[attempt_id.index()].route = Some(route);
                 (first.channel, first.direction)
             }
             Decision::Route(route) => match route.hops.first() {
@@ -106,9 +106,9 @@ impl Engine {
         channel: ChannelId,
         direction: Direction,
     ) -> Result<(), FailureReason> {
-        let a = &self.attempts[attempt_id as usize];
+        let a = &self.attempts[attempt_id.index()];
         let hop_index = a.hops.len();
-        let req = self.payments[a.payment as usize].request;
+        let req = self.payments[a.payment.index()].request;
         // Endpoints and channel are one graph edge: both are there or neither is.
         let (from, to) = self
             .network
@@ -145,7 +145,7 @@ impl Engine {
             .add_htlc(direction, htlc_id, terms.amount_msat)?;
         self.next_htlc_id += 1;
         let now_ms = self.now_ms;
-        let a = &mut self.attempts[attempt_id as usize];
+        let a = &mut self.attempts[attempt_id.index()];
         a.hops.push(Hop {
             channel,
             direction,
@@ -174,7 +174,7 @@ impl Engine {
     /// The attempt fails at hop `at` (its channel could not be used); `None` means the
     /// sender failed before offering anything.
     fn fail_at(&mut self, attempt_id: AttemptId, at: Option<usize>, reason: FailureReason) {
-        let a = &mut self.attempts[attempt_id as usize];
+        let a = &mut self.attempts[attempt_id.index()];
         a.failure = Some((at, reason));
         let failing_node = at.map(|i| a.nodes[i]);
         if let Some(n) = failing_node {
@@ -195,14 +195,14 @@ impl Engine {
     /// after the upstream node's processing delay; at the sender's own hop the attempt
     /// ends. Settles and failures both walk back through here, one hop per event.
     pub(super) fn walk_back(&mut self, attempt_id: AttemptId, hop: usize, how: Resolution) {
-        let a = &self.attempts[attempt_id as usize];
+        let a = &self.attempts[attempt_id.index()];
         let h = a.hops[hop];
         let settled_msat = match how {
             Resolution::Settle => {
                 // Hop-by-hop HTLCs reserve the unspent fee budget; only what downstream
                 // fees need is paid, the rest returns to the offering node (a no-op for
                 // source routes).
-                let amount = self.payments[a.payment as usize].request.amount_msat;
+                let amount = self.payments[a.payment.index()].request.amount_msat;
                 let settled_msat =
                     amount + a.hops[hop + 1..].iter().map(|d| d.fee_msat).sum::<u64>();
                 let ch = self

@@ -13,7 +13,8 @@
 //! clock and event queue (`queue`), HTLCs hop by hop (`htlc`) and the pure checks a node
 //! makes before it offers one (`forward_check`), payments and retries (`payment`),
 //! commands (`commands`), gossip (`gossip`), decisions from outside (`decisions`) and
-//! what the engine reports as it runs (`events`).
+//! what the engine reports as it runs (`events`); payment and attempt ids are newtypes
+//! (`ids`).
 
 mod commands;
 mod decisions;
@@ -21,12 +22,14 @@ mod events;
 mod forward_check;
 mod gossip;
 mod htlc;
+mod ids;
 mod payment;
 mod queue;
 
 pub use commands::CommandError;
 pub use decisions::PendingDecision;
 pub use events::{SimEvent, Step};
+pub use ids::{AttemptId, PaymentId};
 pub use payment::{Attempt, Hop, Payment, PaymentStatus};
 
 use super::command::TimedCommand;
@@ -43,9 +46,6 @@ use queue::{ArrivalStream, Event, EventSlot, Scheduled};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-
-pub type PaymentId = u32;
-pub type AttemptId = u32;
 
 pub struct Engine {
     network: Network,
@@ -240,7 +240,7 @@ impl Engine {
         &self.payments
     }
     pub fn attempt(&self, id: AttemptId) -> Option<&Attempt> {
-        self.attempts.get(id as usize)
+        self.attempts.get(id.index())
     }
     pub fn records(&self) -> &[PaymentRecord] {
         self.records.as_deref().unwrap_or(&[])

@@ -84,14 +84,14 @@ impl Engine {
         // ended. A payment held at an offline node stays, and holds back nothing else.
         let payments = &self.payments;
         self.attempts.sweep(
-            |a| payments.get(a.payment as usize).is_none_or(old),
-            |a| a.resolved && payments.get(a.payment as usize).is_none_or(ended),
+            |a| payments.get(a.payment.index()).is_none_or(old),
+            |a| a.resolved && payments.get(a.payment.index()).is_none_or(ended),
         );
         let attempts = &self.attempts;
         self.payments.sweep(old, |p| {
             ended(p)
                 && p.last_attempt
-                    .is_none_or(|a| attempts.get(a as usize).is_none())
+                    .is_none_or(|a| attempts.get(a.index()).is_none())
         });
     }
 
@@ -103,7 +103,7 @@ impl Engine {
     }
 
     pub(super) fn begin_payment(&mut self, request: PaymentRequest) -> PaymentId {
-        let id = self.payments.len() as PaymentId;
+        let id = PaymentId(self.payments.len() as u32);
         self.payments.push(Payment {
             request,
             started_ms: self.now_ms,
@@ -119,10 +119,10 @@ impl Engine {
     }
 
     fn start_attempt(&mut self, payment: PaymentId) {
-        let p = &mut self.payments[payment as usize];
+        let p = &mut self.payments[payment.index()];
         p.attempts += 1;
         let req = p.request;
-        let attempt = self.attempts.len() as AttemptId;
+        let attempt = AttemptId(self.attempts.len() as u32);
         p.last_attempt = Some(attempt);
         let cltv_budget = self
             .routing
@@ -142,7 +142,7 @@ impl Engine {
     }
 
     fn outcome_hops(&self, attempt_id: AttemptId) -> Vec<HopRecord> {
-        let a = &self.attempts[attempt_id as usize];
+        let a = &self.attempts[attempt_id.index()];
         let mut hops: Vec<HopRecord> = a
             .hops
             .iter()
@@ -181,8 +181,8 @@ impl Engine {
 
     fn learn(&mut self, attempt_id: AttemptId, failure: Option<FailureReason>) {
         let hops = self.outcome_hops(attempt_id);
-        let a = &self.attempts[attempt_id as usize];
-        let req = self.payments[a.payment as usize].request;
+        let a = &self.attempts[attempt_id.index()];
+        let req = self.payments[a.payment.index()].request;
         let outcome = AttemptOutcome {
             now_ms: self.now_ms,
             sender: req.sender,
@@ -200,18 +200,18 @@ impl Engine {
     }
 
     pub(super) fn attempt_succeeded(&mut self, attempt_id: AttemptId) {
-        self.attempts[attempt_id as usize].resolved = true;
+        self.attempts[attempt_id.index()].resolved = true;
         self.emit(SimEvent::AttemptResolved {
             attempt: attempt_id,
             succeeded: true,
             at_ms: self.now_ms,
         });
         self.learn(attempt_id, None);
-        let a = &self.attempts[attempt_id as usize];
+        let a = &self.attempts[attempt_id.index()];
         let pid = a.payment;
         let fees_msat: u64 = a.hops.iter().map(|h| h.fee_msat).sum();
         let hops = a.hops.len() as u64;
-        let p = &mut self.payments[pid as usize];
+        let p = &mut self.payments[pid.index()];
         p.status = PaymentStatus::Succeeded {
             at_ms: self.now_ms,
             fees_msat,
@@ -231,7 +231,7 @@ impl Engine {
     }
 
     pub(super) fn attempt_failed(&mut self, attempt_id: AttemptId) {
-        let a = &mut self.attempts[attempt_id as usize];
+        let a = &mut self.attempts[attempt_id.index()];
         a.resolved = true;
         let (failure_at, reason) = a.failure.expect("failed attempts carry a reason");
         let pid = a.payment;
@@ -241,7 +241,7 @@ impl Engine {
             at_ms: self.now_ms,
         });
         self.learn(attempt_id, Some(reason));
-        let p = &self.payments[pid as usize];
+        let p = &self.payments[pid.index()];
         let deadline = p.started_ms.saturating_add(self.routing.timeout_ms);
         // The sender finding no route ends the payment; an intermediate node finding none
         // (hop-by-hop routing) is one failed attempt like any other.
@@ -258,7 +258,7 @@ impl Engine {
         match final_reason {
             None => self.start_attempt(pid),
             Some(reason) => {
-                let p = &mut self.payments[pid as usize];
+                let p = &mut self.payments[pid.index()];
                 p.status = PaymentStatus::Failed {
                     at_ms: self.now_ms,
                     reason,
@@ -279,14 +279,14 @@ impl Engine {
         if self.records.is_none() {
             return;
         }
-        let p = &self.payments[pid as usize];
+        let p = &self.payments[pid.index()];
         let alias = |n: NodeId| {
             self.network
                 .node(n)
                 .map(|n| n.alias.clone())
                 .unwrap_or_default()
         };
-        let a = p.last_attempt.map(|id| &self.attempts[id as usize]);
+        let a = p.last_attempt.map(|id| &self.attempts[id.index()]);
         let route = a
             .map(|a| {
                 a.nodes

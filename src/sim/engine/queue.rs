@@ -255,9 +255,9 @@ impl Engine {
     fn handle(&mut self, event: Event) {
         // HTLC work waits while the node that must do it is offline.
         let actor = match event {
-            Event::Decide { attempt } => self.attempts[attempt as usize].nodes.last().copied(),
+            Event::Decide { attempt } => self.attempts[attempt.index()].nodes.last().copied(),
             Event::Settle { attempt, hop } | Event::Fail { attempt, hop } => {
-                Some(self.attempts[attempt as usize].hops[hop as usize].to)
+                Some(self.attempts[attempt.index()].hops[hop as usize].to)
             }
             _ => None,
         };
@@ -275,7 +275,7 @@ impl Engine {
                 self.begin_payment(request);
             }
             Event::Decide { attempt } => {
-                let node = *self.attempts[attempt as usize]
+                let node = *self.attempts[attempt.index()]
                     .nodes
                     .last()
                     .expect("a sender");
