@@ -47,6 +47,8 @@ use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+/// One simulated network in motion: its state, clock, event queue and RNG streams (see the
+/// module documentation for how a run proceeds).
 pub struct Engine {
     network: Network,
     gossip: GossipView,
