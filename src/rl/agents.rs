@@ -254,7 +254,7 @@ impl Agents {
                 continue;
             };
             let a = engine.attempt(attempt).expect("resolved attempts exist");
-            let amount = engine.payments()[a.payment as usize]
+            let amount = engine.payments()[a.payment.index()]
                 .request
                 .amount_msat
                 .max(1) as f32;

@@ -5,8 +5,9 @@
 use super::schema::Scene;
 use crate::network::{Channel, ChannelPolicy, HalfChannel, Network, Node, NodeId, PubKey, layout};
 
-// Until the engine imports `crate::rng` itself.
-pub(crate) use crate::rng::{rng_for, stream as streams};
+use crate::rng::{rng_for, stream as streams};
+use crate::routing::Router;
+use crate::sim::engine::{Engine, Setup};
 
 /// A null policy (describegraph `null`): the direction exists but cannot carry HTLCs.
 pub fn unusable_policy(capacity_sat: u64) -> ChannelPolicy {
@@ -75,6 +76,20 @@ pub fn fill_positions(scene: &Scene) -> Vec<(f32, f32)> {
     }
     let edges: Vec<(u32, u32)> = scene.channels.iter().map(|c| (c.node1, c.node2)).collect();
     layout::force_directed(&given, &edges, scene.seed ^ streams::LAYOUT)
+}
+
+/// An engine for `scene` with `router` at every node. `seed` drives the liquidity draw, the
+/// workload and the delays (a run's `--seed`; pass `scene.seed` for the scene's own).
+pub fn build_engine(scene: &Scene, seed: u64, router: Box<dyn Router>) -> Result<Engine, String> {
+    let setup = Setup {
+        network: build_network(scene, seed)?,
+        workload: scene.workload.clone(),
+        timeline: scene.timeline.clone(),
+        routing: scene.routing.clone(),
+        sim: scene.sim.clone(),
+        liquidity: scene.liquidity,
+    };
+    Ok(Engine::new(setup, seed, router))
 }
 
 /// The id the engine gives the scene's `index`-th node (ids are assigned in scene order).

@@ -3,6 +3,8 @@
 //! (temporary file in the same folder, then rename) so a user's file is never half-written.
 
 use super::schema::{FORMAT_VERSION, Scene};
+use crate::files::write_atomically;
+use crate::limits::MAX_CAPACITY_SAT;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -132,9 +134,6 @@ pub fn save(scene: &Scene, path: &Path) -> Result<(), SceneError> {
         reason,
     })
 }
-
-pub use crate::files::write_atomically;
-pub use crate::limits::{MAX_CAPACITY_SAT, MAX_DURATION_MS};
 
 /// Checks the parser cannot make: references, ranges and uniqueness.
 pub fn validate(scene: &Scene) -> Result<(), String> {

@@ -10,7 +10,7 @@ use crate::rl::config::{AgentGroup, AgentsSection, PpoConfig};
 use crate::rl::policy::Policy;
 use crate::routing::{RouterKind, build_router};
 use crate::scene::Scene;
-use crate::sim::engine::Engine;
+use crate::scene::build::build_engine;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -99,7 +99,7 @@ impl Session {
                     Some(PolicyChoice::Baseline(kind)) => *kind,
                     _ => scene.routing.policy,
                 };
-                let engine = Engine::new(scene, options.seed, build_router(kind, options.seed))?;
+                let engine = build_engine(scene, options.seed, build_router(kind, options.seed))?;
                 Session::new(engine, None, None)
             }
             Some(section) => with_agents(scene, scene_dir, &section, options)?,
@@ -141,7 +141,7 @@ fn with_agents(
     let mut scene = scene.clone();
     scene.routing.hop_by_hop = true;
     let baseline = scene.routing.policy;
-    let mut engine = Engine::new(&scene, options.seed, build_router(baseline, options.seed))?;
+    let mut engine = build_engine(&scene, options.seed, build_router(baseline, options.seed))?;
     let everywhere = match &options.policy {
         Some(PolicyChoice::Ppo(path)) => Some(path.clone()),
         _ => None,

@@ -93,7 +93,7 @@ pub fn pay_once(scene: &Scene, request: PaymentRequest) -> Result<Paid, String> 
     let pid = session.start_payment(request);
     session.run_to_completion(|_| {});
     let engine = session.engine();
-    let payment = &engine.payments()[pid as usize];
+    let payment = &engine.payments()[pid.index()];
     let fees_msat = match payment.status {
         PaymentStatus::Succeeded { fees_msat, .. } => fees_msat,
         PaymentStatus::Failed { reason, .. } => {

@@ -37,7 +37,7 @@ impl<'a> SessionView<'a> {
 
     /// A payment the engine still keeps (open-ended runs forget old ones).
     pub fn payment(&self, id: PaymentId) -> Option<&'a Payment> {
-        self.session.engine.payments().get(id as usize)
+        self.session.engine.payments().get(id.index())
     }
 
     /// The id of the oldest payment still kept.

@@ -2,7 +2,7 @@
 //! statistics, and the per-payment records behind `--payments-csv`. Reports are computed
 //! from these in `report`.
 
-use super::failure::FailureReason;
+use crate::network::FailureReason;
 use crate::network::NodeId;
 use serde::Serialize;
 use std::collections::BTreeMap;

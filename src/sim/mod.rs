@@ -10,6 +10,3 @@ pub mod settings;
 pub mod workload;
 
 pub use settings::SimSettings;
-
-// Until the engine imports them from `network` itself.
-pub(crate) use crate::network::{delay, failure};

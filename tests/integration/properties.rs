@@ -207,7 +207,7 @@ fn drawing_arrivals_ahead_changes_nothing() {
     let session = run_scene(&scene, &options, |_, _| {}).unwrap();
     let engine = || {
         let router = lnlab::routing::build_router(RouterKind::Lnd, 9);
-        let mut engine = lnlab::sim::engine::Engine::new(&scene, 9, router).unwrap();
+        let mut engine = lnlab::scene::build::build_engine(&scene, 9, router).unwrap();
         engine.set_payment_limit(Some(800));
         engine.record_payments(true);
         engine

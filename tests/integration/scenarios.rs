@@ -352,7 +352,8 @@ fn forgetting_old_payments_changes_nothing_but_memory() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
     let scene = lnlab::scene::load(&dir.join("congestion.ron")).unwrap();
     let run = |forget: bool| {
-        let mut e = Engine::new(&scene, 5, build_router(RouterKind::Lnd, 5)).unwrap();
+        let mut e =
+            lnlab::scene::build::build_engine(&scene, 5, build_router(RouterKind::Lnd, 5)).unwrap();
         e.set_payment_limit(None);
         for step in 1..=60u64 {
             e.run_until(step * 10_000);

@@ -76,7 +76,8 @@ pub fn scid(i: u32) -> ShortChannelId {
 
 /// An engine for `scene` that will run exactly one payment, the one the test starts.
 pub fn engine(scene: &Scene, router: RouterKind) -> Engine {
-    let mut e = Engine::new(scene, scene.seed, build_router(router, 1)).expect("valid scene");
+    let mut e = lnlab::scene::build::build_engine(scene, scene.seed, build_router(router, 1))
+        .expect("valid scene");
     e.set_payment_limit(Some(1));
     e.check_invariants_each_event(true);
     e

@@ -96,7 +96,7 @@ fn collect(
             L402EventKind::Rejected(why) => (format!("401 {why}"), theme::FAILURE, e.service),
         };
         if let Some(p) = e.payment {
-            flights.l402_payments.insert(p as u64);
+            flights.l402_payments.insert(u64::from(p.0));
         }
         let text = match e.payment {
             Some(p) => format!("{text} #{p}"),
@@ -128,7 +128,7 @@ fn collect(
                 let (Some(from), Some(to)) = (pos(h.from), pos(h.to)) else {
                     continue;
                 };
-                let l402 = flights.l402_payments.contains(&(a.payment as u64));
+                let l402 = flights.l402_payments.contains(&u64::from(a.payment.0));
                 let (from, to, color) = match e {
                     SimEvent::HtlcAdded { .. } if l402 => (from, to, theme::L402),
                     SimEvent::HtlcAdded { .. } => (from, to, theme::IN_FLIGHT),

@@ -1,0 +1,369 @@
+//! Commands: scripted timeline entries and live commands from the lab, applied between
+//! events (jams, drains, demand spikes, nodes going offline and online, policy changes,
+//! channels opening and closing), and the errors they return.
+
+use super::gossip::GossipUpdate;
+use super::queue::{ArrivalStream, Event};
+use super::{Engine, SimEvent};
+use crate::network::{
+    Channel, ChannelId, ChannelPolicy, Direction, GossipPolicy, HalfChannel, NodeId, ShortChannelId,
+};
+use crate::rng::{rng_for, stream as streams};
+use crate::sim::command::Command;
+use crate::sim::workload::WorkloadSampler;
+
+#[derive(Clone, Debug)]
+pub(super) struct Jam {
+    channel: ChannelId,
+    scid: ShortChannelId,
+    htlcs: Vec<(Direction, u64)>,
+    released: bool,
+}
+
+/// Errors applying a command (the engine state is unchanged when one is returned).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("no channel {0}")]
+    UnknownChannel(ShortChannelId),
+    #[error("no node {0}")]
+    UnknownNode(NodeId),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Engine {
+    /// Apply a command now (between events). Scripted timeline entries and live commands
+    /// from the UI both come through here.
+    pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        match command {
+            Command::JamChannel {
+                scid,
+                direction,
+                duration_ms,
+            } => self.jam_channel(scid, direction, duration_ms)?,
+            Command::DrainChannel {
+                scid,
+                direction,
+                fraction,
+            } => self.drain_channel(scid, direction, fraction)?,
+            Command::DemandSpike {
+                node,
+                rate_per_s,
+                duration_ms,
+            } => self.demand_spike(node, rate_per_s, duration_ms)?,
+            Command::NodeOffline { node } => self.node_offline(node)?,
+            Command::NodeOnline { node } => self.node_online(node)?,
+            Command::SetPolicy {
+                scid,
+                direction,
+                fee_base_msat,
+                fee_rate_ppm,
+                cltv_expiry_delta,
+                htlc_minimum_msat,
+                htlc_maximum_msat,
+                disabled,
+            } => self.set_policy(
+                scid,
+                direction,
+                PolicyEdit {
+                    fee_base_msat,
+                    fee_rate_ppm,
+                    cltv_expiry_delta,
+                    htlc_minimum_msat,
+                    htlc_maximum_msat,
+                    disabled,
+                },
+            )?,
+            Command::OpenChannel {
+                node1,
+                node2,
+                capacity_sat,
+                node1_balance_msat,
+                policy,
+                scid,
+            } => self.open_channel(node1, node2, capacity_sat, node1_balance_msat, policy, scid)?,
+            Command::CloseChannel { scid } => self.close_channel(scid)?,
+        }
+        self.emit(SimEvent::CommandApplied { at_ms: self.now_ms });
+        Ok(())
+    }
+
+    /// The channel a command names.
+    fn find_channel(&self, scid: ShortChannelId) -> Result<ChannelId, CommandError> {
+        self.network
+            .channel_by_scid(scid)
+            .ok_or(CommandError::UnknownChannel(scid))
+    }
+
+    /// Whether the node a command names exists.
+    fn check_node(&self, node: NodeId) -> Result<(), CommandError> {
+        self.network
+            .node(node)
+            .map(|_| ())
+            .ok_or(CommandError::UnknownNode(node))
+    }
+
+    /// Fill the channel's free slots with minimum-size HTLCs until `duration_ms` from now.
+    fn jam_channel(
+        &mut self,
+        scid: ShortChannelId,
+        direction: Option<Direction>,
+        duration_ms: u64,
+    ) -> Result<(), CommandError> {
+        let channel = self.find_channel(scid)?;
+        let dirs: Vec<Direction> = match direction {
+            Some(d) => vec![d],
+            None => Direction::BOTH.to_vec(),
+        };
+        let mut htlcs = Vec::new();
+        let ch = self.network.channel_mut(channel).expect("found");
+        if ch.closing {
+            return Err(CommandError::Invalid(format!("channel {scid} is closing")));
+        }
+        for d in dirs {
+            let amount = ch.side(d).policy.htlc_minimum_msat.max(1);
+            while ch.side(d).slots_free() > 0 && ch.side(d).balance_msat >= amount {
+                ch.lock(d, self.next_htlc_id, amount);
+                htlcs.push((d, self.next_htlc_id));
+                self.next_htlc_id += 1;
+            }
+        }
+        let jam = self.jams.len() as u32;
+        self.jams.push(Jam {
+            channel,
+            scid,
+            htlcs,
+            released: false,
+        });
+        self.schedule(duration_ms, Event::JamEnd { jam });
+        Ok(())
+    }
+
+    /// Move `fraction` of `direction`'s balance to the other side.
+    fn drain_channel(
+        &mut self,
+        scid: ShortChannelId,
+        direction: Direction,
+        fraction: f64,
+    ) -> Result<(), CommandError> {
+        if !(0.0..=1.0).contains(&fraction) {
+            return Err(CommandError::Invalid(format!(
+                "drain fraction {fraction} is not in 0..=1"
+            )));
+        }
+        let channel = self.find_channel(scid)?;
+        let ch = self.network.channel_mut(channel).expect("found");
+        let amount = (ch.side(direction).balance_msat as f64 * fraction) as u64;
+        ch.shift_balance(direction, amount);
+        Ok(())
+    }
+
+    /// A new arrival stream toward `node` for `duration_ms`, with its own RNG stream.
+    fn demand_spike(
+        &mut self,
+        node: NodeId,
+        rate_per_s: f64,
+        duration_ms: u64,
+    ) -> Result<(), CommandError> {
+        self.check_node(node)?;
+        if !(rate_per_s.is_finite() && rate_per_s > 0.0) {
+            return Err(CommandError::Invalid(format!(
+                "spike rate {rate_per_s} must be positive"
+            )));
+        }
+        let workload = crate::sim::workload::Workload {
+            rate_per_s,
+            ..self.workload.clone()
+        };
+        let stream = self.streams.len() as u64;
+        let sampler = WorkloadSampler::new(&workload, &self.network);
+        let mut rng = rng_for(self.seed ^ (stream << 32), streams::SPIKES);
+        let next_ms = self.now_ms + sampler.next_gap_ms(&mut rng);
+        self.streams.push(ArrivalStream {
+            target: Some(node),
+            until_ms: Some(self.now_ms.saturating_add(duration_ms)),
+            next_ms,
+            index: 0,
+            rng,
+            sampler,
+        });
+        Ok(())
+    }
+
+    fn node_offline(&mut self, node: NodeId) -> Result<(), CommandError> {
+        self.check_node(node)?;
+        self.set_online(node, false);
+        Ok(())
+    }
+
+    fn node_online(&mut self, node: NodeId) -> Result<(), CommandError> {
+        self.check_node(node)?;
+        self.set_online(node, true);
+        Ok(())
+    }
+
+    /// Edit a direction's policy now; the other nodes learn it after the gossip delay.
+    fn set_policy(
+        &mut self,
+        scid: ShortChannelId,
+        direction: Direction,
+        edit: PolicyEdit,
+    ) -> Result<(), CommandError> {
+        let channel = self.find_channel(scid)?;
+        let ch = self.network.channel_mut(channel).expect("found");
+        let p = &mut ch.side_mut(direction).policy;
+        edit.apply_to(p);
+        let policy = GossipPolicy::from(&*p);
+        self.queue_gossip(GossipUpdate::Policy {
+            channel,
+            scid,
+            direction,
+            policy,
+        });
+        Ok(())
+    }
+
+    /// Open a channel now; the other nodes learn of it after the gossip delay.
+    fn open_channel(
+        &mut self,
+        node1: NodeId,
+        node2: NodeId,
+        capacity_sat: u64,
+        node1_balance_msat: Option<u64>,
+        policy: Option<ChannelPolicy>,
+        scid: Option<ShortChannelId>,
+    ) -> Result<(), CommandError> {
+        self.check_node(node1)?;
+        self.check_node(node2)?;
+        if capacity_sat == 0 || capacity_sat > crate::limits::MAX_CAPACITY_SAT {
+            return Err(CommandError::Invalid(format!(
+                "capacity_sat {capacity_sat} is out of range"
+            )));
+        }
+        let cap_msat = capacity_sat * 1000;
+        let node1_msat = match node1_balance_msat {
+            Some(b) if b > cap_msat => {
+                return Err(CommandError::Invalid(format!(
+                    "balance {b} msat exceeds capacity"
+                )));
+            }
+            Some(b) => b,
+            None => self
+                .liquidity
+                .sample_node1_msat(capacity_sat, &mut self.liquidity_rng)
+                .unwrap_or(cap_msat / 2),
+        };
+        let scid = scid.unwrap_or_else(|| self.fresh_scid());
+        let p = policy.unwrap_or_else(|| ChannelPolicy::lnd_default(capacity_sat));
+        let channel = Channel::new(
+            scid,
+            capacity_sat,
+            [
+                HalfChannel::new(p, node1_msat),
+                HalfChannel::new(p, cap_msat - node1_msat),
+            ],
+        );
+        self.network
+            .add_channel(node1, node2, channel)
+            .map_err(CommandError::Invalid)?;
+        self.forgotten.remove(&scid);
+        self.unannounced.insert(scid);
+        self.queue_gossip(GossipUpdate::Announce { scid });
+        Ok(())
+    }
+
+    /// Close a channel: at once if nothing is in flight, else when its last HTLC resolves.
+    fn close_channel(&mut self, scid: ShortChannelId) -> Result<(), CommandError> {
+        let channel = self.find_channel(scid)?;
+        let ch = self.network.channel_mut(channel).expect("found");
+        ch.closing = true;
+        self.after_resolution(channel);
+        // Peers see the close on chain only later; until then routes may still try it.
+        self.queue_gossip(GossipUpdate::Forget { scid });
+        Ok(())
+    }
+
+    fn fresh_scid(&self) -> ShortChannelId {
+        let max = self
+            .network
+            .channels()
+            .map(|(_, _, _, c)| c.scid.block())
+            .max()
+            .unwrap_or(800_000);
+        let mut n = 0u32;
+        loop {
+            let scid = ShortChannelId::new(max + 1, n, 0);
+            if self.network.channel_by_scid(scid).is_none() {
+                return scid;
+            }
+            n += 1;
+        }
+    }
+
+    pub(super) fn set_online(&mut self, node: NodeId, online: bool) {
+        if let Some(n) = self.network.node_mut(node) {
+            n.online = online;
+        }
+        if online {
+            let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.deferred)
+                .into_iter()
+                .partition(|(n, _)| *n == node);
+            self.deferred = rest;
+            for (_, event) in ready {
+                self.schedule(0, event);
+            }
+        }
+    }
+
+    pub(super) fn release_jam(&mut self, jam: usize) {
+        let j = &mut self.jams[jam];
+        if j.released {
+            return;
+        }
+        j.released = true;
+        let (channel, scid) = (j.channel, j.scid);
+        let htlcs = std::mem::take(&mut j.htlcs);
+        if let Some(ch) = self.network.channel_mut(channel)
+            && ch.scid == scid
+        {
+            for (d, id) in htlcs {
+                ch.fail_htlc(d, id);
+            }
+        }
+        self.after_resolution(channel);
+    }
+}
+
+/// The fields of a [`Command::SetPolicy`]: each one given replaces the policy's value.
+#[derive(Clone, Copy, Debug)]
+struct PolicyEdit {
+    fee_base_msat: Option<u64>,
+    fee_rate_ppm: Option<u64>,
+    cltv_expiry_delta: Option<u16>,
+    htlc_minimum_msat: Option<u64>,
+    htlc_maximum_msat: Option<u64>,
+    disabled: Option<bool>,
+}
+
+impl PolicyEdit {
+    fn apply_to(self, p: &mut ChannelPolicy) {
+        if let Some(v) = self.fee_base_msat {
+            p.fee_base_msat = v;
+        }
+        if let Some(v) = self.fee_rate_ppm {
+            p.fee_rate_ppm = v;
+        }
+        if let Some(v) = self.cltv_expiry_delta {
+            p.cltv_expiry_delta = v;
+        }
+        if let Some(v) = self.htlc_minimum_msat {
+            p.htlc_minimum_msat = v;
+        }
+        if let Some(v) = self.htlc_maximum_msat {
+            p.htlc_maximum_msat = v;
+        }
+        if let Some(v) = self.disabled {
+            p.disabled = v;
+        }
+    }
+}

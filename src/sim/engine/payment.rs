@@ -1,0 +1,328 @@
+//! Payments and their attempts: starting a payment, each attempt's life, retrying within
+//! `max_attempts` and the payment timeout, what the sender's router learns from every
+//! attempt, the metrics and per-payment records of resolved payments, and forgetting old
+//! payments in open-ended runs.
+
+use super::{AttemptId, Engine, PaymentId, SimEvent};
+use crate::network::FailureReason;
+use crate::network::{ChannelId, Direction, NodeId, ShortChannelId};
+use crate::routing::{AttemptOutcome, HopRecord, Route};
+use crate::sim::metrics::PaymentRecord;
+use crate::sim::workload::PaymentRequest;
+
+/// A payment's life.
+#[derive(Clone, Debug)]
+pub struct Payment {
+    pub request: PaymentRequest,
+    pub started_ms: u64,
+    pub attempts: u32,
+    pub status: PaymentStatus,
+    /// The attempt now in flight, or the last one.
+    pub last_attempt: Option<AttemptId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaymentStatus {
+    InFlight,
+    Succeeded { at_ms: u64, fees_msat: u64 },
+    Failed { at_ms: u64, reason: FailureReason },
+}
+
+/// One HTLC of an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hop {
+    pub channel: ChannelId,
+    pub direction: Direction,
+    pub scid: ShortChannelId,
+    pub from: NodeId,
+    pub to: NodeId,
+    /// Locked on this hop's channel.
+    pub amount_msat: u64,
+    pub cltv: u32,
+    pub htlc_id: u64,
+    /// Fee `from` charges for this hop (0 for the sender's own hop).
+    pub fee_msat: u64,
+    /// When the HTLC was offered.
+    pub added_ms: u64,
+}
+
+/// One try at delivering a payment.
+#[derive(Clone, Debug)]
+pub struct Attempt {
+    pub payment: PaymentId,
+    pub hops: Vec<Hop>,
+    /// Visited nodes, the sender first.
+    pub nodes: Vec<NodeId>,
+    /// The onion, for source-routed attempts.
+    pub(super) route: Option<Route>,
+    /// Hop-by-hop attempts: fees and CLTV still available.
+    pub(super) fee_budget_msat: u64,
+    pub(super) cltv_budget: u32,
+    /// Where and why it failed: the hop index whose channel failed (may equal `hops.len()`
+    /// when the HTLC was never added) and the reason.
+    pub failure: Option<(Option<usize>, FailureReason)>,
+    pub resolved: bool,
+}
+
+impl Engine {
+    /// In a run without a payment limit (the lab), forget payments that ended before
+    /// `cutoff_ms`, their attempts, and arrivals already started, so memory stays flat.
+    /// Runs with a limit keep everything: their reports and records need it.
+    pub fn forget_before(&mut self, cutoff_ms: u64) {
+        if self.payment_limit.is_some() {
+            return;
+        }
+        self.starts.drop_front_while(Option::is_none);
+        let ended = |p: &Payment| match p.status {
+            PaymentStatus::InFlight => false,
+            PaymentStatus::Succeeded { at_ms, .. } | PaymentStatus::Failed { at_ms, .. } => {
+                at_ms < cutoff_ms
+            }
+        };
+        let old = |p: &Payment| p.started_ms < cutoff_ms;
+        // Attempts first (they name their payment); a payment already gone is old and
+        // ended. A payment held at an offline node stays, and holds back nothing else.
+        let payments = &self.payments;
+        self.attempts.sweep(
+            |a| payments.get(a.payment.index()).is_none_or(old),
+            |a| a.resolved && payments.get(a.payment.index()).is_none_or(ended),
+        );
+        let attempts = &self.attempts;
+        self.payments.sweep(old, |p| {
+            ended(p)
+                && p.last_attempt
+                    .is_none_or(|a| attempts.get(a.index()).is_none())
+        });
+    }
+
+    /// Start a payment now, outside the workload (L402 clients, the UI, tests). It counts
+    /// toward the payment limit like a workload payment.
+    pub fn start_payment(&mut self, request: PaymentRequest) -> PaymentId {
+        self.drawn += 1;
+        self.begin_payment(request)
+    }
+
+    pub(super) fn begin_payment(&mut self, request: PaymentRequest) -> PaymentId {
+        let id = PaymentId(self.payments.len() as u32);
+        self.payments.push(Payment {
+            request,
+            started_ms: self.now_ms,
+            attempts: 0,
+            status: PaymentStatus::InFlight,
+            last_attempt: None,
+        });
+        self.metrics.payments += 1;
+        self.metrics.volume_msat += request.amount_msat;
+        self.emit(SimEvent::PaymentStarted { payment: id });
+        self.start_attempt(id);
+        id
+    }
+
+    fn start_attempt(&mut self, payment: PaymentId) {
+        let p = &mut self.payments[payment.index()];
+        p.attempts += 1;
+        let req = p.request;
+        let attempt = AttemptId(self.attempts.len() as u32);
+        p.last_attempt = Some(attempt);
+        let cltv_budget = self
+            .routing
+            .cltv_limit
+            .saturating_sub(self.routing.final_cltv_delta);
+        self.attempts.push(Attempt {
+            payment,
+            hops: Vec::new(),
+            nodes: vec![req.sender],
+            route: None,
+            fee_budget_msat: self.routing.fee_limit_msat(req.amount_msat),
+            cltv_budget,
+            failure: None,
+            resolved: false,
+        });
+        self.schedule_decide(attempt, req.sender);
+    }
+
+    fn outcome_hops(&self, attempt_id: AttemptId) -> Vec<HopRecord> {
+        let a = &self.attempts[attempt_id.index()];
+        let mut hops: Vec<HopRecord> = a
+            .hops
+            .iter()
+            .map(|h| HopRecord {
+                channel: h.channel,
+                direction: h.direction,
+                from: h.from,
+                to: h.to,
+                amount_msat: h.amount_msat,
+                capacity_msat: self
+                    .network
+                    .channel(h.channel)
+                    .map_or(0, |c| c.capacity_msat()),
+            })
+            .collect();
+        // A failure at a hop that was never added: report the channel that was tried.
+        if let Some((Some(i), _)) = a.failure
+            && i == a.hops.len()
+            && let Some(route) = &a.route
+            && let Some(rh) = route.hops.get(i)
+        {
+            hops.push(HopRecord {
+                channel: rh.channel,
+                direction: rh.direction,
+                from: a.nodes[i],
+                to: rh.to,
+                amount_msat: rh.amount_msat,
+                capacity_msat: self
+                    .network
+                    .channel(rh.channel)
+                    .map_or(0, |c| c.capacity_msat()),
+            });
+        }
+        hops
+    }
+
+    fn learn(&mut self, attempt_id: AttemptId, failure: Option<FailureReason>) {
+        let hops = self.outcome_hops(attempt_id);
+        let a = &self.attempts[attempt_id.index()];
+        let req = self.payments[a.payment.index()].request;
+        let outcome = AttemptOutcome {
+            now_ms: self.now_ms,
+            sender: req.sender,
+            destination: req.receiver,
+            amount_msat: req.amount_msat,
+            hops: &hops,
+            failure,
+        };
+        let router = self
+            .node_router
+            .get(req.sender.index())
+            .copied()
+            .unwrap_or(0) as usize;
+        self.routers[router].learn(&outcome);
+    }
+
+    pub(super) fn attempt_succeeded(&mut self, attempt_id: AttemptId) {
+        self.attempts[attempt_id.index()].resolved = true;
+        self.emit(SimEvent::AttemptResolved {
+            attempt: attempt_id,
+            succeeded: true,
+            at_ms: self.now_ms,
+        });
+        self.learn(attempt_id, None);
+        let a = &self.attempts[attempt_id.index()];
+        let pid = a.payment;
+        let fees_msat: u64 = a.hops.iter().map(|h| h.fee_msat).sum();
+        let hops = a.hops.len() as u64;
+        let p = &mut self.payments[pid.index()];
+        p.status = PaymentStatus::Succeeded {
+            at_ms: self.now_ms,
+            fees_msat,
+        };
+        let m = &mut self.metrics;
+        m.succeeded += 1;
+        m.volume_succeeded_msat += p.request.amount_msat;
+        m.fees_paid_msat += fees_msat;
+        m.hops_succeeded += hops;
+        m.attempts += u64::from(p.attempts);
+        m.latencies_ms.push(self.now_ms - p.started_ms);
+        self.emit(SimEvent::PaymentSucceeded {
+            payment: pid,
+            fees_msat,
+        });
+        self.record(pid);
+    }
+
+    pub(super) fn attempt_failed(&mut self, attempt_id: AttemptId) {
+        let a = &mut self.attempts[attempt_id.index()];
+        a.resolved = true;
+        let (failure_at, reason) = a.failure.expect("failed attempts carry a reason");
+        let pid = a.payment;
+        self.emit(SimEvent::AttemptResolved {
+            attempt: attempt_id,
+            succeeded: false,
+            at_ms: self.now_ms,
+        });
+        self.learn(attempt_id, Some(reason));
+        let p = &self.payments[pid.index()];
+        let deadline = p.started_ms.saturating_add(self.routing.timeout_ms);
+        // The sender finding no route ends the payment; an intermediate node finding none
+        // (hop-by-hop routing) is one failed attempt like any other.
+        let sender_gave_up = matches!(failure_at, None | Some(0));
+        let final_reason = if reason == FailureReason::NoRoute && sender_gave_up {
+            Some(reason)
+        } else if self.now_ms >= deadline {
+            Some(FailureReason::Timeout)
+        } else if p.attempts >= self.routing.max_attempts {
+            Some(reason)
+        } else {
+            None
+        };
+        match final_reason {
+            None => self.start_attempt(pid),
+            Some(reason) => {
+                let p = &mut self.payments[pid.index()];
+                p.status = PaymentStatus::Failed {
+                    at_ms: self.now_ms,
+                    reason,
+                };
+                self.metrics.failed += 1;
+                self.metrics.attempts += u64::from(p.attempts);
+                *self.metrics.failure_reasons.entry(reason).or_default() += 1;
+                self.emit(SimEvent::PaymentFailed {
+                    payment: pid,
+                    reason,
+                });
+                self.record(pid);
+            }
+        }
+    }
+
+    fn record(&mut self, pid: PaymentId) {
+        if self.records.is_none() {
+            return;
+        }
+        let p = &self.payments[pid.index()];
+        let alias = |n: NodeId| {
+            self.network
+                .node(n)
+                .map(|n| n.alias.clone())
+                .unwrap_or_default()
+        };
+        let a = p.last_attempt.map(|id| &self.attempts[id.index()]);
+        let route = a
+            .map(|a| {
+                a.nodes
+                    .iter()
+                    .map(|&n| alias(n))
+                    .collect::<Vec<_>>()
+                    .join(">")
+            })
+            .unwrap_or_default();
+        let failing_hop = a
+            .and_then(|a| a.failure)
+            .and_then(|(at, _)| at)
+            .and_then(|i| a.map(|a| alias(a.nodes[i])))
+            .unwrap_or_default();
+        let (outcome, reason, fees, end) = match p.status {
+            PaymentStatus::Succeeded { at_ms, fees_msat } => {
+                ("succeeded", String::new(), fees_msat, at_ms)
+            }
+            PaymentStatus::Failed { at_ms, reason } => ("failed", reason.to_string(), 0, at_ms),
+            PaymentStatus::InFlight => ("in_flight", String::new(), 0, self.now_ms),
+        };
+        let rec = PaymentRecord {
+            time_ms: p.started_ms,
+            sender: alias(p.request.sender),
+            receiver: alias(p.request.receiver),
+            amount_msat: p.request.amount_msat,
+            outcome,
+            failure_reason: reason,
+            failing_hop,
+            route,
+            fees_msat: fees,
+            latency_ms: end - p.started_ms,
+            attempts: p.attempts,
+        };
+        if let Some(r) = &mut self.records {
+            r.push(rec);
+        }
+    }
+}
