@@ -37,18 +37,84 @@
 //! - `ecs`: the Bevy plugins (simulation, headless-capable; the desktop lab).
 //! - `cli`: the command line.
 
-pub mod cli;
-pub mod ecs;
-pub mod files;
-pub mod l402;
-pub mod limits;
-pub mod network;
-pub mod rl;
-pub mod rng;
-pub mod routing;
-pub mod scene;
-pub mod session;
-pub mod sim;
+mod cli;
+mod ecs;
+mod files;
+mod l402;
+mod limits;
+mod network;
+mod rl;
+mod rng;
+mod routing;
+mod scene;
+mod session;
+mod sim;
 
 #[cfg(test)]
 mod layering;
+
+// The public surface: what the binary, the tests and a program embedding lnlab use.
+
+/// The command line (`lnlab ...`); returns the process exit code.
+pub use cli::main as run_cli;
+
+/// Scenes: the file format for a whole experiment, and graphs in and out of it.
+pub use scene::build::{build_engine, build_network};
+pub use scene::generate::{GenerateParams, GraphModel, generate as generate_scene};
+pub use scene::import::{
+    ImportError, ImportSummary, import_describegraph, import_describegraph_str,
+};
+pub use scene::io::to_string as scene_to_ron;
+pub use scene::{FORMAT_VERSION, Scene, SceneChannel, SceneError, SceneNode};
+pub use scene::{load as load_scene, parse as parse_scene, save as save_scene};
+
+/// Running a scene: sessions, headless runs, reports.
+pub use session::{
+    Budget, NodeReport, PolicyChoice, Progress, Report, RunOptions, RunOutput, Session,
+    SessionOptions, SessionView, l402_demo, pay_once, run_scene,
+};
+
+/// The network model.
+pub use network::{
+    Channel, ChannelId, ChannelPolicy, DelayModel, Direction, FailureReason, GossipView,
+    HalfChannel, LiquidityModel, Network, Node, NodeId, PubKey, Role, ShortChannelId,
+};
+
+/// Routing: the router trait, the baselines, and what a deciding node can know.
+pub use routing::cache::{amount_bucket, bucket_amount_msat};
+pub use routing::{
+    Decision, DecisionContext, Route, RouteHop, Router, RouterKind, RoutingSettings, build_router,
+};
+
+/// The discrete-event engine and what it takes and reports.
+pub use sim::SimSettings;
+pub use sim::command::{Command, TimedCommand};
+pub use sim::engine::{
+    Attempt, AttemptId, CommandError, Engine, Hop, Payment, PaymentId, PaymentStatus,
+    Setup as EngineSetup, SimEvent,
+};
+pub use sim::metrics::{Metrics, NodeStats, PaymentRecord};
+pub use sim::workload::{AmountModel, EndpointModel, PaymentRequest, Workload};
+
+/// PPO agents and their checkpoints.
+pub use rl::agents::{Agents, Explained, MetricsRow};
+pub use rl::config::{AgentGroup, AgentsSection, PpoConfig, RewardWeights};
+pub use rl::net::parameters as policy_parameters;
+pub use rl::oracle::Oracle;
+pub use rl::policy::{CheckpointError, Policy, Sidecar, sidecar_path};
+
+/// L402: invoices, tokens, headers, services and the market.
+pub use l402::demo::DemoReport;
+pub use l402::header::{
+    Challenge, ChallengeForm, Credential, HeaderError, authorization, challenge_headers,
+    hex as to_hex, parse_authorization, parse_challenge,
+};
+pub use l402::invoice::parse as parse_invoice;
+pub use l402::keys::{node_public, node_secret};
+pub use l402::market::{ClientSpec, L402Event, L402EventKind, L402Report, L402Section};
+pub use l402::server::{Outcome, Server, ServiceSpec};
+
+/// The Bevy plugins: simulation and training (headless-capable) and the desktop lab.
+pub use ecs::lab::theme as lab_theme;
+pub use ecs::lab::{LabCommand, LabOptions, Lesson, LessonStep, Speed, Wait, run as run_lab};
+pub use ecs::sim::{SimDriver, SimPlugin, SimSet, SimStatus, headless_app, run_headless};

@@ -8,5 +8,5 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    std::process::exit(lnlab::cli::main());
+    std::process::exit(lnlab::run_cli());
 }

@@ -31,6 +31,7 @@ pub mod stream {
     pub const L402_CLIENT: u64 = 0xc11e;
 
     /// Every tag above, for the distinctness check.
+    #[cfg(test)]
     pub const ALL: [u64; 11] = [
         KEYS,
         LIQUIDITY,

@@ -12,7 +12,7 @@ pub mod layout;
 pub mod liquidity;
 pub mod node;
 
-pub use channel::{Channel, ChannelPolicy, HalfChannel, InFlightHtlc};
+pub use channel::{Channel, ChannelPolicy, HalfChannel};
 pub use delay::DelayModel;
 pub use failure::FailureReason;
 pub use gossip::{GossipPolicy, GossipView};

@@ -187,10 +187,6 @@ impl SourceRouter {
             exact_searches: 0,
         }
     }
-
-    pub fn cache(&self) -> &TreeCache {
-        &self.cache
-    }
 }
 
 impl Router for SourceRouter {
@@ -252,7 +248,6 @@ impl Router for SourceRouter {
                     lnd = LndScorer {
                         config,
                         history,
-                        mask,
                         now_ms: ctx.now_ms,
                     };
                     &lnd

@@ -37,10 +37,12 @@ impl<K: Copy + Eq + Hash, V> Lru<K, V> {
         self.capacity
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.slots.len()
     }
 
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }

@@ -121,9 +121,6 @@ fn pair(h: &HopRecord) -> NodePair {
 pub struct LndScorer<'a> {
     pub config: &'a MissionControlConfig,
     pub history: Option<&'a HashMap<NodePair, PairResult>>,
-    /// `mask[n]` is set for the nodes some history pair starts at, so that edges without
-    /// history skip the map lookup (an empty mask means "look everything up").
-    pub mask: &'a [bool],
     pub now_ms: u64,
 }
 

@@ -178,17 +178,14 @@ impl Tree {
         self.labels.get(v).filter(|l| l.stamp == self.generation)
     }
 
-    pub fn is_settled(&self, v: NodeId) -> bool {
-        self.label(v.index()).is_some_and(|l| l.settled)
-    }
-
     /// The settled distance of `v`, if any.
     pub fn distance(&self, v: NodeId) -> Option<f64> {
         self.label(v.index()).filter(|l| l.settled).map(|l| l.dist)
     }
 
     /// Hops and fees (what `v` must receive above the destination amount) of `v`'s settled
-    /// route to the destination.
+    /// route to the destination (the oracle's tests check their estimates against it).
+    #[cfg(test)]
     pub fn settled_hops_and_fee(&self, v: NodeId) -> Option<(u8, u64)> {
         self.label(v.index())
             .filter(|l| l.settled)

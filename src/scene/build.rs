@@ -3,7 +3,7 @@
 //! without positions.
 
 use super::schema::Scene;
-use crate::network::{Channel, ChannelPolicy, HalfChannel, Network, Node, NodeId, PubKey, layout};
+use crate::network::{Channel, ChannelPolicy, HalfChannel, Network, Node, PubKey, layout};
 
 use crate::rng::{rng_for, stream as streams};
 use crate::routing::Router;
@@ -90,9 +90,4 @@ pub fn build_engine(scene: &Scene, seed: u64, router: Box<dyn Router>) -> Result
         liquidity: scene.liquidity,
     };
     Ok(Engine::new(setup, seed, router))
-}
-
-/// The id the engine gives the scene's `index`-th node (ids are assigned in scene order).
-pub fn node_id(index: u32) -> NodeId {
-    NodeId(index)
 }

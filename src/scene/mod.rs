@@ -8,7 +8,5 @@ pub mod import;
 pub mod io;
 pub mod schema;
 
-pub use crate::routing::RoutingSettings;
-pub use crate::sim::SimSettings;
 pub use io::{SceneError, load, parse, save};
 pub use schema::{FORMAT_VERSION, Scene, SceneChannel, SceneNode};

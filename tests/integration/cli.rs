@@ -139,9 +139,9 @@ fn import_of_the_real_fixture_round_trips_through_a_scene() {
         scene.to_str().unwrap(),
     ]);
     assert_ok(&out);
-    let loaded = lnlab::scene::load(&scene).unwrap();
+    let loaded = lnlab::load_scene(&scene).unwrap();
     assert_eq!((loaded.nodes.len(), loaded.channels.len()), (50, 78));
-    let again = lnlab::scene::parse(&lnlab::scene::io::to_string(&loaded), &scene).unwrap();
+    let again = lnlab::parse_scene(&lnlab::scene_to_ron(&loaded), &scene).unwrap();
     assert_eq!(again, loaded, "lossless round trip");
 }
 
@@ -215,7 +215,7 @@ fn generate_writes_a_loadable_scene() {
         scene.to_str().unwrap(),
     ]);
     assert_ok(&out);
-    let s = lnlab::scene::load(&scene).unwrap();
+    let s = lnlab::load_scene(&scene).unwrap();
     assert_eq!((s.nodes.len(), s.channels.len()), (40, 100));
 }
 
@@ -243,7 +243,7 @@ fn train_writes_a_checkpoint_and_metrics_that_run_and_compare_can_use() {
         stdout.contains("evaluation on 100 fresh payments"),
         "{stdout}"
     );
-    assert!(ckpt.exists() && lnlab::rl::policy::sidecar_path(&ckpt).exists());
+    assert!(ckpt.exists() && lnlab::sidecar_path(&ckpt).exists());
     let text = std::fs::read_to_string(&metrics).unwrap();
     let mut lines = text.lines();
     assert_eq!(
@@ -333,12 +333,12 @@ fn l402_demo_pays_through_the_network_and_rejects_bad_credentials() {
         (Some(200), Some(401), Some(401))
     );
     let invoice = d["invoice"].as_str().unwrap();
-    let (_, decoded) = lnlab::l402::invoice::parse(invoice).expect("a real, signed invoice");
+    let (_, decoded) = lnlab::parse_invoice(invoice).expect("a real, signed invoice");
     assert_eq!(
         decoded.payment_hash_hex,
         d["payment_hash_hex"].as_str().unwrap()
     );
-    assert!(lnlab::l402::header::parse_challenge(d["challenge_header"].as_str().unwrap()).is_ok());
+    assert!(lnlab::parse_challenge(d["challenge_header"].as_str().unwrap()).is_ok());
     assert!(d["route"].as_array().unwrap().len() >= 2);
     assert!(
         d["verification"]
@@ -369,11 +369,9 @@ fn l402_demo_pays_through_the_network_and_rejects_bad_credentials() {
     let d: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(d["preimage_hex"].as_str().unwrap().len(), 64);
     assert_eq!(d["root_key_hex"].as_str().unwrap().len(), 64);
-    let auth =
-        lnlab::l402::header::parse_authorization(d["authorization_header"].as_str().unwrap())
-            .unwrap();
+    let auth = lnlab::parse_authorization(d["authorization_header"].as_str().unwrap()).unwrap();
     assert_eq!(
-        lnlab::l402::header::hex(&auth.preimage),
+        lnlab::to_hex(&auth.preimage),
         d["preimage_hex"].as_str().unwrap()
     );
 }

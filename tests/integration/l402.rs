@@ -1,8 +1,8 @@
 //! The L402 market in a running network: clients with budgets buy tokens and reuse them,
 //! and the counters add up.
 
-use lnlab::routing::RouterKind;
-use lnlab::session::{PolicyChoice, RunOptions, Session, SessionOptions, run_scene};
+use lnlab::RouterKind;
+use lnlab::{PolicyChoice, RunOptions, Session, SessionOptions, run_scene};
 
 #[test]
 fn clients_buy_tokens_reuse_them_and_the_counters_add_up() {
@@ -10,7 +10,7 @@ fn clients_buy_tokens_reuse_them_and_the_counters_add_up() {
         env!("CARGO_MANIFEST_DIR"),
         "/scenes/l402_market.ron"
     ));
-    let scene = lnlab::scene::load(path).unwrap();
+    let scene = lnlab::load_scene(path).unwrap();
     let options = RunOptions {
         policy: PolicyChoice::Baseline(RouterKind::Lnd),
         seed: 3,
@@ -59,9 +59,9 @@ fn clients_buy_tokens_reuse_them_and_the_counters_add_up() {
 /// into frames (event budgets, time bounds) must not change what happens.
 #[test]
 fn the_lab_session_runs_the_market_the_same_whatever_the_frame_budget() {
-    use lnlab::session::Budget;
+    use lnlab::Budget;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
-    let scene = lnlab::scene::load(&dir.join("l402_market.ron")).unwrap();
+    let scene = lnlab::load_scene(&dir.join("l402_market.ron")).unwrap();
     let run = |max_events: usize, step_ms: u64| {
         let mut t = Session::from_scene(&scene, &dir, &SessionOptions::new(3, None)).unwrap();
         let mut until = 0;
@@ -90,14 +90,14 @@ fn the_lab_session_runs_the_market_the_same_whatever_the_frame_budget() {
 /// The inspector's question to an agent: a distribution over its usable channels.
 #[test]
 fn an_agent_explains_its_choice_as_probabilities_over_its_channels() {
-    use lnlab::network::NodeId;
+    use lnlab::NodeId;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
-    let scene = lnlab::scene::load(&dir.join("classroom.ron")).unwrap();
+    let scene = lnlab::load_scene(&dir.join("classroom.ron")).unwrap();
     let t = Session::from_scene(&scene, &dir, &SessionOptions::new(1, None)).unwrap();
     let t = t.view();
     let hub = NodeId(4);
     let shop = NodeId(7);
-    let mut oracle = lnlab::rl::oracle::Oracle::new(16);
+    let mut oracle = lnlab::Oracle::new(16);
     let e = t
         .explain(&mut oracle, hub, shop, 50_000_000)
         .expect("HubNorth is an agent");

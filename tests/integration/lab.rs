@@ -4,7 +4,7 @@
 //! opens.
 
 use super::cli::{assert_ok, assert_one_line_error, lnlab, tmp};
-use lnlab::ecs::lab::theme::{self, Rgb};
+use lnlab::lab_theme::{self as theme, Rgb};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -69,8 +69,8 @@ fn a_screenshot_of_the_classroom_shows_the_drawn_graph() {
     let local = count(theme::LOCAL);
     let remote = count(theme::REMOTE);
     let agents = count(theme::group(0));
-    let clients = count(theme::role(lnlab::network::Role::Client));
-    let merchants = count(theme::role(lnlab::network::Role::Merchant));
+    let clients = count(theme::role(lnlab::Role::Client));
+    let merchants = count(theme::role(lnlab::Role::Merchant));
     assert!(
         local > 1500 && remote > 1500,
         "channel pixels: {local} teal, {remote} amber"
@@ -206,7 +206,7 @@ fn a_scripted_jam_leaves_the_engine_in_the_expected_state() {
     );
     // The saved scene carries the jam in its timeline, and the save cleared the flag.
     assert_eq!(state["unsaved_changes"], false);
-    let scene = lnlab::scene::load(&saved).expect("the saved scene loads");
+    let scene = lnlab::load_scene(&saved).expect("the saved scene loads");
     assert_eq!(scene.timeline.len(), 1);
     assert_eq!(scene.timeline[0].at_ms, 5_000);
 

@@ -4,14 +4,14 @@
 //! deterministic for a seed.
 
 use crate::support::policy;
-use lnlab::network::delay::DelayModel;
-use lnlab::network::{Direction, LiquidityModel, NodeId, Role, ShortChannelId};
-use lnlab::rl::config::{AgentGroup, AgentsSection, PpoConfig};
-use lnlab::routing::RouterKind;
-use lnlab::scene::{FORMAT_VERSION, RoutingSettings, Scene, SceneChannel, SceneNode, SimSettings};
-use lnlab::session::{PolicyChoice, RunOptions, Session, SessionOptions, run_scene};
-use lnlab::sim::command::{Command, TimedCommand};
-use lnlab::sim::workload::{AmountModel, EndpointModel, Workload};
+use lnlab::DelayModel;
+use lnlab::RouterKind;
+use lnlab::{AgentGroup, AgentsSection, PpoConfig};
+use lnlab::{AmountModel, EndpointModel, Workload};
+use lnlab::{Command, TimedCommand};
+use lnlab::{Direction, LiquidityModel, NodeId, Role, ShortChannelId};
+use lnlab::{FORMAT_VERSION, RoutingSettings, Scene, SceneChannel, SceneNode, SimSettings};
+use lnlab::{PolicyChoice, RunOptions, Session, SessionOptions, run_scene};
 
 const S: [u32; 3] = [0, 1, 2];
 const A: u32 = 3;
@@ -187,7 +187,7 @@ fn training_is_deterministic_for_a_seed() {
         let rows = t.run_to_completion(|_| {});
         (
             rows,
-            lnlab::rl::net::parameters(&t.agents().unwrap().groups[0].policy.net),
+            lnlab::policy_parameters(&t.agents().unwrap().groups[0].policy.net),
             t.engine().metrics().succeeded,
         )
     };
@@ -195,7 +195,7 @@ fn training_is_deterministic_for_a_seed() {
     let (rows_b, params_b, ok_b) = run();
     assert_eq!(ok_a, ok_b);
     assert_eq!(params_a, params_b);
-    let strip = |rows: &[lnlab::rl::agents::MetricsRow]| -> Vec<_> {
+    let strip = |rows: &[lnlab::MetricsRow]| -> Vec<_> {
         rows.iter()
             .map(|r| (r.step, r.policy_loss.to_bits(), r.success_rate.to_bits()))
             .collect()
@@ -210,7 +210,7 @@ fn training_is_deterministic_for_a_seed() {
 /// same as the plain loop.
 #[test]
 fn training_in_bevy_does_not_depend_on_the_frame_budget() {
-    use lnlab::ecs::sim::{SimDriver, headless_app, run_headless};
+    use lnlab::{SimDriver, headless_app, run_headless};
     use std::time::Duration;
     let scene = detour_scene();
     let run = |configure: &dyn Fn(&mut SimDriver)| {
@@ -219,7 +219,7 @@ fn training_in_bevy_does_not_depend_on_the_frame_budget() {
         let mut frames = 0u64;
         let d = run_headless(headless_app(driver), |_| frames += 1);
         let agents = d.session.agents().unwrap();
-        let params = lnlab::rl::net::parameters(&agents.groups[0].policy.net);
+        let params = lnlab::policy_parameters(&agents.groups[0].policy.net);
         (
             frames,
             params,

@@ -3,13 +3,13 @@
 //! and lock is released at the end, fees paid equal fees earned, and the same seed gives an
 //! identical report and payment log.
 
-use lnlab::network::{Direction, NodeId};
-use lnlab::routing::RouterKind;
-use lnlab::scene::Scene;
-use lnlab::scene::generate::{GenerateParams, GraphModel, generate};
-use lnlab::session::{PolicyChoice, RunOptions, run_scene};
-use lnlab::sim::command::{Command, TimedCommand};
-use lnlab::sim::workload::{AmountModel, EndpointModel};
+use lnlab::RouterKind;
+use lnlab::Scene;
+use lnlab::{AmountModel, EndpointModel};
+use lnlab::{Command, TimedCommand};
+use lnlab::{Direction, NodeId};
+use lnlab::{GenerateParams, GraphModel, generate_scene as generate};
+use lnlab::{PolicyChoice, RunOptions, run_scene};
 use proptest::prelude::*;
 
 fn scene_strategy() -> impl Strategy<Value = (Scene, RouterKind, u64)> {
@@ -141,7 +141,7 @@ proptest! {
 /// payment.
 #[test]
 fn path_cache_matches_exact_search() {
-    use lnlab::routing::cache::{amount_bucket, bucket_amount_msat};
+    use lnlab::{amount_bucket, bucket_amount_msat};
     let params = GenerateParams {
         nodes: 300,
         channels: 1_200,
@@ -192,7 +192,7 @@ fn path_cache_matches_exact_search() {
 /// drawing them lazily.
 #[test]
 fn drawing_arrivals_ahead_changes_nothing() {
-    let scene = lnlab::scene::load(std::path::Path::new(concat!(
+    let scene = lnlab::load_scene(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scenes/congestion.ron"
     )))
@@ -206,8 +206,8 @@ fn drawing_arrivals_ahead_changes_nothing() {
     };
     let session = run_scene(&scene, &options, |_, _| {}).unwrap();
     let engine = || {
-        let router = lnlab::routing::build_router(RouterKind::Lnd, 9);
-        let mut engine = lnlab::scene::build::build_engine(&scene, 9, router).unwrap();
+        let router = lnlab::build_router(RouterKind::Lnd, 9);
+        let mut engine = lnlab::build_engine(&scene, 9, router).unwrap();
         engine.set_payment_limit(Some(800));
         engine.record_payments(true);
         engine

@@ -2,11 +2,11 @@
 //! the success path with exact fee accounting.
 
 use crate::support::{engine, line, pay, policy, scid};
-use lnlab::network::failure::FailureReason;
-use lnlab::network::{Direction, NodeId};
-use lnlab::routing::{RouterKind, build_router};
-use lnlab::sim::command::Command;
-use lnlab::sim::engine::{Engine, PaymentStatus};
+use lnlab::Command;
+use lnlab::FailureReason;
+use lnlab::{Direction, NodeId};
+use lnlab::{Engine, PaymentStatus};
+use lnlab::{RouterKind, build_router};
 
 fn failure_of(e: &Engine) -> FailureReason {
     match e.payments()[0].status {
@@ -20,7 +20,7 @@ fn assert_clean(e: &Engine) {
     assert_eq!(e.network().in_flight_totals(), (0, 0), "locks left behind");
 }
 
-fn set_policy(scid: lnlab::network::ShortChannelId) -> Command {
+fn set_policy(scid: lnlab::ShortChannelId) -> Command {
     Command::SetPolicy {
         scid,
         direction: Direction::Forward,
@@ -188,8 +188,7 @@ fn no_route_to_an_unreachable_node() {
 fn timeout_when_a_slow_failure_returns_after_the_deadline() {
     let mut scene = line(4);
     scene.channels[2].node1_balance_msat = Some(0); // n2 cannot reach n3
-    scene.nodes[1].processing_delay =
-        Some(lnlab::network::delay::DelayModel::Constant { ms: 40_000 });
+    scene.nodes[1].processing_delay = Some(lnlab::DelayModel::Constant { ms: 40_000 });
     scene.routing.max_attempts = 5;
     let mut e = engine(&scene, RouterKind::Cheapest);
     pay(&mut e, 0, 3, 100_000_000);
@@ -215,7 +214,7 @@ fn retries_route_around_a_failed_channel() {
     let mut scene = line(4);
     scene.channels = vec![];
     let mut add = |i: u32, a: u32, b: u32, bal: u64, fee_ppm: u64| {
-        scene.channels.push(lnlab::scene::SceneChannel {
+        scene.channels.push(lnlab::SceneChannel {
             scid: scid(i),
             node1: a,
             node2: b,
@@ -249,7 +248,7 @@ fn retries_route_around_a_failed_channel() {
 #[test]
 fn nodes_left_offline_with_htlcs_still_release_everything_at_the_end() {
     let mut e = engine(&line(5), RouterKind::Cheapest);
-    e.start_payment(lnlab::sim::workload::PaymentRequest {
+    e.start_payment(lnlab::PaymentRequest {
         sender: NodeId(0),
         receiver: NodeId(4),
         amount_msat: 100_000_000,
@@ -276,7 +275,7 @@ fn a_sender_routes_around_its_own_offline_peer() {
         .into_iter()
         .enumerate()
     {
-        scene.channels.push(lnlab::scene::SceneChannel {
+        scene.channels.push(lnlab::SceneChannel {
             scid: scid(i as u32),
             node1: a,
             node2: b,
@@ -350,10 +349,9 @@ fn run_until_moves_the_clock_to_the_target() {
 #[test]
 fn forgetting_old_payments_changes_nothing_but_memory() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
-    let scene = lnlab::scene::load(&dir.join("congestion.ron")).unwrap();
+    let scene = lnlab::load_scene(&dir.join("congestion.ron")).unwrap();
     let run = |forget: bool| {
-        let mut e =
-            lnlab::scene::build::build_engine(&scene, 5, build_router(RouterKind::Lnd, 5)).unwrap();
+        let mut e = lnlab::build_engine(&scene, 5, build_router(RouterKind::Lnd, 5)).unwrap();
         e.set_payment_limit(None);
         for step in 1..=60u64 {
             e.run_until(step * 10_000);

@@ -1,11 +1,11 @@
 //! Scene builders shared by the integration tests.
 
-use lnlab::network::delay::DelayModel;
-use lnlab::network::{ChannelPolicy, LiquidityModel, NodeId, Role, ShortChannelId};
-use lnlab::routing::{RouterKind, build_router};
-use lnlab::scene::{FORMAT_VERSION, RoutingSettings, Scene, SceneChannel, SceneNode, SimSettings};
-use lnlab::sim::engine::Engine;
-use lnlab::sim::workload::{AmountModel, EndpointModel, PaymentRequest, Workload};
+use lnlab::DelayModel;
+use lnlab::Engine;
+use lnlab::{AmountModel, EndpointModel, PaymentRequest, Workload};
+use lnlab::{ChannelPolicy, LiquidityModel, NodeId, Role, ShortChannelId};
+use lnlab::{FORMAT_VERSION, RoutingSettings, Scene, SceneChannel, SceneNode, SimSettings};
+use lnlab::{RouterKind, build_router};
 
 pub fn policy(fee_base_msat: u64, fee_rate_ppm: u64, cltv: u16) -> ChannelPolicy {
     ChannelPolicy {
@@ -76,8 +76,8 @@ pub fn scid(i: u32) -> ShortChannelId {
 
 /// An engine for `scene` that will run exactly one payment, the one the test starts.
 pub fn engine(scene: &Scene, router: RouterKind) -> Engine {
-    let mut e = lnlab::scene::build::build_engine(scene, scene.seed, build_router(router, 1))
-        .expect("valid scene");
+    let mut e =
+        lnlab::build_engine(scene, scene.seed, build_router(router, 1)).expect("valid scene");
     e.set_payment_limit(Some(1));
     e.check_invariants_each_event(true);
     e
