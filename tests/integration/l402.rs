@@ -118,3 +118,63 @@ fn an_agent_explains_its_choice_as_probabilities_over_its_channels() {
     let none = t.explain(&mut oracle, hub, shop, 50_000_000_000).unwrap();
     assert!(none.is_empty(), "{none:?}");
 }
+
+/// A scene with both learning agents and an L402 market runs the same whoever drives the
+/// session: the headless loop, the Bevy app with the CLI's budgets, and the Bevy app with
+/// tiny frames and a paced clock as in the lab.
+#[test]
+fn agents_and_a_market_run_the_same_headless_and_in_bevy() {
+    use lnlab::{AgentGroup, AgentsSection, PpoConfig, SimDriver, headless_app, run_headless};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
+    let mut scene = lnlab::load_scene(&dir.join("l402_market.ron")).unwrap();
+    scene.agents = Some(AgentsSection {
+        groups: vec![AgentGroup {
+            name: "core".into(),
+            nodes: (0..8).collect(),
+            ppo: PpoConfig {
+                rollout_steps: 64,
+                ..PpoConfig::default()
+            },
+            checkpoint: None,
+        }],
+        rewards: Default::default(),
+        continual: true,
+    });
+    let options = SessionOptions::new(5, Some(600));
+    let summary = |s: &Session| {
+        let m = s.engine().metrics();
+        let agents = s.agents().unwrap();
+        (
+            (m.payments, m.succeeded, m.failed, m.fees_paid_msat),
+            agents.decisions,
+            agents.rows.len(),
+            lnlab::policy_parameters(&agents.groups[0].policy.net),
+            s.market().unwrap().summary(),
+        )
+    };
+    let mut plain = Session::from_scene(&scene, &dir, &options).unwrap();
+    plain.run_to_completion(|_| {});
+    let expected = summary(&plain);
+    assert!(
+        expected.1 > 0 && expected.2 > 0,
+        "agents decided and learnt"
+    );
+    assert!(expected.4.paid > 0, "the market paid: {:?}", expected.4);
+    let in_bevy = |configure: &dyn Fn(&mut SimDriver)| {
+        let mut driver = SimDriver::new(Session::from_scene(&scene, &dir, &options).unwrap());
+        configure(&mut driver);
+        let driver = run_headless(headless_app(driver), |_| {});
+        summary(&driver.session)
+    };
+    assert!(
+        in_bevy(&|_| {}) == expected,
+        "the CLI's budgets changed the run"
+    );
+    let lab_like = in_bevy(&|d| {
+        d.events_per_frame = 13;
+        d.minibatches_per_frame = 1;
+        d.sim_ms_per_s = Some(50_000.0);
+        d.frame_budget = Some(std::time::Duration::from_micros(400));
+    });
+    assert!(lab_like == expected, "the lab's pacing changed the run");
+}
