@@ -11,10 +11,9 @@
 //!
 //! Determinism: the engine stops before an agent node forwards, so decisions are batched at
 //! points fixed by the simulation alone; updates start only at such points; and the engine
-//! does not advance while an update is in progress. The workload's arrivals are drawn as
-//! the clock reaches them, never ahead: L402 payments count toward a run's payment limit,
-//! so arrivals drawn early would decide which of them fit under it. How a run is sliced
-//! into budgets therefore never changes what it computes.
+//! does not advance while an update is in progress. L402 payments count toward a run's
+//! payment limit, and the engine checks that limit when an arrival starts, not when it is
+//! drawn. How a run is sliced into budgets therefore never changes what it computes.
 
 mod build;
 mod report;

@@ -55,7 +55,7 @@ impl Report {
         report
     }
 
-    pub fn from_engine(engine: &Engine, scene: &str, seed: u64, wall_seconds: f64) -> Report {
+    fn from_engine(engine: &Engine, scene: &str, seed: u64, wall_seconds: f64) -> Report {
         let m = engine.metrics();
         let resolved = m.succeeded + m.failed;
         let network = engine.network();

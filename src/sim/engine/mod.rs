@@ -76,6 +76,7 @@ pub struct Engine {
     streams: Vec<ArrivalStream>,
     /// Drawn arrivals; each is taken when its payment starts.
     starts: Ledger<Option<PaymentRequest>>,
+    /// Arrivals drawn so far (at most the payment limit).
     drawn: u64,
     delay_rng: ChaCha8Rng,
     liquidity_rng: ChaCha8Rng,

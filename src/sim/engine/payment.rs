@@ -98,7 +98,6 @@ impl Engine {
     /// Start a payment now, outside the workload (L402 clients, the UI, tests). It counts
     /// toward the payment limit like a workload payment.
     pub fn start_payment(&mut self, request: PaymentRequest) -> PaymentId {
-        self.drawn += 1;
         self.begin_payment(request)
     }
 

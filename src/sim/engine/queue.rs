@@ -33,8 +33,9 @@ pub(super) enum Event {
 
 /// Queue order: time, then lane (payment starts first, ordered by stream and arrival
 /// index; everything else in insertion order). Starts are keyed by what they are, not by
-/// when they were drawn, so drawing arrivals ahead (as the ECS spawner does) or lazily
-/// gives the same order.
+/// when they were drawn, so drawing arrivals ahead (as a time-bounded advance does) or
+/// lazily gives the same order; and the payment limit is checked when an arrival starts,
+/// so it gives the same payments too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) struct Scheduled {
     at_ms: u64,
@@ -272,7 +273,15 @@ impl Engine {
                 let request = self.starts[request as usize]
                     .take()
                     .expect("each arrival starts once");
-                self.begin_payment(request);
+                // The limit is checked when an arrival starts, not when it is drawn: payments
+                // from outside (L402) count toward it, and when arrivals are drawn must not
+                // decide which of them fit.
+                if self
+                    .payment_limit
+                    .is_none_or(|limit| self.metrics.payments < limit)
+                {
+                    self.begin_payment(request);
+                }
             }
             Event::Decide { attempt } => {
                 let node = *self.attempts[attempt.index()]
