@@ -1,21 +1,22 @@
-//! The lab's one command type and the only code that changes the running driver.
-//! Keyboard shortcuts, buttons and lesson scripts all send [`LabCommand`]s; `apply` runs
-//! them between frames' simulation steps. Congestion goes through the engine's own
+//! The only code that changes the running driver. Keyboard shortcuts, buttons and lesson
+//! scripts all send [`LabCommand`]s (the type lives in `state`); `apply` runs them between
+//! frames' simulation steps. Congestion goes through the engine's own
 //! [`Command`], so every edit keeps the engine's invariants, and each applied edit is added
 //! to the working scene's timeline (saving it makes the run reproducible).
 
 use super::LabOptions;
 use super::script::{Exit, Lesson};
+use super::state::{
+    AgentMode, ExplainRequest, ExplainResult, Lab, LabCommand, Marker, Selection, Speed,
+};
 use crate::ecs::sim::{SimDriver, SimStatus};
-use crate::network::{ChannelId, NodeId, ShortChannelId};
-use crate::rl::agents::Explained;
+use crate::network::NodeId;
 use crate::rl::oracle::Oracle;
 use crate::routing::{RouterKind, build_router};
 use crate::scene::Scene;
 use crate::session::{Budget, Session, SessionOptions};
 use crate::sim::command::{Command, TimedCommand};
 use bevy::prelude::*;
-use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,184 +26,6 @@ use std::time::Duration;
 const FRAME_BUDGET: Duration = Duration::from_millis(6);
 /// PPO minibatch steps per frame at least (each is about a millisecond on classroom).
 const MINIBATCHES_PER_FRAME: usize = 1;
-
-/// How fast simulated time runs.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub enum Speed {
-    /// Simulated seconds per second.
-    Times(f64),
-    /// As fast as the frame budget allows.
-    Max,
-}
-
-impl Speed {
-    pub fn sim_ms_per_s(self) -> Option<f64> {
-        match self {
-            Speed::Times(x) => Some(x * 1000.0),
-            Speed::Max => None,
-        }
-    }
-
-    pub fn label(self) -> String {
-        match self {
-            Speed::Times(x) if x >= 10.0 => format!("{x:.0}x"),
-            Speed::Times(x) => format!("{x:.2}x"),
-            Speed::Max => "max".into(),
-        }
-    }
-}
-
-/// What users, buttons and lesson scripts can ask of the lab.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Message)]
-pub enum LabCommand {
-    Pause,
-    Resume,
-    TogglePause,
-    /// Process one engine event (pauses first).
-    Step,
-    /// Start the working scene over (its injected events replay at their times).
-    Reset,
-    SetSpeed(Speed),
-    /// PPO agents: learning, learning paused (still sampling), or frozen (greedy).
-    SetAgents(AgentMode),
-    /// Router for the nodes that are not agents: random, shortest, cheapest, lnd, ldk.
-    SetPolicy(String),
-    /// Congestion and topology edits, as the engine's commands.
-    Inject(Command),
-    SelectNode(u32),
-    SelectChannel(ShortChannelId),
-    ClearSelection,
-    Screenshot(PathBuf),
-    OpenScene(PathBuf),
-    SaveScene(PathBuf),
-    SetPresenter(bool),
-    /// Show or hide the help overlay.
-    ToggleHelp,
-    /// Fit the graph to the view.
-    Fit,
-    /// Quit, asking first if the scene has unsaved changes.
-    Quit,
-    /// Quit without asking (lesson scripts, the "discard" answer).
-    QuitNow,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AgentMode {
-    Learning,
-    Paused,
-    Frozen,
-}
-
-impl AgentMode {
-    pub fn label(self) -> &'static str {
-        match self {
-            AgentMode::Learning => "learning",
-            AgentMode::Paused => "learning paused",
-            AgentMode::Frozen => "frozen (greedy)",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Selection {
-    Node(NodeId),
-    Channel(ChannelId),
-}
-
-/// A line of the event log shown in the side panel.
-#[derive(Clone, Debug)]
-pub struct LogLine {
-    pub sim_ms: u64,
-    pub text: String,
-    pub error: bool,
-}
-
-/// A command applied at a simulated time (a marker on the plots).
-#[derive(Clone, Debug, Serialize)]
-pub struct Marker {
-    pub at_ms: u64,
-    pub label: String,
-}
-
-/// The lab's state around the engine.
-#[derive(Resource)]
-pub struct Lab {
-    /// The working scene: as loaded, plus the edits applied since (in its timeline).
-    pub scene: Scene,
-    pub path: PathBuf,
-    pub seed: Option<u64>,
-    pub dirty: bool,
-    pub speed: Speed,
-    pub paused: bool,
-    pub agents: AgentMode,
-    pub policy: String,
-    pub selection: Option<Selection>,
-    pub presenter: bool,
-    pub help: bool,
-    pub log: VecDeque<LogLine>,
-    /// An error to show in a dialog (a scene that failed to load, a failed save).
-    pub error: Option<String>,
-    pub markers: Vec<Marker>,
-    /// Bumped whenever a new driver starts: views drop what they drew.
-    pub generation: u64,
-    /// The unsaved-changes question is open.
-    pub confirm_quit: bool,
-    pub fit_requested: bool,
-    /// A run nobody watches (`--frames`, `--screenshot`, `--bench-frames`): the pointer
-    /// that Xvfb parks mid-window must not hover anything.
-    pub unattended: bool,
-}
-
-impl Lab {
-    pub fn say(&mut self, sim_ms: u64, text: impl Into<String>, error: bool) {
-        let text = text.into();
-        if error {
-            warn!("{text}");
-        }
-        self.log.push_back(LogLine {
-            sim_ms,
-            text,
-            error,
-        });
-        while self.log.len() > 200 {
-            self.log.pop_front();
-        }
-    }
-
-    pub fn title(&self) -> String {
-        let star = if self.dirty { " *" } else { "" };
-        format!("lnlab: {}{star}", self.scene.name)
-    }
-
-    pub fn has_agents(&self) -> bool {
-        self.scene.agents.is_some()
-    }
-}
-
-/// What the inspector asks an agent: its policy for a destination and amount.
-#[derive(Resource, Default, Clone, Debug, PartialEq)]
-pub struct ExplainRequest(pub Option<(NodeId, NodeId, u64)>);
-
-#[derive(Resource)]
-pub struct ExplainResult {
-    pub request: Option<(NodeId, NodeId, u64)>,
-    pub candidates: Option<Vec<Explained>>,
-    /// The inspector's own search cache (the agents' cache must not see its questions).
-    oracle: Oracle,
-    /// Real seconds when the answer was computed (balances move; it is refreshed).
-    at_s: f32,
-}
-
-impl Default for ExplainResult {
-    fn default() -> Self {
-        ExplainResult {
-            request: None,
-            candidates: None,
-            oracle: Oracle::new(16),
-            at_s: f32::NEG_INFINITY,
-        }
-    }
-}
 
 /// Everything checked before a window opens, so bad input ends with one error line.
 pub struct Startup {

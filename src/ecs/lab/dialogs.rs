@@ -2,37 +2,10 @@
 //! opening and saving scenes (a directory listing plus a path field), the error dialog,
 //! and the unsaved-changes question on quit.
 
-use super::control::{Lab, LabCommand};
 use super::plots::{self, Plots};
-use super::ui::{SHORTCUTS, UiState};
+use super::state::{DialogMode, Lab, LabCommand, SHORTCUTS, UiState};
 use bevy_egui::egui::{self, Align2, RichText};
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum DialogMode {
-    Open,
-    Save,
-}
-
-pub(super) struct FileDialog {
-    mode: DialogMode,
-    dir: PathBuf,
-    path: String,
-}
-
-pub(super) fn file_dialog(mode: DialogMode, lab: &Lab) -> FileDialog {
-    let dir = lab
-        .path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(|p| p.to_path_buf())
-        .unwrap_or_else(|| PathBuf::from("."));
-    FileDialog {
-        mode,
-        path: lab.path.display().to_string(),
-        dir,
-    }
-}
 
 pub(super) fn dialogs(
     ctx: &egui::Context,

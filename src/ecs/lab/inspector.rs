@@ -3,9 +3,8 @@
 //! and, for an agent node, its policy's probabilities for a destination and amount the
 //! user picks. Buttons send [`LabCommand`]s carrying the engine's own commands.
 
-use super::control::{ExplainRequest, ExplainResult, Lab, LabCommand, Selection};
+use super::state::{ExplainRequest, ExplainResult, Lab, LabCommand, Selection, UiState};
 use super::theme;
-use super::ui::UiState;
 use crate::ecs::sim::SimDriver;
 use crate::network::{Direction, NodeId};
 use crate::sim::command::Command;

@@ -20,12 +20,13 @@ mod feed;
 mod inspector;
 mod plots;
 mod script;
+mod state;
 pub mod theme;
 mod ui;
 mod view;
 
-pub use control::{LabCommand, Speed};
 pub use script::{Lesson, LessonStep, Wait};
+pub use state::{LabCommand, Speed};
 
 use super::sim::{SimPlugin, SimSet};
 use bevy::prelude::*;

@@ -8,7 +8,7 @@
 
 use super::LabOptions;
 use super::LabSet;
-use super::control::{Lab, LabCommand};
+use super::state::{Lab, LabCommand};
 use crate::ecs::sim::SimDriver;
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};

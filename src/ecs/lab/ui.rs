@@ -4,13 +4,16 @@
 //! input over the graph (pan, zoom, hover, click) and every keyboard shortcut. All input
 //! ends as [`LabCommand`]s or camera moves. The engine is only read, to draw it.
 
-use super::control::{AgentMode, ExplainRequest, ExplainResult, Lab, LabCommand, Selection, Speed};
-use super::dialogs::{DialogMode, FileDialog, dialogs, file_dialog};
+use super::dialogs::dialogs;
 use super::feed::{Flights, badge_age};
 use super::inspector::{drain, inspector, jam, spike, toggle_online};
 use super::plots::{self, Plots};
+use super::state::{
+    AgentMode, DialogMode, ExplainRequest, ExplainResult, FileDialog, GraphArea, Hover, Lab,
+    LabCommand, Selection, Speed, UiState, ViewCam, world_pos,
+};
 use super::theme;
-use super::view::{GraphArea, Hover, NodeSizes, ViewCam, world_pos};
+use super::view::NodeSizes;
 use crate::ecs::sim::SimDriver;
 use crate::network::{ChannelId, Direction, NodeId};
 use crate::routing::RouterKind;
@@ -21,53 +24,8 @@ use bevy_egui::egui::{self, Align2, Color32, FontId, Key, Modifiers, RichText, S
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 use std::path::PathBuf;
 
-/// The shortcuts, as the help overlay lists them.
-pub const SHORTCUTS: &[(&str, &str)] = &[
-    ("Space", "play / pause"),
-    (".", "step one event"),
-    ("R", "reset the scene"),
-    ("+ / -", "faster / slower"),
-    ("M", "as fast as possible / back"),
-    ("T", "agents: learning -> paused -> frozen"),
-    ("C", "next routing policy (non-agent nodes)"),
-    ("F", "fit the graph to the view"),
-    ("J / D", "jam / drain the selected channel"),
-    ("K", "close the selected channel"),
-    ("O", "selected node offline / online"),
-    ("G", "demand spike toward the selected node"),
-    ("Esc", "clear selection, close dialogs"),
-    ("P", "presenter mode"),
-    ("H or F1", "this help"),
-    ("F12", "screenshot (PNG)"),
-    ("Ctrl+O", "open a scene"),
-    ("Ctrl+S / Ctrl+Shift+S", "save / save as"),
-    ("Ctrl+Q", "quit"),
-    ("drag, wheel", "pan, zoom"),
-    ("click", "inspect a node or channel"),
-];
-
 /// Height of each chart in the bottom strip, in points.
 const CHART_HEIGHT: f32 = 140.0;
-
-#[derive(Resource)]
-pub(super) struct UiState {
-    pub(super) dialog: Option<FileDialog>,
-    /// The inspector's question to an agent: destination node and amount.
-    pub(super) destination: u32,
-    pub(super) amount_sat: u64,
-    zoom: f32,
-}
-
-impl Default for UiState {
-    fn default() -> Self {
-        UiState {
-            dialog: None,
-            destination: 0,
-            amount_sat: 50_000,
-            zoom: 1.0,
-        }
-    }
-}
 
 pub struct UiPlugin;
 
@@ -201,10 +159,10 @@ fn shortcuts(
     }
     let pressed = |m: Modifiers, k: Key| ctx.input_mut(|i| i.consume_key(m, k));
     if pressed(Modifiers::COMMAND, Key::O) {
-        state.dialog = Some(file_dialog(DialogMode::Open, lab));
+        state.dialog = Some(FileDialog::new(DialogMode::Open, lab));
     }
     if pressed(Modifiers::COMMAND | Modifiers::SHIFT, Key::S) {
-        state.dialog = Some(file_dialog(DialogMode::Save, lab));
+        state.dialog = Some(FileDialog::new(DialogMode::Save, lab));
     }
     if pressed(Modifiers::COMMAND, Key::S) {
         send(LabCommand::SaveScene(lab.path.clone()));
@@ -409,14 +367,14 @@ fn run_panel(
 ) {
     ui.horizontal(|ui| {
         if ui.button("open…").on_hover_text("Ctrl+O").clicked() {
-            state.dialog = Some(file_dialog(DialogMode::Open, lab));
+            state.dialog = Some(FileDialog::new(DialogMode::Open, lab));
         }
         if ui
             .button("save as…")
             .on_hover_text("Ctrl+S saves in place")
             .clicked()
         {
-            state.dialog = Some(file_dialog(DialogMode::Save, lab));
+            state.dialog = Some(FileDialog::new(DialogMode::Save, lab));
         }
         if ui.button("help").on_hover_text("H").clicked() {
             send(LabCommand::ToggleHelp);

@@ -5,10 +5,10 @@
 //! zoom. The camera renders into the area the panels leave free.
 
 use super::LabSet;
-use super::control::{Lab, Selection};
+use super::state::{GraphArea, Hover, Lab, Selection, ViewCam, world_pos};
 use super::theme;
 use crate::ecs::sim::SimDriver;
-use crate::network::{ChannelId, Direction, NodeId};
+use crate::network::{Direction, NodeId};
 use bevy::asset::RenderAssetUsages;
 use bevy::camera::RenderTarget;
 use bevy::camera::visibility::NoFrustumCulling;
@@ -67,75 +67,6 @@ fn canvas_image(size: UVec2) -> Image {
     };
     image.resize(extent);
     image
-}
-
-/// Where a scene position is drawn: scenes lay nodes out as on a page (y grows
-/// downward), the world's y grows upward.
-pub fn world_pos(p: [f32; 2]) -> Vec2 {
-    Vec2::new(p[0], -p[1])
-}
-
-/// Where the camera looks: world units per logical pixel and the centre.
-#[derive(Resource, Debug, Clone, Copy)]
-pub struct ViewCam {
-    pub center: Vec2,
-    pub world_per_px: f32,
-}
-
-impl Default for ViewCam {
-    fn default() -> Self {
-        ViewCam {
-            center: Vec2::ZERO,
-            world_per_px: 1.0,
-        }
-    }
-}
-
-/// The free area between the panels, in egui points, and the conversion to pixels.
-#[derive(Resource, Debug, Clone, Copy, Default)]
-pub struct GraphArea {
-    pub min: Vec2,
-    pub max: Vec2,
-    /// Physical pixels per egui point.
-    pub pixels_per_point: f32,
-    /// Physical pixels per logical pixel (the window's scale factor).
-    pub scale_factor: f32,
-}
-
-impl GraphArea {
-    pub fn is_known(&self) -> bool {
-        self.pixels_per_point > 0.0 && self.max.x > self.min.x && self.max.y > self.min.y
-    }
-
-    fn logical_per_point(&self) -> f32 {
-        self.pixels_per_point / self.scale_factor.max(1e-3)
-    }
-
-    /// World position under an egui point.
-    pub fn to_world(self, cam: &ViewCam, p: Vec2) -> Vec2 {
-        let c = (self.min + self.max) / 2.0;
-        let d = (p - c) * self.logical_per_point() * cam.world_per_px;
-        cam.center + Vec2::new(d.x, -d.y)
-    }
-
-    /// egui point of a world position.
-    pub fn to_screen(self, cam: &ViewCam, w: Vec2) -> Vec2 {
-        let c = (self.min + self.max) / 2.0;
-        let d = (w - cam.center) / (cam.world_per_px * self.logical_per_point());
-        c + Vec2::new(d.x, -d.y)
-    }
-
-    /// World units per egui point.
-    pub fn world_per_point(&self, cam: &ViewCam) -> f32 {
-        cam.world_per_px * self.logical_per_point()
-    }
-}
-
-/// What the pointer is over (set by the UI).
-#[derive(Resource, Debug, Clone, Copy, Default, PartialEq)]
-pub struct Hover {
-    pub node: Option<NodeId>,
-    pub channel: Option<ChannelId>,
 }
 
 #[derive(Resource)]
