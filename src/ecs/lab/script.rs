@@ -176,8 +176,9 @@ fn drive(
         let now = Instant::now();
         if r.frame == b.warmup {
             b.started = Some(now);
-            b.events_at_start = driver.session.events_processed();
-            b.decisions_at_start = driver.session.decisions();
+            let t = driver.session.view();
+            b.events_at_start = t.events_processed();
+            b.decisions_at_start = t.decisions();
         }
         if let Some(last) = b.last
             && r.frame > b.warmup
