@@ -19,7 +19,6 @@ use std::path::Path;
 pub const ABSURD_FEE_RATE_PPM: u64 = 100_000;
 /// Above this base fee a direction counts as announcing an absurd fee.
 pub const ABSURD_FEE_BASE_MSAT: u64 = 100_000_000;
-/// No channel can hold more than all bitcoin (the scene validator's bound).
 
 /// Why a channel was skipped.
 pub mod skip_reason {
