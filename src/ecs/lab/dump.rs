@@ -3,7 +3,7 @@
 //! statistics, the commands applied from the lab, the engine's refused commands, and the
 //! agents' and L402 counters. Tests check scripted runs against it.
 
-use super::control::Lab;
+use super::state::Lab;
 use crate::ecs::sim::SimDriver;
 use crate::network::Direction;
 use serde_json::{Value, json};

@@ -4,9 +4,8 @@
 //! payment they caused, and the tallies the plots sample. Pulses are drawn here as gizmos.
 
 use super::LabSet;
-use super::control::Lab;
+use super::state::{Lab, ViewCam, world_pos};
 use super::theme::{self, Rgb};
-use super::view::world_pos;
 use crate::ecs::sim::SimDriver;
 use crate::l402::market::L402EventKind;
 use crate::network::NodeId;
@@ -190,7 +189,7 @@ fn collect(
 fn draw_pulses(
     flights: Res<Flights>,
     time: Res<Time<Real>>,
-    view: Res<super::view::ViewCam>,
+    view: Res<ViewCam>,
     mut gizmos: Gizmos,
 ) {
     let now_s = time.elapsed_secs();

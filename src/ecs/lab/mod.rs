@@ -1,17 +1,29 @@
 //! The desktop lab: a Bevy window around [`SimPlugin`](super::sim::SimPlugin). This module
-//! owns the lab's options ([`LabOptions`]) and assembles the app; the parts live
-//! in one file each:
-//! - `control`: the one command type (keyboard, buttons, lesson scripts) and the only code
-//!   that changes the running driver;
+//! owns the lab's options ([`LabOptions`]) and assembles the app; the parts live in their
+//! own files or folders:
+//! - `state`: what several parts share: the lab's state (`Lab`), the one command type
+//!   ([`LabCommand`]), the inspector's question to an agent, the panels' own state, the
+//!   camera and the free area between the panels;
+//! - `control`: the only code that changes the run: it applies commands
+//!   (`control/mod.rs`) and checks the input and builds a driver for a scene
+//!   (`control/startup.rs`) (`feed` only takes the events it draws and lets old payments
+//!   go; `script` only holds the clock at a lesson step's time);
 //! - `feed`: turns the engine's events into what is drawn (pulses, L402 badges, plot data);
-//! - `view`: the graph as three retained meshes and the camera;
-//! - `ui`: egui panels, pointer and keyboard input, overlays; `inspector` and `dialogs`
-//!   beside it; `plots`: the egui_plot charts;
+//! - `view`: the graph as three retained meshes (`meshes`), the channel canvas (`canvas`)
+//!   and the camera (`camera`);
+//! - `ui`: the egui layout (`ui/mod.rs`), the top bar, the run panel, keyboard shortcuts,
+//!   pointer input over the graph and the overlays, one file each; beside it `inspector`
+//!   (`node`, `channel`), `dialogs` (`file`, `prompts`: errors and the unsaved-changes
+//!   question) and `plots` (the egui_plot charts);
 //! - `script`: lesson scripts, screenshots and frame benchmarks; `dump`: the JSON state
-//!   written on exit.
+//!   written on exit; `theme`: colours and sizes.
 //!
 //! Data flows one way: scene -> engine -> events -> feed -> drawing. The UI reads the
-//! engine only to draw it and sends [`LabCommand`]s for everything else.
+//! session only through its read-only view (`SessionView`) to draw it and sends
+//! [`LabCommand`]s for everything else. Shared types come from `state` (colours from
+//! `theme`); the other imports between the lab's files run one way and never form a cycle:
+//! `ui` uses `inspector`, `dialogs`, `plots`, `feed` and `view`; `dialogs` uses `plots`;
+//! `plots` uses `feed`; `control` uses `script`, which uses `dump`.
 
 mod control;
 mod dialogs;
@@ -20,12 +32,13 @@ mod feed;
 mod inspector;
 mod plots;
 mod script;
+mod state;
 pub mod theme;
 mod ui;
 mod view;
 
-pub use control::{LabCommand, Speed};
 pub use script::{Lesson, LessonStep, Wait};
+pub use state::{LabCommand, Speed};
 
 use super::sim::{SimPlugin, SimSet};
 use bevy::prelude::*;

@@ -5,8 +5,8 @@
 //! second from the feed's tallies and from each finished PPO update.
 
 use super::LabSet;
-use super::control::Lab;
 use super::feed::Tally;
+use super::state::Lab;
 use crate::ecs::sim::{SimDriver, SimStatus};
 use crate::sim::metrics::percentile;
 use bevy::prelude::*;

@@ -8,7 +8,7 @@
 
 use super::LabOptions;
 use super::LabSet;
-use super::control::{Lab, LabCommand};
+use super::state::{Lab, LabCommand};
 use crate::ecs::sim::SimDriver;
 use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, ScreenshotCaptured};
@@ -176,8 +176,9 @@ fn drive(
         let now = Instant::now();
         if r.frame == b.warmup {
             b.started = Some(now);
-            b.events_at_start = driver.session.events_processed();
-            b.decisions_at_start = driver.session.decisions();
+            let t = driver.session.view();
+            b.events_at_start = t.events_processed();
+            b.decisions_at_start = t.decisions();
         }
         if let Some(last) = b.last
             && r.frame > b.warmup

@@ -1,0 +1,167 @@
+//! What happens before the window opens and whenever a scene (re)starts: every input is
+//! checked first (scene, lesson, output paths, display), so bad input ends with one error
+//! line; the lab's state and the driver are installed; and the driver for a scene is built
+//! and given the lab's settings (pause, speed, agents mode).
+
+use crate::ecs::lab::LabOptions;
+use crate::ecs::lab::script::{Lesson, Runner};
+use crate::ecs::lab::state::{AgentMode, Lab, Speed};
+use crate::ecs::sim::SimDriver;
+use crate::scene::Scene;
+use crate::session::{Session, SessionOptions};
+use bevy::prelude::*;
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Wall-clock time the engine may use per frame in the window, and again the PPO update:
+/// with drawing, frames stay well under the 50 ms the lab allows (and near 60 fps on a GPU).
+const FRAME_BUDGET: Duration = Duration::from_millis(6);
+/// PPO minibatch steps per frame at least (each is about a millisecond on classroom).
+const MINIBATCHES_PER_FRAME: usize = 1;
+
+/// Everything checked before a window opens, so bad input ends with one error line.
+pub struct Startup {
+    scene: Scene,
+    path: PathBuf,
+    driver: SimDriver,
+    lesson: Option<Lesson>,
+}
+
+impl Startup {
+    pub fn prepare(args: &LabOptions) -> anyhow::Result<Self> {
+        let path = args.scene.clone().unwrap_or_else(default_scene);
+        if let Some(out) = &args.screenshot {
+            check_png(out)?;
+        }
+        // Outputs written at the end of a run are checked now, not after it.
+        for out in args.screenshot.iter().chain(&args.dump_state) {
+            check_output_dir(out)?;
+        }
+        if args.screenshot.is_some() && args.frames.is_none() {
+            anyhow::bail!("--screenshot needs --frames N (the frames to render first)");
+        }
+        let lesson = args.script.as_deref().map(Lesson::load).transpose()?;
+        let scene = crate::scene::load(&path)?;
+        let driver = new_session(&scene, &path, args.seed).map_err(anyhow::Error::msg)?;
+        check_display()?;
+        Ok(Startup {
+            scene,
+            path,
+            driver,
+            lesson,
+        })
+    }
+
+    pub fn title(&self) -> String {
+        format!("lnlab: {}", self.scene.name)
+    }
+
+    pub fn install(self, app: &mut App, args: &LabOptions) -> anyhow::Result<()> {
+        let agents = if self.scene.agents.is_some() {
+            AgentMode::Learning
+        } else {
+            AgentMode::Frozen
+        };
+        let mut lab = Lab {
+            policy: self.scene.routing.policy.to_string(),
+            scene: self.scene,
+            path: self.path,
+            seed: args.seed,
+            dirty: false,
+            speed: args.speed.unwrap_or(Speed::Times(1.0)),
+            paused: args.paused,
+            agents,
+            selection: None,
+            presenter: args.presenter,
+            help: false,
+            log: VecDeque::new(),
+            error: None,
+            markers: Vec::new(),
+            generation: 1,
+            confirm_quit: false,
+            fit_requested: true,
+            unattended: args.frames.is_some()
+                || args.screenshot.is_some()
+                || args.bench_frames.is_some(),
+        };
+        let mut driver = self.driver;
+        configure(&mut driver, &lab);
+        lab.say(0, format!("opened {}", lab.path.display()), false);
+        app.insert_resource(lab)
+            .insert_non_send(driver)
+            .insert_resource(Runner::new(args, self.lesson));
+        Ok(())
+    }
+}
+
+/// The window needs an X11 display; say so plainly instead of failing deep in winit.
+fn check_display() -> anyhow::Result<()> {
+    if cfg!(target_os = "linux") && std::env::var_os("DISPLAY").is_none_or(|d| d.is_empty()) {
+        anyhow::bail!(
+            "no display to open the lab's window on (DISPLAY is not set); run it in a \
+             desktop driver, under `xvfb-run -a lnlab ...`, or use the headless \
+             subcommands (`lnlab run`, `compare`, `train`)"
+        );
+    }
+    Ok(())
+}
+
+/// `scenes/classroom.ron`, from the working directory or else from the source tree.
+fn default_scene() -> PathBuf {
+    let local = PathBuf::from("scenes/classroom.ron");
+    if local.exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/classroom.ron")
+}
+
+fn check_output_dir(path: &Path) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if dir.is_some_and(|d| !d.is_dir()) {
+        anyhow::bail!("{}: its folder does not exist", path.display());
+    }
+    Ok(())
+}
+
+pub(super) fn check_png(path: &Path) -> anyhow::Result<()> {
+    let ok = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+    if !ok {
+        anyhow::bail!("{}: screenshots are PNG files (.png)", path.display());
+    }
+    Ok(())
+}
+
+/// A driver for the lab: open-ended, agents learning if the scene has them.
+pub(super) fn new_session(
+    scene: &Scene,
+    path: &Path,
+    seed: Option<u64>,
+) -> Result<SimDriver, String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let options = SessionOptions::new(seed.unwrap_or(scene.seed), None);
+    let mut session = Session::from_scene(scene, dir, &options)?;
+    session.keep_events(true);
+    let mut driver = SimDriver::new(session);
+    driver.events_per_frame = 200_000;
+    driver.minibatches_per_frame = MINIBATCHES_PER_FRAME;
+    driver.frame_budget = Some(FRAME_BUDGET);
+    Ok(driver)
+}
+
+/// Apply the lab's settings (pause, speed, agents mode) to a driver.
+pub(super) fn configure(driver: &mut SimDriver, lab: &Lab) {
+    driver.paused = lab.paused;
+    driver.sim_ms_per_s = lab.speed.sim_ms_per_s();
+    set_agents(driver, lab.agents);
+}
+
+fn set_agents(driver: &mut SimDriver, mode: AgentMode) {
+    if let Some(agents) = driver.session.agents_mut() {
+        agents.training = mode == AgentMode::Learning;
+        agents.explore = mode == AgentMode::Paused;
+    }
+}

@@ -1,0 +1,342 @@
+//! The lab's shared vocabulary: the state that several parts read, and the one command
+//! type they send. [`Lab`] (the working scene, run settings, selection, log, markers),
+//! [`LabCommand`] with its [`Speed`] and [`AgentMode`], the inspector's question to an agent
+//! ([`ExplainRequest`], [`ExplainResult`]), the panels' own state ([`UiState`], the file
+//! dialog, the shortcut list), and where the graph is on screen ([`ViewCam`],
+//! [`GraphArea`], [`Hover`]). Only data and small helpers live here: `control` applies
+//! commands, the panels draw.
+
+use crate::network::{ChannelId, NodeId, ShortChannelId};
+use crate::rl::agents::Explained;
+use crate::rl::oracle::Oracle;
+use crate::scene::Scene;
+use crate::sim::command::Command;
+use bevy::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+/// How fast simulated time runs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Speed {
+    /// Simulated seconds per second.
+    Times(f64),
+    /// As fast as the frame budget allows.
+    Max,
+}
+
+impl Speed {
+    pub fn sim_ms_per_s(self) -> Option<f64> {
+        match self {
+            Speed::Times(x) => Some(x * 1000.0),
+            Speed::Max => None,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Speed::Times(x) if x >= 10.0 => format!("{x:.0}x"),
+            Speed::Times(x) => format!("{x:.2}x"),
+            Speed::Max => "max".into(),
+        }
+    }
+}
+
+/// What users, buttons and lesson scripts can ask of the lab.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Message)]
+pub enum LabCommand {
+    Pause,
+    Resume,
+    TogglePause,
+    /// Process one engine event (pauses first).
+    Step,
+    /// Start the working scene over (its injected events replay at their times).
+    Reset,
+    SetSpeed(Speed),
+    /// PPO agents: learning, learning paused (still sampling), or frozen (greedy).
+    SetAgents(AgentMode),
+    /// Router for the nodes that are not agents: random, shortest, cheapest, lnd, ldk.
+    SetPolicy(String),
+    /// Congestion and topology edits, as the engine's commands.
+    Inject(Command),
+    SelectNode(u32),
+    SelectChannel(ShortChannelId),
+    ClearSelection,
+    Screenshot(PathBuf),
+    OpenScene(PathBuf),
+    SaveScene(PathBuf),
+    SetPresenter(bool),
+    /// Show or hide the help overlay.
+    ToggleHelp,
+    /// Fit the graph to the view.
+    Fit,
+    /// Quit, asking first if the scene has unsaved changes.
+    Quit,
+    /// Quit without asking (lesson scripts, the "discard" answer).
+    QuitNow,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AgentMode {
+    Learning,
+    Paused,
+    Frozen,
+}
+
+impl AgentMode {
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentMode::Learning => "learning",
+            AgentMode::Paused => "learning paused",
+            AgentMode::Frozen => "frozen (greedy)",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Selection {
+    Node(NodeId),
+    Channel(ChannelId),
+}
+
+/// A line of the event log shown in the side panel.
+#[derive(Clone, Debug)]
+pub struct LogLine {
+    pub sim_ms: u64,
+    pub text: String,
+    pub error: bool,
+}
+
+/// A command applied at a simulated time (a marker on the plots).
+#[derive(Clone, Debug, Serialize)]
+pub struct Marker {
+    pub at_ms: u64,
+    pub label: String,
+}
+
+/// The lab's state around the engine.
+#[derive(Resource)]
+pub struct Lab {
+    /// The working scene: as loaded, plus the edits applied since (in its timeline).
+    pub scene: Scene,
+    pub path: PathBuf,
+    pub seed: Option<u64>,
+    pub dirty: bool,
+    pub speed: Speed,
+    pub paused: bool,
+    pub agents: AgentMode,
+    pub policy: String,
+    pub selection: Option<Selection>,
+    pub presenter: bool,
+    pub help: bool,
+    pub log: VecDeque<LogLine>,
+    /// An error to show in a dialog (a scene that failed to load, a failed save).
+    pub error: Option<String>,
+    pub markers: Vec<Marker>,
+    /// Bumped whenever a new driver starts: views drop what they drew.
+    pub generation: u64,
+    /// The unsaved-changes question is open.
+    pub confirm_quit: bool,
+    pub fit_requested: bool,
+    /// A run nobody watches (`--frames`, `--screenshot`, `--bench-frames`): the pointer
+    /// that Xvfb parks mid-window must not hover anything.
+    pub unattended: bool,
+}
+
+impl Lab {
+    pub fn say(&mut self, sim_ms: u64, text: impl Into<String>, error: bool) {
+        let text = text.into();
+        if error {
+            warn!("{text}");
+        }
+        self.log.push_back(LogLine {
+            sim_ms,
+            text,
+            error,
+        });
+        while self.log.len() > 200 {
+            self.log.pop_front();
+        }
+    }
+
+    pub fn title(&self) -> String {
+        let star = if self.dirty { " *" } else { "" };
+        format!("lnlab: {}{star}", self.scene.name)
+    }
+
+    pub fn has_agents(&self) -> bool {
+        self.scene.agents.is_some()
+    }
+}
+
+/// What the inspector asks an agent: its policy for a destination and amount.
+#[derive(Resource, Default, Clone, Debug, PartialEq)]
+pub struct ExplainRequest(pub Option<(NodeId, NodeId, u64)>);
+
+/// The answer, computed by `control` from the read-only view of the session.
+#[derive(Resource)]
+pub struct ExplainResult {
+    pub request: Option<(NodeId, NodeId, u64)>,
+    pub candidates: Option<Vec<Explained>>,
+    /// The inspector's own search cache (the agents' cache must not see its questions).
+    pub(super) oracle: Oracle,
+    /// Real seconds when the answer was computed (balances move; it is refreshed).
+    pub(super) at_s: f32,
+}
+
+impl Default for ExplainResult {
+    fn default() -> Self {
+        ExplainResult {
+            request: None,
+            candidates: None,
+            oracle: Oracle::new(16),
+            at_s: f32::NEG_INFINITY,
+        }
+    }
+}
+
+/// The shortcuts, as the help overlay lists them.
+pub const SHORTCUTS: &[(&str, &str)] = &[
+    ("Space", "play / pause"),
+    (".", "step one event"),
+    ("R", "reset the scene"),
+    ("+ / -", "faster / slower"),
+    ("M", "as fast as possible / back"),
+    ("T", "agents: learning -> paused -> frozen"),
+    ("C", "next routing policy (non-agent nodes)"),
+    ("F", "fit the graph to the view"),
+    ("J / D", "jam / drain the selected channel"),
+    ("K", "close the selected channel"),
+    ("O", "selected node offline / online"),
+    ("G", "demand spike toward the selected node"),
+    ("Esc", "clear selection, close dialogs"),
+    ("P", "presenter mode"),
+    ("H or F1", "this help"),
+    ("F12", "screenshot (PNG)"),
+    ("Ctrl+O", "open a scene"),
+    ("Ctrl+S / Ctrl+Shift+S", "save / save as"),
+    ("Ctrl+Q", "quit"),
+    ("drag, wheel", "pan, zoom"),
+    ("click", "inspect a node or channel"),
+];
+
+/// The panels' own state between frames.
+#[derive(Resource)]
+pub(super) struct UiState {
+    pub(super) dialog: Option<FileDialog>,
+    /// The inspector's question to an agent: destination node and amount.
+    pub(super) destination: u32,
+    pub(super) amount_sat: u64,
+    /// The egui zoom factor last set (presenter mode enlarges everything).
+    pub(super) zoom: f32,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState {
+            dialog: None,
+            destination: 0,
+            amount_sat: 50_000,
+            zoom: 1.0,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum DialogMode {
+    Open,
+    Save,
+}
+
+/// The open-or-save dialog while it is open: the folder listed and the path typed.
+pub(super) struct FileDialog {
+    pub(super) mode: DialogMode,
+    pub(super) dir: PathBuf,
+    pub(super) path: String,
+}
+
+impl FileDialog {
+    /// A dialog starting at the working scene's folder and path.
+    pub(super) fn new(mode: DialogMode, lab: &Lab) -> FileDialog {
+        let dir = lab
+            .path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(|p| p.to_path_buf())
+            .unwrap_or_else(|| PathBuf::from("."));
+        FileDialog {
+            mode,
+            path: lab.path.display().to_string(),
+            dir,
+        }
+    }
+}
+
+/// Where a scene position is drawn: scenes lay nodes out as on a page (y grows
+/// downward), the world's y grows upward.
+pub fn world_pos(p: [f32; 2]) -> Vec2 {
+    Vec2::new(p[0], -p[1])
+}
+
+/// Where the camera looks: world units per logical pixel and the centre.
+#[derive(Resource, Debug, Clone, Copy)]
+pub struct ViewCam {
+    pub center: Vec2,
+    pub world_per_px: f32,
+}
+
+impl Default for ViewCam {
+    fn default() -> Self {
+        ViewCam {
+            center: Vec2::ZERO,
+            world_per_px: 1.0,
+        }
+    }
+}
+
+/// The free area between the panels, in egui points, and the conversion to pixels.
+#[derive(Resource, Debug, Clone, Copy, Default)]
+pub struct GraphArea {
+    pub min: Vec2,
+    pub max: Vec2,
+    /// Physical pixels per egui point.
+    pub pixels_per_point: f32,
+    /// Physical pixels per logical pixel (the window's scale factor).
+    pub scale_factor: f32,
+}
+
+impl GraphArea {
+    pub fn is_known(&self) -> bool {
+        self.pixels_per_point > 0.0 && self.max.x > self.min.x && self.max.y > self.min.y
+    }
+
+    pub(super) fn logical_per_point(&self) -> f32 {
+        self.pixels_per_point / self.scale_factor.max(1e-3)
+    }
+
+    /// World position under an egui point.
+    pub fn to_world(self, cam: &ViewCam, p: Vec2) -> Vec2 {
+        let c = (self.min + self.max) / 2.0;
+        let d = (p - c) * self.logical_per_point() * cam.world_per_px;
+        cam.center + Vec2::new(d.x, -d.y)
+    }
+
+    /// egui point of a world position.
+    pub fn to_screen(self, cam: &ViewCam, w: Vec2) -> Vec2 {
+        let c = (self.min + self.max) / 2.0;
+        let d = (w - cam.center) / (cam.world_per_px * self.logical_per_point());
+        c + Vec2::new(d.x, -d.y)
+    }
+
+    /// World units per egui point.
+    pub fn world_per_point(&self, cam: &ViewCam) -> f32 {
+        cam.world_per_px * self.logical_per_point()
+    }
+}
+
+/// What the pointer is over (set by the UI).
+#[derive(Resource, Debug, Clone, Copy, Default, PartialEq)]
+pub struct Hover {
+    pub node: Option<NodeId>,
+    pub channel: Option<ChannelId>,
+}
