@@ -1,4 +1,4 @@
-//! The desktop lab: a Bevy window around [`SimPlugin`](super::sim::SimPlugin). This module
+//! The desktop lab: a Bevy window around [`SimPlugin`]. This module
 //! owns the lab's options ([`LabOptions`]) and assembles the app; the parts live in their
 //! own files or folders:
 //! - `state`: what several parts share: the lab's state (`Lab`), the one command type
