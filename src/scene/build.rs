@@ -78,16 +78,20 @@ pub fn fill_positions(scene: &Scene) -> Vec<(f32, f32)> {
     layout::force_directed(&given, &edges, scene.seed ^ streams::LAYOUT)
 }
 
-/// An engine for `scene` with `router` at every node. `seed` drives the liquidity draw, the
-/// workload and the delays (a run's `--seed`; pass `scene.seed` for the scene's own).
-pub fn build_engine(scene: &Scene, seed: u64, router: Box<dyn Router>) -> Result<Engine, String> {
-    let setup = Setup {
+/// What an engine for `scene` runs: its network (balances drawn with `seed`) and sections.
+pub fn engine_setup(scene: &Scene, seed: u64) -> Result<Setup, String> {
+    Ok(Setup {
         network: build_network(scene, seed)?,
         workload: scene.workload.clone(),
         timeline: scene.timeline.clone(),
         routing: scene.routing.clone(),
         sim: scene.sim.clone(),
         liquidity: scene.liquidity,
-    };
-    Ok(Engine::new(setup, seed, router))
+    })
+}
+
+/// An engine for `scene` with `router` at every node. `seed` drives the liquidity draw, the
+/// workload and the delays (a run's `--seed`; pass `scene.seed` for the scene's own).
+pub fn build_engine(scene: &Scene, seed: u64, router: Box<dyn Router>) -> Result<Engine, String> {
+    Ok(Engine::new(engine_setup(scene, seed)?, seed, router))
 }

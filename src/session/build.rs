@@ -10,7 +10,8 @@ use crate::rl::config::{AgentGroup, AgentsSection, PpoConfig};
 use crate::rl::policy::Policy;
 use crate::routing::{RouterKind, build_router};
 use crate::scene::Scene;
-use crate::scene::build::build_engine;
+use crate::scene::build::engine_setup;
+use crate::sim::engine::Engine;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -93,26 +94,23 @@ impl Session {
             Some(PolicyChoice::Ppo(_)) => Some(everywhere(scene)),
             None => scene.agents.clone(),
         };
-        let mut session = match section {
-            None => {
-                let kind = match &options.policy {
-                    Some(PolicyChoice::Baseline(kind)) => *kind,
-                    _ => scene.routing.policy,
-                };
-                let engine = build_engine(scene, options.seed, build_router(kind, options.seed))?;
-                Session::new(engine, None, None)
-            }
-            Some(section) => with_agents(scene, scene_dir, &section, options)?,
+        let kind = match &options.policy {
+            Some(PolicyChoice::Baseline(kind)) => *kind,
+            _ => scene.routing.policy,
         };
-        let engine = &mut session.engine;
+        let mut setup = engine_setup(scene, options.seed)?;
+        // Agents decide hop by hop, so that every agent on the way gets to decide.
+        setup.routing.hop_by_hop |= section.is_some();
+        let mut engine = Engine::new(setup, options.seed, build_router(kind, options.seed));
         engine.set_payment_limit(options.payments);
         engine.record_payments(options.record_payments);
         engine.check_invariants_each_event(options.check_invariants);
-        if let Some(section) = &scene.l402 {
-            session.market = Some(Market::new(section, options.seed));
-            session.engine.enable_trace(true);
-        }
-        Ok(session)
+        let agents = match section {
+            Some(section) => Some(agents_for(&mut engine, &section, scene_dir, options)?),
+            None => None,
+        };
+        let market = scene.l402.as_ref().map(|s| Market::new(s, options.seed));
+        Ok(Session::new(engine, agents, market))
     }
 }
 
@@ -130,18 +128,14 @@ fn everywhere(scene: &Scene) -> AgentsSection {
     }
 }
 
-/// A session whose `section` groups decide hop by hop; other nodes route with the scene's
-/// baseline.
-fn with_agents(
-    scene: &Scene,
-    scene_dir: &Path,
+/// The agents of `section` on `engine` (which hands their nodes' decisions over), with
+/// policies from the `ppo:` checkpoint, `resume`, the groups' checkpoints, or fresh.
+fn agents_for(
+    engine: &mut Engine,
     section: &AgentsSection,
+    scene_dir: &Path,
     options: &SessionOptions,
-) -> Result<Session, String> {
-    let mut scene = scene.clone();
-    scene.routing.hop_by_hop = true;
-    let baseline = scene.routing.policy;
-    let mut engine = build_engine(&scene, options.seed, build_router(baseline, options.seed))?;
+) -> Result<Agents, String> {
     let everywhere = match &options.policy {
         Some(PolicyChoice::Ppo(path)) => Some(path.clone()),
         _ => None,
@@ -158,12 +152,12 @@ fn with_agents(
         };
         policies.push(policy);
     }
-    let mut agents = Agents::new(&mut engine, section, policies, options.seed);
+    let mut agents = Agents::new(engine, section, policies, options.seed);
     if let Some(learning) = options.learning {
         agents.training = learning;
     }
     if everywhere.is_some() {
         agents.training = false;
     }
-    Ok(Session::new(engine, Some(agents), None))
+    Ok(agents)
 }

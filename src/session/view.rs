@@ -4,7 +4,7 @@
 //! lab changes a run only through [`Session`] commands).
 
 use super::Session;
-use crate::l402::market::{L402Event, L402Report};
+use crate::l402::market::L402Report;
 use crate::network::{Network, NodeId};
 use crate::rl::agents::{Explained, MetricsRow};
 use crate::rl::oracle::Oracle;
@@ -76,16 +76,6 @@ impl<'a> SessionView<'a> {
         self.session.decisions()
     }
 
-    /// Whether agents are learning (`true`) or not; and, not learning, whether they still
-    /// sample (`explore`) rather than take the most likely action.
-    pub fn learning(&self) -> bool {
-        self.session.agents.as_ref().is_some_and(|a| a.training)
-    }
-
-    pub fn exploring(&self) -> bool {
-        self.session.agents.as_ref().is_some_and(|a| a.explore)
-    }
-
     /// Whether a PPO update is in progress.
     pub fn is_updating(&self) -> bool {
         self.session.is_updating()
@@ -122,11 +112,6 @@ impl<'a> SessionView<'a> {
     /// The market's running counters.
     pub fn l402_report(&self) -> Option<&'a L402Report> {
         self.session.market.as_ref().map(|m| &m.report)
-    }
-
-    /// The market's events so far.
-    pub fn l402_events(&self) -> &'a [L402Event] {
-        self.session.market.as_ref().map_or(&[], |m| &m.events)
     }
 
     /// Commands the engine refused, with when.
