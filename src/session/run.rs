@@ -7,7 +7,9 @@ use super::Session;
 use super::build::{PolicyChoice, SessionOptions};
 use super::report::Report;
 use crate::l402::demo::Paid;
+use crate::routing::build_router;
 use crate::scene::Scene;
+use crate::scene::build::build_engine;
 use crate::sim::engine::{Engine, PaymentStatus};
 use crate::sim::metrics::PaymentRecord;
 use crate::sim::workload::PaymentRequest;
@@ -81,15 +83,11 @@ pub fn l402_demo(
 /// Send one payment through `scene`'s network with its baseline router and seed, and
 /// nothing else (the L402 walkthrough's payment of an invoice).
 pub fn pay_once(scene: &Scene, request: PaymentRequest) -> Result<Paid, String> {
-    let kind = scene.routing.policy;
-    let options = SessionOptions {
-        policy: Some(PolicyChoice::Baseline(kind)),
-        ..SessionOptions::new(scene.seed, Some(1))
-    };
-    let mut plain = scene.clone();
-    // The walkthrough shows the invoice's payment alone.
-    plain.l402 = None;
-    let mut session = Session::from_scene(&plain, Path::new("."), &options)?;
+    let router = build_router(scene.routing.policy, scene.seed);
+    let mut engine = build_engine(scene, scene.seed, router)?;
+    engine.set_payment_limit(Some(1));
+    // No agents and no market: the walkthrough shows the invoice's payment alone.
+    let mut session = Session::new(engine, None, None);
     let pid = session.start_payment(request);
     session.run_to_completion(|_| {});
     let engine = session.engine();
