@@ -83,7 +83,8 @@ pub use network::{
 /// Routing: the router trait, the baselines, and what a deciding node can know.
 pub use routing::cache::{amount_bucket, bucket_amount_msat};
 pub use routing::{
-    Decision, DecisionContext, Route, RouteHop, Router, RouterKind, RoutingSettings, build_router,
+    Decision, DecisionContext, Route, RouteHop, Router, RouterKind, RoutingSettings, Unroutable,
+    UnroutableCounts, build_router,
 };
 
 /// The discrete-event engine and what it takes and reports.
@@ -100,7 +101,7 @@ pub use sim::workload::{AmountModel, EndpointModel, PaymentRequest, Workload};
 pub use rl::agents::{Agents, Explained, MetricsRow};
 pub use rl::config::{AgentGroup, AgentsSection, PpoConfig, RewardWeights};
 pub use rl::net::parameters as policy_parameters;
-pub use rl::oracle::Oracle;
+pub use rl::onward::Onward;
 pub use rl::policy::{CheckpointError, Policy, Sidecar, sidecar_path};
 
 /// L402: invoices, tokens, headers, services and the market.

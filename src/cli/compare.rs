@@ -2,7 +2,9 @@
 //! and a table of mean and 95% CI per metric.
 
 use super::stats::{Estimate, estimate};
+use crate::routing::{RouterKind, UnroutableCounts};
 use crate::session::{PolicyChoice, Report, RunOptions, run_scene};
+use crate::sim::metrics::ratio;
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
@@ -39,6 +41,26 @@ pub struct Comparison {
     pub payments: u64,
     pub seeds: u64,
     pub results: Vec<PolicyResult>,
+    /// How much better than lnd routing could do, when lnd and oracle both ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub headroom: Option<Headroom>,
+}
+
+/// Headroom = success(oracle) − success(lnd); headroom closed = (success(policy) −
+/// success(lnd)) / headroom. Both are computed per seed (the runs share the seed's
+/// workload) and then averaged; seeds where the oracle does no better than lnd say nothing
+/// about closing and are left out of `closed`.
+#[derive(Debug, Serialize)]
+pub struct Headroom {
+    pub oracle_minus_lnd: Estimate,
+    /// Seeds with positive headroom, the ones `closed` is computed over.
+    pub seeds_with_headroom: u64,
+    /// Per policy other than lnd and the oracle.
+    pub closed: BTreeMap<String, Estimate>,
+    /// Share of payments the oracle found unroutable, by cause.
+    pub unroutable_sender_outbound: Estimate,
+    pub unroutable_receiver_inbound: Estimate,
+    pub unroutable_cut: Estimate,
 }
 
 pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
@@ -111,6 +133,9 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
         .collect();
     let comparison = summarise(&scene.name, args.payments, args.seeds, &policies, &reports);
     print_table(&comparison);
+    if let Some(h) = &comparison.headroom {
+        print_headroom(h);
+    }
     if let Some(path) = &args.json {
         let json = serde_json::to_vec_pretty(&comparison).context("serialising the comparison")?;
         super::write_output(path, &json)?;
@@ -150,7 +175,89 @@ pub fn summarise(
         payments,
         seeds,
         results,
+        headroom: headroom(policies, reports),
     }
+}
+
+/// Headroom figures, if both `lnd` and `oracle` are among the policies.
+fn headroom(policies: &[PolicyChoice], reports: &[Report]) -> Option<Headroom> {
+    let lnd = PolicyChoice::Baseline(RouterKind::Lnd).to_string();
+    let oracle = PolicyChoice::Baseline(RouterKind::Oracle).to_string();
+    let by_seed = |policy: &str| -> BTreeMap<u64, &Report> {
+        reports
+            .iter()
+            .filter(|r| r.policy == policy)
+            .map(|r| (r.seed, r))
+            .collect()
+    };
+    let (lnd_runs, oracle_runs) = (by_seed(&lnd), by_seed(&oracle));
+    if lnd_runs.is_empty() || oracle_runs.is_empty() {
+        return None;
+    }
+    let paired: Vec<(u64, f64, f64)> = lnd_runs
+        .iter()
+        .filter_map(|(seed, l)| {
+            let o = oracle_runs.get(seed)?;
+            Some((*seed, l.success_rate, o.success_rate))
+        })
+        .collect();
+    let gaps: Vec<f64> = paired.iter().map(|(_, l, o)| o - l).collect();
+    let open: Vec<&(u64, f64, f64)> = paired.iter().filter(|(_, l, o)| o - l > 1e-9).collect();
+    let closed = policies
+        .iter()
+        .map(ToString::to_string)
+        .filter(|p| *p != lnd && *p != oracle)
+        .map(|p| {
+            let runs = by_seed(&p);
+            let samples: Vec<f64> = open
+                .iter()
+                .filter_map(|(seed, l, o)| Some((runs.get(seed)?.success_rate - l) / (o - l)))
+                .collect();
+            (p, estimate(&samples))
+        })
+        .collect();
+    let share = |pick: fn(&UnroutableCounts) -> u64| {
+        let samples: Vec<f64> = oracle_runs
+            .values()
+            .map(|r| {
+                let n = r.unroutable.as_ref().map_or(0, pick);
+                ratio(n, r.payments)
+            })
+            .collect();
+        estimate(&samples)
+    };
+    Some(Headroom {
+        oracle_minus_lnd: estimate(&gaps),
+        seeds_with_headroom: open.len() as u64,
+        closed,
+        unroutable_sender_outbound: share(|u| u.sender_outbound),
+        unroutable_receiver_inbound: share(|u| u.receiver_inbound),
+        unroutable_cut: share(|u| u.cut),
+    })
+}
+
+fn print_headroom(h: &Headroom) {
+    let ci = |e: &Estimate| format!("{:.3} [{:.3}, {:.3}]", e.mean, e.ci95_low, e.ci95_high);
+    println!(
+        "headroom (oracle - lnd success): {}",
+        ci(&h.oracle_minus_lnd)
+    );
+    if h.oracle_minus_lnd.mean < 0.02 {
+        println!("  (under 2 points of headroom: the shares closed below are mostly noise)");
+    }
+    for (policy, e) in &h.closed {
+        println!(
+            "headroom closed by {policy}: {} over {} seeds",
+            ci(e),
+            h.seeds_with_headroom
+        );
+    }
+    println!(
+        "unroutable under the oracle: sender outbound {}, receiver inbound {}, cut {}",
+        ci(&h.unroutable_sender_outbound),
+        ci(&h.unroutable_receiver_inbound),
+        ci(&h.unroutable_cut)
+    );
 }
 
 fn print_table(c: &Comparison) {

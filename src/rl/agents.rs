@@ -11,7 +11,7 @@
 use super::config::{AgentsSection, PpoConfig, RewardWeights};
 use super::features::{Candidate, NeighbourMemory, candidates};
 use super::normalize::RunningMeanStd;
-use super::oracle::Oracle;
+use super::onward::Onward;
 use super::policy::Policy;
 use super::ppo::{Learner, Sample, Step, Update, UpdateStats, gae};
 use crate::network::failure::FailureReason;
@@ -79,7 +79,7 @@ pub struct Explained {
 pub struct Agents {
     pub groups: Vec<Group>,
     node_group: Vec<Option<usize>>,
-    oracle: Oracle,
+    onward: Onward,
     memory: NeighbourMemory,
     rewards: RewardWeights,
     /// Learning on (continual) or frozen (evaluation: most likely candidate, no updates).
@@ -133,7 +133,7 @@ impl Agents {
         Agents {
             groups,
             node_group,
-            oracle: Oracle::new(1024),
+            onward: Onward::new(1024),
             memory: NeighbourMemory::default(),
             rewards: section.rewards.clone(),
             training: section.continual,
@@ -165,7 +165,7 @@ impl Agents {
             };
             let ctx = engine.decision_context(p);
             let max = self.groups[group].learner.config.max_candidates;
-            let cands = candidates(&ctx, &mut self.oracle, &self.memory, max);
+            let cands = candidates(&ctx, &mut self.onward, &self.memory, max);
             if cands.is_empty() {
                 let reason = if ctx.payment.route_nodes.len() == 1 {
                     FailureReason::NoRoute
@@ -393,7 +393,7 @@ impl Agents {
     pub fn explain(
         &self,
         engine: &Engine,
-        oracle: &mut Oracle,
+        onward: &mut Onward,
         node: NodeId,
         destination: NodeId,
         amount_msat: u64,
@@ -402,7 +402,7 @@ impl Agents {
         let route = [node];
         let ctx = engine.probe_context(node, destination, amount_msat, &route);
         let max = self.groups[group].learner.config.max_candidates;
-        let cands = candidates(&ctx, oracle, &self.memory, max);
+        let cands = candidates(&ctx, onward, &self.memory, max);
         if cands.is_empty() {
             return Some(Vec::new());
         }

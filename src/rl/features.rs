@@ -4,7 +4,7 @@
 //! normalisation in `normalize`. The layout is versioned by [`FEATURE_SPEC`], which
 //! checkpoints record so that a policy is never fed features it was not trained on.
 
-use super::oracle::Oracle;
+use super::onward::Onward;
 use crate::network::{ChannelId, Direction, NodeId};
 use crate::routing::DecisionContext;
 use rustc_hash::FxHashMap as HashMap;
@@ -73,7 +73,7 @@ impl NeighbourMemory {
 /// leading back into the route — are masked out by not being candidates at all.
 pub fn candidates(
     ctx: &DecisionContext,
-    oracle: &mut Oracle,
+    onward: &mut Onward,
     memory: &NeighbourMemory,
     max_candidates: usize,
 ) -> Vec<Candidate> {
@@ -84,7 +84,7 @@ pub fn candidates(
         return Vec::new();
     }
     let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
-    let onward = oracle.estimates(ctx.gossip, ctx.node, p.destination, p.amount_msat, &peers);
+    let onward = onward.estimates(ctx.gossip, ctx.node, p.destination, p.amount_msat, &peers);
     let max_capacity_msat = locals
         .iter()
         .map(|c| c.capacity_sat * 1000)

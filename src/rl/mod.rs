@@ -7,7 +7,7 @@ pub mod config;
 pub mod features;
 pub mod net;
 pub mod normalize;
-pub mod oracle;
+pub mod onward;
 pub mod policy;
 pub mod ppo;
 

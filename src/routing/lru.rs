@@ -1,6 +1,6 @@
 //! A bounded slot table with least-recently-used eviction, for caches of expensive,
 //! reusable search state (the path trees of `routing::cache`, the onward-estimate
-//! searches of `rl::oracle`). It owns the keys, the slots and the recency clock; what a
+//! searches of `rl::onward`). It owns the keys, the slots and the recency clock; what a
 //! slot holds, when to empty the table (e.g. on a new gossip epoch) and what to do on a
 //! miss stay with its user. Eviction is deterministic: a full table hands the slot of the
 //! least recently used key to the new key, its old value included, so that large buffers

@@ -13,15 +13,18 @@ pub enum RouterKind {
     Cheapest,
     Lnd,
     Ldk,
+    /// The upper bound: sees the true network (see `oracle`). Not a router a wallet could run.
+    Oracle,
 }
 
 impl RouterKind {
-    pub const ALL: [RouterKind; 5] = [
+    pub const ALL: [RouterKind; 6] = [
         RouterKind::Random,
         RouterKind::Shortest,
         RouterKind::Cheapest,
         RouterKind::Lnd,
         RouterKind::Ldk,
+        RouterKind::Oracle,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -31,6 +34,7 @@ impl RouterKind {
             RouterKind::Cheapest => "cheapest",
             RouterKind::Lnd => "lnd",
             RouterKind::Ldk => "ldk",
+            RouterKind::Oracle => "oracle",
         }
     }
 
@@ -39,7 +43,7 @@ impl RouterKind {
             .into_iter()
             .find(|k| k.as_str() == name.trim().to_ascii_lowercase())
             .ok_or_else(|| {
-                format!("unknown routing policy `{name}` (expected random, shortest, cheapest, lnd or ldk)")
+                format!("unknown routing policy `{name}` (expected random, shortest, cheapest, lnd, ldk or oracle)")
             })
     }
 }
@@ -75,10 +79,12 @@ pub mod cache;
 pub mod ldk;
 pub mod lru;
 pub mod mission_control;
+pub mod oracle;
 pub mod per_sender;
 pub mod search;
 pub mod settings;
 
+pub use oracle::{Unroutable, UnroutableCounts};
 pub use settings::RoutingSettings;
 
 use crate::network::failure::FailureReason;
@@ -126,6 +132,9 @@ pub enum Decision {
     },
     /// Give up: the attempt fails here with this reason.
     Fail(FailureReason),
+    /// No path can carry the payment now (only the `oracle` knows this); the attempt fails
+    /// with `no_route` and the cause is counted.
+    Unroutable(Unroutable),
 }
 
 /// The payment as the deciding node sees it.
@@ -172,6 +181,12 @@ impl<'a> LocalView<'a> {
 
     pub fn node(&self) -> NodeId {
         self.node
+    }
+
+    /// The whole true network: every balance, slot, policy and node state. Only the
+    /// `oracle` policy reads it; a router that a real node could run must not.
+    pub fn truth(&self) -> &'a Network {
+        self.network
     }
 
     /// Whether this node could offer `amount_msat` over its own channel now (exact).
@@ -304,5 +319,6 @@ pub fn build_router(kind: RouterKind, seed: u64) -> Box<dyn Router> {
         RouterKind::Ldk => Box::new(baselines::SourceRouter::new(baselines::Scoring::Ldk(
             ldk::LdkConfig::default(),
         ))),
+        RouterKind::Oracle => Box::new(oracle::OracleRouter::new()),
     }
 }

@@ -184,7 +184,7 @@ impl Tree {
     }
 
     /// Hops and fees (what `v` must receive above the destination amount) of `v`'s settled
-    /// route to the destination (the oracle's tests check their estimates against it).
+    /// route to the destination (the onward estimates' tests check their estimates against it).
     #[cfg(test)]
     pub fn settled_hops_and_fee(&self, v: NodeId) -> Option<(u8, u64)> {
         self.label(v.index())

@@ -4,6 +4,7 @@
 //! and payment count, so two runs give byte-identical reports once those two are zeroed.
 
 use super::Session;
+use crate::routing::UnroutableCounts;
 use crate::sim::engine::Engine;
 use crate::sim::metrics::{percentile, ratio};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,9 @@ pub struct Report {
     pub latency_ms_p95: u64,
     pub attempts_mean: f64,
     pub failure_reasons: BTreeMap<String, u64>,
+    /// Payments no path could carry when sent, by cause; only the `oracle` can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unroutable: Option<UnroutableCounts>,
     /// Gini coefficient of forwarded volume over nodes.
     pub hub_gini: f64,
     /// Share of forwarded volume carried by the top 5% of nodes.
@@ -96,6 +100,8 @@ impl Report {
                 .iter()
                 .map(|(r, n)| (r.to_string(), *n))
                 .collect(),
+            unroutable: (engine.router_name() == "oracle" || m.unroutable.total() > 0)
+                .then_some(m.unroutable),
             hub_gini: m.hub_gini(network.node_count()),
             top5pct_share: ratio(forwarded.iter().take(top).sum(), total),
             simulated_seconds: engine.now_ms() as f64 / 1000.0,

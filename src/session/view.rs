@@ -7,7 +7,7 @@ use super::Session;
 use crate::l402::market::L402Report;
 use crate::network::{Network, NodeId};
 use crate::rl::agents::{Explained, MetricsRow};
-use crate::rl::oracle::Oracle;
+use crate::rl::onward::Onward;
 use crate::sim::engine::{Attempt, AttemptId, Payment, PaymentId};
 use crate::sim::metrics::Metrics;
 
@@ -87,17 +87,17 @@ impl<'a> SessionView<'a> {
     }
 
     /// The agent at `node`'s policy for a payment of `amount_msat` to `destination` (see
-    /// [`crate::rl::agents::Agents::explain`]); `oracle` is the caller's own search cache.
+    /// [`crate::rl::agents::Agents::explain`]); `onward` is the caller's own search cache.
     pub fn explain(
         &self,
-        oracle: &mut Oracle,
+        onward: &mut Onward,
         node: NodeId,
         destination: NodeId,
         amount_msat: u64,
     ) -> Option<Vec<Explained>> {
         self.session.agents.as_ref()?.explain(
             &self.session.engine,
-            oracle,
+            onward,
             node,
             destination,
             amount_msat,

@@ -4,6 +4,7 @@
 
 use crate::network::FailureReason;
 use crate::network::NodeId;
+use crate::routing::UnroutableCounts;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -48,6 +49,8 @@ pub struct Metrics {
     pub attempts: u64,
     pub latencies_ms: Vec<u64>,
     pub failure_reasons: BTreeMap<FailureReason, u64>,
+    /// Payments the `oracle` found no path for, by cause (zero under other routers).
+    pub unroutable: UnroutableCounts,
     pub nodes: Vec<NodeStats>,
 }
 

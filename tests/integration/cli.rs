@@ -104,7 +104,7 @@ fn compare_reports_mean_and_interval_per_policy() {
         "compare",
         "scenes/classroom.ron",
         "--policies",
-        "random,cheapest,lnd",
+        "random,cheapest,lnd,oracle",
         "--payments",
         "200",
         "--seeds",
@@ -116,7 +116,23 @@ fn compare_reports_mean_and_interval_per_policy() {
     let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(c["seeds"], 3);
     let results = c["results"].as_array().unwrap();
-    assert_eq!(results.len(), 3);
+    assert_eq!(results.len(), 4);
+    // lnd and the oracle both ran: headroom, and how much of it the others closed.
+    let success = |i: usize| results[i]["success_rate"]["mean"].as_f64().unwrap();
+    let h = &c["headroom"];
+    let gap = h["oracle_minus_lnd"]["mean"].as_f64().unwrap();
+    assert!((gap - (success(3) - success(2))).abs() < 1e-9, "{h}");
+    let closed = h["closed"].as_object().unwrap();
+    assert_eq!(
+        closed.keys().collect::<Vec<_>>(),
+        ["cheapest", "random"],
+        "every policy but lnd and the oracle"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("headroom (oracle - lnd success)"),
+        "{stdout}"
+    );
     for r in results {
         let s = &r["success_rate"];
         let (lo, mean, hi) = (

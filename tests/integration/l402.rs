@@ -97,9 +97,9 @@ fn an_agent_explains_its_choice_as_probabilities_over_its_channels() {
     let t = t.view();
     let hub = NodeId(4);
     let shop = NodeId(7);
-    let mut oracle = lnlab::Oracle::new(16);
+    let mut onward = lnlab::Onward::new(16);
     let e = t
-        .explain(&mut oracle, hub, shop, 50_000_000)
+        .explain(&mut onward, hub, shop, 50_000_000)
         .expect("HubNorth is an agent");
     assert!(e.len() >= 2, "{e:?}");
     let sum: f32 = e.iter().map(|c| c.probability).sum();
@@ -112,10 +112,10 @@ fn an_agent_explains_its_choice_as_probabilities_over_its_channels() {
         .map(|(c, _, _)| c)
         .collect();
     assert!(e.iter().all(|c| own.contains(&c.channel)));
-    let alice = t.explain(&mut oracle, NodeId(0), shop, 50_000_000);
+    let alice = t.explain(&mut onward, NodeId(0), shop, 50_000_000);
     assert!(alice.is_none(), "Alice is no agent");
     // Too large for any of its channels: nothing to choose from.
-    let none = t.explain(&mut oracle, hub, shop, 50_000_000_000).unwrap();
+    let none = t.explain(&mut onward, hub, shop, 50_000_000_000).unwrap();
     assert!(none.is_empty(), "{none:?}");
 }
 

@@ -385,3 +385,100 @@ fn forgetting_old_payments_changes_nothing_but_memory() {
     assert!(n > 1000, "{n} payments");
     assert!(kept * 4 < n, "{kept} of {n} payments still kept");
 }
+
+/// The square of `retries_route_around_a_failed_channel`: n0-n1-n3 is cheap but n1 is
+/// empty toward n3; n0-n2-n3 is dearer and works.
+fn square_with_a_hidden_empty_channel() -> lnlab::Scene {
+    let mut scene = line(4);
+    scene.channels = vec![];
+    for (i, a, b, bal, fee_ppm) in [
+        (0, 0, 1, 5_000_000_000, 1),
+        (1, 1, 3, 0, 1),
+        (2, 0, 2, 5_000_000_000, 900),
+        (3, 2, 3, 5_000_000_000, 900),
+    ] {
+        scene.channels.push(lnlab::SceneChannel {
+            scid: scid(i),
+            node1: a,
+            node2: b,
+            capacity_sat: 10_000_000,
+            node1_balance_msat: Some(bal),
+            node1_policy: Some(policy(0, fee_ppm, 40)),
+            node2_policy: Some(policy(0, fee_ppm, 40)),
+        });
+    }
+    scene.routing.max_attempts = 3;
+    scene
+}
+
+#[test]
+fn the_oracle_sees_true_balances_and_takes_the_path_that_works_first_time() {
+    let scene = square_with_a_hidden_empty_channel();
+    let mut e = engine(&scene, RouterKind::Oracle);
+    pay(&mut e, 0, 3, 100_000_000);
+    assert!(matches!(
+        e.payments()[0].status,
+        PaymentStatus::Succeeded { .. }
+    ));
+    assert_eq!(e.payments()[0].attempts, 1, "no failed probe first");
+    assert_eq!(e.metrics().nodes[2].fees_earned_msat, 90_000, "via n2");
+    assert_clean(&e);
+}
+
+#[test]
+fn the_oracle_picks_the_cheapest_of_the_paths_that_can_carry_the_payment() {
+    let mut scene = square_with_a_hidden_empty_channel();
+    // Refill n1 -> n3: now the cheap path works too and must be chosen.
+    scene.channels[1].node1_balance_msat = Some(5_000_000_000);
+    let mut e = engine(&scene, RouterKind::Oracle);
+    pay(&mut e, 0, 3, 100_000_000);
+    assert_eq!(
+        e.metrics().nodes[1].fees_earned_msat,
+        100,
+        "1 ppm of 100M via n1"
+    );
+    assert_eq!(e.metrics().nodes[2].fees_earned_msat, 0);
+    assert_clean(&e);
+}
+
+/// Pay n0 -> n3 under the oracle and return how the payment was counted unroutable.
+fn unroutable_counts(scene: &lnlab::Scene, amount_msat: u64) -> lnlab::UnroutableCounts {
+    let mut e = engine(scene, RouterKind::Oracle);
+    pay(&mut e, 0, 3, amount_msat);
+    assert_eq!(failure_of(&e), FailureReason::NoRoute);
+    assert_eq!(e.payments()[0].attempts, 1);
+    assert_clean(&e);
+    e.metrics().unroutable
+}
+
+#[test]
+fn the_oracle_says_why_a_payment_is_unroutable() {
+    let mut scene = square_with_a_hidden_empty_channel();
+    // The sender has 2 x 5M sat outbound; 12M sat is more than it can send.
+    let u = unroutable_counts(&scene, 12_000_000_000);
+    assert_eq!((u.sender_outbound, u.receiver_inbound, u.cut), (1, 0, 0));
+    // The receiver's peers hold 5M sat toward it (n1's side is empty); 6M sat is too much
+    // for its inbound, though the sender could send it.
+    let u = unroutable_counts(&scene, 6_000_000_000);
+    assert_eq!((u.sender_outbound, u.receiver_inbound, u.cut), (0, 1, 0));
+    // Both ends have enough, but the middle is cut: n0 -> n2 emptied.
+    scene.channels[1].node1_balance_msat = Some(5_000_000_000);
+    scene.channels[2].node1_balance_msat = Some(0);
+    scene.channels[0].node1_balance_msat = Some(9_000_000_000);
+    scene.channels[1].node1_balance_msat = Some(1_000_000_000);
+    let u = unroutable_counts(&scene, 2_000_000_000);
+    assert_eq!((u.sender_outbound, u.receiver_inbound, u.cut), (0, 0, 1));
+    // An offline receiver has no inbound.
+    let mut e = engine(&square_with_a_hidden_empty_channel(), RouterKind::Oracle);
+    e.apply(Command::NodeOffline { node: NodeId(3) }).unwrap();
+    pay(&mut e, 0, 3, 1_000_000);
+    assert_eq!(e.metrics().unroutable.receiver_inbound, 1);
+}
+
+#[test]
+fn other_routers_count_nothing_unroutable() {
+    let mut e = engine(&line(4), RouterKind::Lnd);
+    pay(&mut e, 0, 3, 12_000_000_000);
+    assert_eq!(failure_of(&e), FailureReason::NoRoute);
+    assert_eq!(e.metrics().unroutable, lnlab::UnroutableCounts::default());
+}

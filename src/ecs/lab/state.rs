@@ -8,7 +8,7 @@
 
 use crate::network::{ChannelId, NodeId, ShortChannelId};
 use crate::rl::agents::Explained;
-use crate::rl::oracle::Oracle;
+use crate::rl::onward::Onward;
 use crate::scene::Scene;
 use crate::sim::command::Command;
 use bevy::prelude::*;
@@ -179,7 +179,7 @@ pub struct ExplainResult {
     pub request: Option<(NodeId, NodeId, u64)>,
     pub candidates: Option<Vec<Explained>>,
     /// The inspector's own search cache (the agents' cache must not see its questions).
-    pub(super) oracle: Oracle,
+    pub(super) onward: Onward,
     /// Real seconds when the answer was computed (balances move; it is refreshed).
     pub(super) at_s: f32,
 }
@@ -189,7 +189,7 @@ impl Default for ExplainResult {
         ExplainResult {
             request: None,
             candidates: None,
-            oracle: Oracle::new(16),
+            onward: Onward::new(16),
             at_s: f32::NEG_INFINITY,
         }
     }

@@ -84,12 +84,16 @@ impl Engine {
                 }
             },
             Decision::Fail(reason) => {
-                let at = if hop_index == 0 {
-                    None
-                } else {
-                    Some(hop_index)
-                };
+                let at = (hop_index > 0).then_some(hop_index);
                 return self.fail_at(attempt_id, at, reason);
+            }
+            Decision::Unroutable(cause) => {
+                // Counted once per payment: the sender finding no route ends it.
+                if hop_index == 0 {
+                    self.metrics.unroutable.count(cause);
+                }
+                let at = (hop_index > 0).then_some(hop_index);
+                return self.fail_at(attempt_id, at, FailureReason::NoRoute);
             }
         };
         if let Err(reason) = self.try_add(attempt_id, node, channel, direction) {

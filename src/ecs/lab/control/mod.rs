@@ -14,7 +14,7 @@ use super::script::Exit;
 use super::state::{AgentMode, ExplainRequest, ExplainResult, Lab, LabCommand, Marker, Selection};
 use crate::ecs::sim::{SimDriver, SimStatus};
 use crate::network::NodeId;
-use crate::rl::oracle::Oracle;
+use crate::rl::onward::Onward;
 use crate::routing::{RouterKind, build_router};
 use crate::scene::Scene;
 use crate::session::Budget;
@@ -315,8 +315,8 @@ fn explain(
     let t = driver.session.view();
     let r = &mut *result;
     // A fresh cache each time: the graph's topology may have changed since.
-    r.oracle = Oracle::new(16);
-    r.candidates = t.explain(&mut r.oracle, node, destination, amount_msat);
+    r.onward = Onward::new(16);
+    r.candidates = t.explain(&mut r.onward, node, destination, amount_msat);
     r.request = request.0;
     r.at_s = now;
 }

@@ -136,16 +136,16 @@ impl Layers {
     }
 }
 
-pub struct Oracle {
+pub struct Onward {
     graph: Compact,
     /// One search per destination, least recently used evicted first.
     searches: Lru<NodeId, Layers>,
     epoch: u64,
 }
 
-impl Oracle {
+impl Onward {
     pub fn new(capacity: usize) -> Self {
-        Oracle {
+        Onward {
             graph: Compact::default(),
             searches: Lru::new(capacity),
             epoch: u64::MAX,
@@ -232,14 +232,14 @@ mod tests {
         let truth = |v: NodeId| tree.settled_hops_and_fee(v).map(|(h, _)| h);
         // Asked from each node's point of view (the search stops early), every peer's hop
         // count is still exact.
-        let mut oracle = Oracle::new(2);
+        let mut onward = Onward::new(2);
         for node in (0..150).map(NodeId).filter(|&n| n != destination) {
             let peers: Vec<NodeId> = gossip
                 .outgoing(node)
                 .iter()
                 .map(|&e| NodeId(gossip.to[e as usize]))
                 .collect();
-            let got = oracle.estimates(&gossip, node, destination, 1_000, &peers);
+            let got = onward.estimates(&gossip, node, destination, 1_000, &peers);
             for (p, est) in peers.iter().zip(&got) {
                 assert_eq!(est.map(|(h, _)| h), truth(*p), "peer {p} of {node}");
             }
