@@ -3,10 +3,13 @@
 //! baseline at the end.
 
 use crate::ecs::sim::{SimDriver, headless_app, run_headless};
+use crate::routing::RouterKind;
 use crate::session::{PolicyChoice, Report, RunOptions, Session, SessionOptions, run_scene};
+use crate::sim::engine::{Engine, PaymentStatus};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -73,7 +76,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         }
     });
     bar.finish_and_clear();
-    let (_, agents, _) = driver.session.into_parts();
+    let (engine, agents, _) = driver.session.into_parts();
     let agents = agents.expect("the scene has agents");
     let decisions = agents.decisions;
     let wall = start.elapsed().as_secs_f64();
@@ -95,11 +98,17 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         println!("checkpoint for group `{}`: {}", g.name, path.display());
     }
     if let Some(path) = &args.metrics {
+        let ppo = outcomes(&engine);
+        let shadow = |kind| shadow_outcomes(&scene, &scene_dir, seed, args.steps, kind);
+        let (lnd, oracle) = (shadow(RouterKind::Lnd)?, shadow(RouterKind::Oracle)?);
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
             "step",
             "episodic_reward",
             "success_rate",
+            "attempt_success_rate",
+            "fees_paid_per_payment_msat",
+            "headroom_closed",
             "policy_loss",
             "value_loss",
             "entropy",
@@ -110,11 +119,23 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
             "sps",
             "hub_gini",
         ])?;
+        // Each group's rows cover the payment ids started since its previous row.
+        let mut window_start: HashMap<&str, u64> = HashMap::new();
         for r in &agents.rows {
+            let from = window_start
+                .insert(&r.group, r.payments_started)
+                .unwrap_or(0);
+            let ids = from as usize..r.payments_started as usize;
+            let closed = headroom_closed(&ppo, &lnd, &oracle, ids)
+                .map(|c| format!("{c:.4}"))
+                .unwrap_or_default();
             w.write_record([
                 r.step.to_string(),
                 r.episodic_reward.to_string(),
                 r.success_rate.to_string(),
+                r.attempt_success_rate.to_string(),
+                format!("{:.1}", r.fees_paid_per_payment_msat),
+                closed,
                 r.policy_loss.to_string(),
                 r.value_loss.to_string(),
                 r.entropy.to_string(),
@@ -166,44 +187,104 @@ fn evaluate(
         start.elapsed().as_secs_f64(),
     );
     let baseline_kind = scene.routing.policy;
-    let run = RunOptions {
-        policy: PolicyChoice::Baseline(baseline_kind),
-        seed: eval_seed,
-        payments: args.eval_payments,
-        record_payments: false,
-        check_invariants: false,
+    let run = |kind| {
+        let options = RunOptions {
+            policy: PolicyChoice::Baseline(kind),
+            seed: eval_seed,
+            payments: args.eval_payments,
+            record_payments: false,
+            check_invariants: false,
+        };
+        run_scene(scene, &options, |_, _| {})
+            .map(|out| out.report)
+            .map_err(anyhow::Error::msg)
     };
-    let baseline = run_scene(scene, &run, |_, _| {})
-        .map_err(anyhow::Error::msg)?
-        .report;
+    let baseline = run(baseline_kind)?;
+    let oracle = run(RouterKind::Oracle)?;
     println!(
         "evaluation on {} fresh payments (seed {eval_seed}):",
         args.eval_payments
     );
-    println!("  {:<22}{:>14}{:>14}", "", "agents", baseline_kind.as_str());
-    for (name, a, b) in [
-        ("success rate", agents.success_rate, baseline.success_rate),
-        (
-            "volume success rate",
-            agents.volume_success_rate,
-            baseline.volume_success_rate,
-        ),
-        (
-            "fees paid (sat)",
-            agents.fees_paid_msat as f64 / 1000.0,
-            baseline.fees_paid_msat as f64 / 1000.0,
-        ),
-        ("mean hops", agents.mean_hops, baseline.mean_hops),
-        (
-            "latency p95 (ms)",
-            agents.latency_ms_p95 as f64,
-            baseline.latency_ms_p95 as f64,
-        ),
-        ("hub gini", agents.hub_gini, baseline.hub_gini),
-    ] {
-        println!("  {name:<22}{a:>14.3}{b:>14.3}");
+    println!(
+        "  {:<22}{:>14}{:>14}{:>14}",
+        "",
+        "agents",
+        baseline_kind.as_str(),
+        "oracle"
+    );
+    let reports = [&agents, &baseline, &oracle];
+    let rows: [(&str, fn(&Report) -> f64); 7] = [
+        ("success rate", |r| r.success_rate),
+        ("volume success rate", |r| r.volume_success_rate),
+        ("fees paid (sat)", |r| r.fees_paid_msat as f64 / 1000.0),
+        ("mean hops", |r| r.mean_hops),
+        ("attempts", |r| r.attempts_mean),
+        ("latency p95 (ms)", |r| r.latency_ms_p95 as f64),
+        ("hub gini", |r| r.hub_gini),
+    ];
+    for (name, metric) in rows {
+        print!("  {name:<22}");
+        for r in reports {
+            print!("{:>14.3}", metric(r));
+        }
+        println!();
+    }
+    let headroom = oracle.success_rate - baseline.success_rate;
+    if headroom >= 0.02 {
+        println!(
+            "  headroom ({} to oracle) closed: {:.1}%",
+            baseline_kind.as_str(),
+            100.0 * (agents.success_rate - baseline.success_rate) / headroom
+        );
     }
     Ok(())
+}
+
+/// Whether each payment (by id) succeeded, once the run is over.
+fn outcomes(engine: &Engine) -> Vec<bool> {
+    let payments = engine.payments();
+    (0..payments.len())
+        .map(|id| {
+            payments
+                .get(id)
+                .is_some_and(|p| matches!(p.status, PaymentStatus::Succeeded { .. }))
+        })
+        .collect()
+}
+
+/// A shadow run: the training workload (same scene, seed and payments) routed by a
+/// baseline everywhere, for the `headroom_closed` column.
+fn shadow_outcomes(
+    scene: &crate::scene::Scene,
+    scene_dir: &std::path::Path,
+    seed: u64,
+    payments: u64,
+    kind: RouterKind,
+) -> anyhow::Result<Vec<bool>> {
+    let options = SessionOptions {
+        policy: Some(PolicyChoice::Baseline(kind)),
+        ..SessionOptions::new(seed, Some(payments))
+    };
+    let mut session =
+        Session::from_scene(scene, scene_dir, &options).map_err(anyhow::Error::msg)?;
+    session.run_to_completion(|_| {});
+    Ok(outcomes(session.engine()))
+}
+
+/// Headroom closed on the payments `ids`: (ppo - lnd) / (oracle - lnd) in success, or
+/// `None` where the oracle beats lnd by less than 2 points (too little to measure).
+fn headroom_closed(
+    ppo: &[bool],
+    lnd: &[bool],
+    oracle: &[bool],
+    ids: std::ops::Range<usize>,
+) -> Option<f64> {
+    let rate = |v: &[bool]| {
+        let window = v.get(ids.clone()).unwrap_or(&[]);
+        window.iter().filter(|&&ok| ok).count() as f64 / window.len().max(1) as f64
+    };
+    let headroom = rate(oracle) - rate(lnd);
+    (headroom >= 0.02).then(|| (rate(ppo) - rate(lnd)) / headroom)
 }
 
 fn with_suffix(path: &std::path::Path, group: &str) -> PathBuf {

@@ -50,13 +50,34 @@ struct Open {
     step: Step,
 }
 
+/// What the whole network's payments did since the previous metrics row (the session
+/// counts it; the agents only see their own attempts).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PaymentWindow {
+    /// Payments resolved in the window, and how many of them succeeded.
+    pub resolved: u64,
+    pub succeeded: u64,
+    /// Fees the succeeded ones paid.
+    pub fees_paid_msat: u64,
+    /// Payments started since the run began (ids below this have started), at the end of
+    /// the window: the window covers ids from the previous row's value up to this one.
+    pub started: u64,
+}
+
 /// A row of the training metrics (`lnlab train --metrics`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MetricsRow {
     pub group: String,
     pub step: u64,
     pub episodic_reward: f32,
+    /// Payment success over the window since the previous row (whole network).
     pub success_rate: f32,
+    /// Success of this group's attempts (one payment may take several) over the window.
+    pub attempt_success_rate: f32,
+    /// Fees per succeeded payment over the window.
+    pub fees_paid_per_payment_msat: f64,
+    /// Payments started by the end of the window (see [`PaymentWindow::started`]).
+    pub payments_started: u64,
     pub policy_loss: f32,
     pub value_loss: f32,
     pub entropy: f32,
@@ -262,6 +283,21 @@ impl Agents {
             // budgets): rewards must not depend on how the run was sliced.
             let now = at_ms;
             let w = &self.rewards;
+            let share = w.mode.welfare_share();
+            // The sender's view of this attempt, the same for every agent on the route.
+            let welfare = if share > 0.0 {
+                let started_ms = a.hops.first().map_or(now, |h| h.added_ms);
+                let latency_ms = now.saturating_sub(started_ms) as f32;
+                let outcome = if succeeded {
+                    let fees: u64 = a.hops.iter().map(|h| h.fee_msat).sum();
+                    w.success - w.fee * fees as f32 / amount * 1000.0
+                } else {
+                    -w.failure
+                };
+                outcome - w.latency_per_ms * latency_ms
+            } else {
+                0.0
+            };
             let mut trajectories: Vec<Vec<Step>> = vec![Vec::new(); self.groups.len()];
             for mut o in open {
                 let hop = a.hops.get(o.hop);
@@ -281,8 +317,13 @@ impl Agents {
                 } else {
                     -w.failure
                 };
-                o.step.reward =
+                let profit =
                     w.fee * fee / amount * 1000.0 + outcome - w.latency_per_ms * latency_ms;
+                o.step.reward = if share > 0.0 {
+                    (1.0 - share) * profit + share * welfare
+                } else {
+                    profit
+                };
                 self.memory.record(o.node, o.peer, !succeeded);
                 trajectories[o.group].push(o.step);
             }
@@ -340,6 +381,7 @@ impl Agents {
         step: u64,
         sps: f64,
         hub_gini: impl Fn() -> f64,
+        window: PaymentWindow,
     ) -> Vec<MetricsRow> {
         let mut finished = Vec::new();
         let mut budget = max_minibatches;
@@ -360,7 +402,11 @@ impl Agents {
                 group: g.name.clone(),
                 step,
                 episodic_reward: g.returns.iter().sum::<f32>() / n,
-                success_rate: g.successes as f32 / g.resolved.max(1) as f32,
+                success_rate: window.succeeded as f32 / window.resolved.max(1) as f32,
+                attempt_success_rate: g.successes as f32 / g.resolved.max(1) as f32,
+                fees_paid_per_payment_msat: window.fees_paid_msat as f64
+                    / window.succeeded.max(1) as f64,
+                payments_started: window.started,
                 policy_loss: stats.policy_loss,
                 value_loss: stats.value_loss,
                 entropy: stats.entropy,

@@ -61,10 +61,43 @@ impl Default for PpoConfig {
     }
 }
 
-/// Reward per forwarding decision, credited when the attempt resolves.
+/// Whose interest an agent's reward stands for.
+///
+/// - **`Profit`** (the default): the forwarding node's own take. Its fee, a success bonus
+///   discounted by the hops still to go, a failure penalty and its own latency. Selfish
+///   agents learn to pull traffic through themselves (hubs emerge) and to prefer their own
+///   expensive channels; senders pay for it.
+/// - **`Welfare`**: the payment's outcome as its sender sees it, credited alike to every
+///   agent on the route. A successful attempt is worth `success` minus the route's total fees
+///   (`fee` per 1,000 ppm of the amount) minus its end-to-end latency; a failed attempt costs
+///   `failure` plus the time it wasted, since the sender must try again. Cooperative agents
+///   learn short, cheap routes that work the first time.
+/// - **`Mix(w)`**: `(1 - w) * profit + w * welfare`, for `w` in `0..=1`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum RewardMode {
+    #[default]
+    Profit,
+    Welfare,
+    Mix(f32),
+}
+
+impl RewardMode {
+    /// The welfare share `w` of the reward.
+    pub fn welfare_share(self) -> f32 {
+        match self {
+            RewardMode::Profit => 0.0,
+            RewardMode::Welfare => 1.0,
+            RewardMode::Mix(w) => w,
+        }
+    }
+}
+
+/// Reward per forwarding decision, credited when the attempt resolves (see [`RewardMode`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RewardWeights {
+    /// Profit, welfare, or a mix of the two.
+    pub mode: RewardMode,
     /// Times the fee this node earned, in thousandths of the amount (1,000 ppm = 1.0).
     pub fee: f32,
     /// Added when the payment attempt succeeds.
@@ -82,6 +115,7 @@ pub struct RewardWeights {
 impl Default for RewardWeights {
     fn default() -> Self {
         RewardWeights {
+            mode: RewardMode::Profit,
             fee: 1.0,
             success: 1.0,
             failure: 1.0,
@@ -121,6 +155,12 @@ impl AgentsSection {
     /// Every node in at most one group and in range, and hyperparameters in range; errors
     /// name the group (`agents.groups[0] (hubs): ...`).
     pub fn validate(&self, nodes: usize) -> Result<(), String> {
+        let w = self.rewards.mode.welfare_share();
+        if !(0.0..=1.0).contains(&w) {
+            return Err(format!(
+                "agents.rewards.mode: the welfare share of Mix must be in 0..=1, got {w}"
+            ));
+        }
         let mut owner = vec![None; nodes];
         for (gi, g) in self.groups.iter().enumerate() {
             let at = format!("agents.groups[{gi}] ({})", g.name);

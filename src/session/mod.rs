@@ -26,7 +26,7 @@ pub use run::{RunOptions, RunOutput, l402_demo, pay_once, run_scene};
 pub use view::SessionView;
 
 use crate::l402::market::Market;
-use crate::rl::agents::{Agents, MetricsRow};
+use crate::rl::agents::{Agents, MetricsRow, PaymentWindow};
 use crate::sim::command::Command;
 use crate::sim::engine::{CommandError, Engine, SimEvent, Step};
 use std::time::Instant;
@@ -79,6 +79,9 @@ pub struct Session {
     /// Engine events drained during the advance, for the record stage.
     events: Vec<SimEvent>,
     observed: Vec<SimEvent>,
+    /// The payment counters when the last metrics row was written (succeeded, failed,
+    /// fees paid): the start of the next row's window.
+    window_start: (u64, u64, u64),
 }
 
 impl Session {
@@ -99,6 +102,7 @@ impl Session {
             at_decision_point: true,
             events: Vec::new(),
             observed: Vec::new(),
+            window_start: (0, 0, 0),
         }
     }
 
@@ -326,8 +330,21 @@ impl Session {
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
         let sps = agents.decisions as f64 / secs;
         let engine = &self.engine;
+        let m = engine.metrics();
+        let now = (m.succeeded, m.failed, m.fees_paid_msat);
+        let (s0, f0, fees0) = self.window_start;
+        let window = PaymentWindow {
+            resolved: (now.0 - s0) + (now.1 - f0),
+            succeeded: now.0 - s0,
+            fees_paid_msat: now.2 - fees0,
+            started: engine.payments().len() as u64,
+        };
         let gini = || engine.metrics().hub_gini(engine.network().node_count());
-        agents.update(max_minibatches, agents.decisions, sps, gini)
+        let rows = agents.update(max_minibatches, agents.decisions, sps, gini, window);
+        if !rows.is_empty() {
+            self.window_start = now;
+        }
+        rows
     }
 
     /// All stages once, the advance bounded by `budget`. Returns how far the advance got

@@ -264,9 +264,20 @@ fn train_writes_a_checkpoint_and_metrics_that_run_and_compare_can_use() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "step,episodic_reward,success_rate,policy_loss,value_loss,entropy,approx_kl,clipfrac,explained_variance,learning_rate,sps,hub_gini"
+        "step,episodic_reward,success_rate,attempt_success_rate,fees_paid_per_payment_msat,headroom_closed,policy_loss,value_loss,entropy,approx_kl,clipfrac,explained_variance,learning_rate,sps,hub_gini"
     );
-    assert!(lines.count() >= 2, "at least two updates");
+    let rows: Vec<&str> = lines.collect();
+    assert!(rows.len() >= 2, "at least two updates");
+    for row in rows {
+        let cells: Vec<&str> = row.split(',').collect();
+        for rate in [cells[2], cells[3]] {
+            let r: f64 = rate.parse().unwrap();
+            assert!((0.0..=1.0).contains(&r), "{row}");
+        }
+        assert!(cells[4].parse::<f64>().unwrap() >= 0.0, "{row}");
+        // Empty where the oracle's lead over lnd is too small to measure.
+        assert!(cells[5].is_empty() || cells[5].parse::<f64>().unwrap().is_finite());
+    }
 
     let policy = format!("ppo:{}", ckpt.display());
     let json = tmp("ppo.json");
