@@ -152,6 +152,9 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     evaluate(&args, &scene, &scene_dir, seed)
 }
 
+/// One figure of a report, for the evaluation table.
+type Metric = fn(&Report) -> f64;
+
 /// The trained agents (frozen) against the scene's baseline, on the same fresh workload.
 fn evaluate(
     args: &TrainArgs,
@@ -213,7 +216,7 @@ fn evaluate(
         "oracle"
     );
     let reports = [&agents, &baseline, &oracle];
-    let rows: [(&str, fn(&Report) -> f64); 7] = [
+    let rows: [(&str, Metric); 7] = [
         ("success rate", |r| r.success_rate),
         ("volume success rate", |r| r.volume_success_rate),
         ("fees paid (sat)", |r| r.fees_paid_msat as f64 / 1000.0),
