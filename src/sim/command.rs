@@ -15,6 +15,18 @@ pub enum Command {
         direction: Option<Direction>,
         duration_ms: u64,
     },
+    /// Fast jamming: a stream of attack HTLCs over one direction, `rate_per_s` of them, each
+    /// locking `amount_msat` and a slot for `hold_ms` before it fails back (payments sent
+    /// only to fail, so the channel stays busy without anything held for long), for
+    /// `duration_ms`. An HTLC that finds no free slot or balance is not sent.
+    FastJam {
+        scid: ShortChannelId,
+        direction: Direction,
+        rate_per_s: f64,
+        amount_msat: u64,
+        hold_ms: u64,
+        duration_ms: u64,
+    },
     /// Move `fraction` (0..=1) of `direction`'s spendable balance to the other side.
     DrainChannel {
         scid: ShortChannelId,
@@ -76,6 +88,7 @@ impl Command {
     pub fn label(&self) -> String {
         match self {
             Command::JamChannel { scid, .. } => format!("jam {scid}"),
+            Command::FastJam { scid, .. } => format!("fast jam {scid}"),
             Command::DrainChannel { scid, .. } => format!("drain {scid}"),
             Command::DemandSpike { node, .. } => format!("demand spike -> {node}"),
             Command::NodeOffline { node } => format!("{node} offline"),
@@ -127,6 +140,19 @@ impl TimedCommand {
                 }
                 Command::DrainChannel { fraction, .. } => (0.0..=1.0).contains(fraction),
                 Command::JamChannel { duration_ms, .. } => *duration_ms <= MAX_DURATION_MS,
+                Command::FastJam {
+                    rate_per_s,
+                    amount_msat,
+                    hold_ms,
+                    duration_ms,
+                    ..
+                } => {
+                    rate_per_s.is_finite()
+                        && (0.001..=10_000.0).contains(rate_per_s)
+                        && *amount_msat > 0
+                        && *hold_ms <= MAX_DURATION_MS
+                        && *duration_ms <= MAX_DURATION_MS
+                }
                 _ => true,
             };
         if ok {

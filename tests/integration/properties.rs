@@ -35,7 +35,7 @@ fn scene_strategy() -> impl Strategy<Value = (Scene, RouterKind, u64)> {
             EndpointModel::CapacityWeighted,
             EndpointModel::MerchantZipf { exponent: 1.0 },
         ]),
-        prop::collection::vec((0u64..120_000, 0u8..8, any::<u32>()), 0..8),
+        prop::collection::vec((0u64..120_000, 0u8..9, any::<u32>()), 0..8),
         any::<bool>(),
     )
         .prop_map(
@@ -97,6 +97,14 @@ fn scene_strategy() -> impl Strategy<Value = (Scene, RouterKind, u64)> {
                                 node1_balance_msat: None,
                                 policy: None,
                                 scid: None,
+                            },
+                            7 => Command::FastJam {
+                                scid,
+                                direction: Direction::Forward,
+                                rate_per_s: 20.0,
+                                amount_msat: 50_000_000,
+                                hold_ms: 1_500,
+                                duration_ms: 15_000,
                             },
                             _ => Command::DemandSpike {
                                 node,

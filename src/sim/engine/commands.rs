@@ -18,6 +18,18 @@ pub(super) struct Jam {
     scid: ShortChannelId,
     htlcs: Vec<(Direction, u64)>,
     released: bool,
+    /// A fast jam's stream; `None` for a slow jam (all slots at once).
+    stream: Option<FastJamStream>,
+}
+
+/// A fast jam's attack HTLCs: one every `period_ms` until `until_ms`.
+#[derive(Clone, Copy, Debug)]
+struct FastJamStream {
+    direction: Direction,
+    period_ms: u64,
+    amount_msat: u64,
+    hold_ms: u64,
+    until_ms: u64,
 }
 
 /// Errors applying a command (the engine state is unchanged when one is returned).
@@ -41,6 +53,37 @@ impl Engine {
                 direction,
                 duration_ms,
             } => self.jam_channel(scid, direction, duration_ms)?,
+            Command::FastJam {
+                scid,
+                direction,
+                rate_per_s,
+                amount_msat,
+                hold_ms,
+                duration_ms,
+            } => {
+                if !(rate_per_s.is_finite() && (0.001..=10_000.0).contains(&rate_per_s)) {
+                    return Err(CommandError::Invalid(format!(
+                        "fast jam rate {rate_per_s} must be between 0.001 and 10,000 per second"
+                    )));
+                }
+                let stream = FastJamStream {
+                    direction,
+                    period_ms: ((1000.0 / rate_per_s).round() as u64).max(1),
+                    amount_msat: amount_msat.max(1),
+                    hold_ms,
+                    until_ms: self.now_ms.saturating_add(duration_ms),
+                };
+                let channel = self.find_channel(scid)?;
+                let jam = self.jams.len() as u32;
+                self.jams.push(Jam {
+                    channel,
+                    scid,
+                    htlcs: Vec::new(),
+                    released: false,
+                    stream: Some(stream),
+                });
+                self.fast_jam_tick(jam as usize);
+            }
             Command::DrainChannel {
                 scid,
                 direction,
@@ -134,6 +177,7 @@ impl Engine {
             scid,
             htlcs,
             released: false,
+            stream: None,
         });
         self.schedule(duration_ms, Event::JamEnd { jam });
         Ok(())
@@ -313,6 +357,60 @@ impl Engine {
                 self.schedule(0, event);
             }
         }
+    }
+
+    /// A fast jam sends its next attack HTLC (if the direction has a free slot and the
+    /// balance for it) and schedules its release and the next one.
+    pub(super) fn fast_jam_tick(&mut self, jam: usize) {
+        let Some(stream) = self.jams[jam].stream else {
+            return;
+        };
+        if self.now_ms >= stream.until_ms || self.jams[jam].released {
+            return;
+        }
+        let (channel, scid) = (self.jams[jam].channel, self.jams[jam].scid);
+        if let Some(ch) = self.network.channel_mut(channel)
+            && ch.scid == scid
+            && !ch.closing
+        {
+            let d = stream.direction;
+            let side = ch.side(d);
+            if side.slots_free() > 0
+                && side.balance_msat >= stream.amount_msat
+                && stream.amount_msat >= side.policy.htlc_minimum_msat
+            {
+                let htlc = self.next_htlc_id;
+                self.next_htlc_id += 1;
+                ch.lock(d, htlc, stream.amount_msat);
+                self.jams[jam].htlcs.push((d, htlc));
+                self.schedule(
+                    stream.hold_ms,
+                    Event::FastJamRelease {
+                        jam: jam as u32,
+                        htlc,
+                    },
+                );
+            }
+        }
+        if self.now_ms.saturating_add(stream.period_ms) < stream.until_ms {
+            self.schedule(stream.period_ms, Event::FastJamTick { jam: jam as u32 });
+        }
+    }
+
+    /// One of a fast jam's HTLCs fails back.
+    pub(super) fn release_fast_jam_htlc(&mut self, jam: usize, htlc: u64) {
+        let j = &mut self.jams[jam];
+        let Some(i) = j.htlcs.iter().position(|&(_, id)| id == htlc) else {
+            return;
+        };
+        let (d, id) = j.htlcs.swap_remove(i);
+        let (channel, scid) = (j.channel, j.scid);
+        if let Some(ch) = self.network.channel_mut(channel)
+            && ch.scid == scid
+        {
+            ch.fail_htlc(d, id);
+        }
+        self.after_resolution(channel);
     }
 
     pub(super) fn release_jam(&mut self, jam: usize) {

@@ -27,6 +27,10 @@ pub(super) enum Event {
     Timeline { index: u32 },
     /// A jam's HTLCs are released.
     JamEnd { jam: u32 },
+    /// A fast jam sends its next attack HTLC.
+    FastJamTick { jam: u32 },
+    /// One attack HTLC of a fast jam fails back.
+    FastJamRelease { jam: u32, htlc: u64 },
     /// A queued gossip change reaches every node.
     Gossip { update: u32 },
 }
@@ -301,6 +305,8 @@ impl Engine {
                 }
             }
             Event::JamEnd { jam } => self.release_jam(jam as usize),
+            Event::FastJamTick { jam } => self.fast_jam_tick(jam as usize),
+            Event::FastJamRelease { jam, htlc } => self.release_fast_jam_htlc(jam as usize, htlc),
             Event::Gossip { update } => self.on_gossip(update as usize),
         }
     }
