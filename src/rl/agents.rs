@@ -17,7 +17,7 @@ use super::ppo::{Learner, Sample, Step, Update, UpdateStats, gae};
 use crate::network::failure::FailureReason;
 use crate::network::{ChannelId, NodeId};
 use crate::routing::Decision;
-use crate::sim::engine::{AttemptId, Engine, SimEvent};
+use crate::sim::engine::{AttemptId, Engine, PaymentId, SimEvent};
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -44,6 +44,7 @@ pub struct Group {
 struct Open {
     group: usize,
     node: NodeId,
+    channel: ChannelId,
     peer: NodeId,
     /// Index of the hop this decision forwards over.
     hop: usize,
@@ -109,6 +110,11 @@ pub struct Agents {
     /// most likely one (frozen).
     pub explore: bool,
     open: HashMap<AttemptId, Vec<Open>>,
+    /// Per payment in flight: the channels each node already forwarded one of its failed
+    /// attempts over. A node that saw an attempt fail back through it knows that (the
+    /// payment hash is the same), and, like every wallet's retry loop, tries another
+    /// channel next time while it has one: those are masked out of its candidates.
+    tried: HashMap<PaymentId, Vec<(NodeId, ChannelId)>>,
     rng: ChaCha8Rng,
     /// Decisions made so far.
     pub decisions: u64,
@@ -160,6 +166,7 @@ impl Agents {
             training: section.continual,
             explore: false,
             open: HashMap::default(),
+            tried: HashMap::default(),
             rng: crate::rng::rng_for(seed, crate::rng::stream::AGENTS),
             decisions: 0,
             progress: 0.0,
@@ -186,7 +193,18 @@ impl Agents {
             };
             let ctx = engine.decision_context(p);
             let max = self.groups[group].learner.config.max_candidates;
-            let cands = candidates(&ctx, &mut self.onward, &self.memory, max);
+            let mut cands = candidates(&ctx, &mut self.onward, &self.memory, max);
+            let payment = engine.attempt(p.attempt).map(|a| a.payment);
+            if let Some(tried) = payment.and_then(|id| self.tried.get(&id)) {
+                let fresh: Vec<Candidate> = cands
+                    .iter()
+                    .filter(|c| !tried.contains(&(p.node, c.channel)))
+                    .cloned()
+                    .collect();
+                if !fresh.is_empty() {
+                    cands = fresh;
+                }
+            }
             if cands.is_empty() {
                 let reason = if ctx.payment.route_nodes.len() == 1 {
                     FailureReason::NoRoute
@@ -249,6 +267,7 @@ impl Agents {
                 self.open.entry(attempt).or_default().push(Open {
                     group: gi,
                     node,
+                    channel: c.channel,
                     peer: c.peer,
                     hop,
                     step,
@@ -263,13 +282,18 @@ impl Agents {
     /// Credit resolved attempts: rewards, trajectories, rollouts; start updates when full.
     pub fn record(&mut self, engine: &mut Engine, events: &[SimEvent], may_start_updates: bool) {
         for &event in events {
-            let SimEvent::AttemptResolved {
-                attempt,
-                succeeded,
-                at_ms,
-            } = event
-            else {
-                continue;
+            let (attempt, succeeded, at_ms) = match event {
+                SimEvent::AttemptResolved {
+                    attempt,
+                    succeeded,
+                    at_ms,
+                } => (attempt, succeeded, at_ms),
+                SimEvent::PaymentSucceeded { payment, .. }
+                | SimEvent::PaymentFailed { payment, .. } => {
+                    self.tried.remove(&payment);
+                    continue;
+                }
+                _ => continue,
             };
             let Some(open) = self.open.remove(&attempt) else {
                 continue;
@@ -325,6 +349,12 @@ impl Agents {
                     profit
                 };
                 self.memory.record(o.node, o.peer, !succeeded);
+                if !succeeded {
+                    let tried = self.tried.entry(a.payment).or_default();
+                    if !tried.contains(&(o.node, o.channel)) {
+                        tried.push((o.node, o.channel));
+                    }
+                }
                 trajectories[o.group].push(o.step);
             }
             for (gi, steps) in trajectories.into_iter().enumerate() {
