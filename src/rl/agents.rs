@@ -120,6 +120,9 @@ pub struct Agents {
     pub decisions: u64,
     /// Fraction of the run's payments resolved (drives learning-rate annealing).
     pub progress: f64,
+    /// Where this session sits in a longer training run of several segments: progress is
+    /// `base + share * (this session's fraction)`. `(0, 1)` for a single session.
+    pub progress_span: (f64, f64),
     pub rows: Vec<MetricsRow>,
 }
 
@@ -170,8 +173,38 @@ impl Agents {
             rng: crate::rng::rng_for(seed, crate::rng::stream::AGENTS),
             decisions: 0,
             progress: 0.0,
+            progress_span: (0.0, 1.0),
             rows: Vec::new(),
         }
+    }
+
+    /// Continue a training run in a new session (the next segment of a multi-scene run):
+    /// each group takes over the policy, learner (weights and optimiser moments) and
+    /// reward scaling of `previous`'s group of the same name, or of its only group when
+    /// each has one. Decision counts and metrics rows carry on too. Returns the groups that
+    /// found no match (they start fresh).
+    pub fn carry_over(&mut self, previous: Agents) -> Vec<String> {
+        let single = self.groups.len() == 1 && previous.groups.len() == 1;
+        let mut old: Vec<Option<Group>> = previous.groups.into_iter().map(Some).collect();
+        let mut unmatched = Vec::new();
+        for g in &mut self.groups {
+            let found = old
+                .iter()
+                .position(|o| o.as_ref().is_some_and(|o| single || o.name == g.name));
+            match found.and_then(|i| old[i].take()) {
+                Some(o) => {
+                    let config = g.learner.config.clone();
+                    g.policy = o.policy;
+                    g.learner = o.learner;
+                    g.learner.config = config;
+                    g.reward_norm = o.reward_norm;
+                }
+                None => unmatched.push(g.name.clone()),
+            }
+        }
+        self.decisions += previous.decisions;
+        self.rows.splice(0..0, previous.rows);
+        unmatched
     }
 
     pub fn is_updating(&self) -> bool {
@@ -396,7 +429,8 @@ impl Agents {
             for g in &mut self.groups {
                 if g.update.is_none() && g.rollout.len() >= g.learner.config.rollout_steps.max(1) {
                     let samples = std::mem::take(&mut g.rollout);
-                    g.learner.progress = self.progress;
+                    let (base, share) = self.progress_span;
+                    g.learner.progress = base + share * self.progress;
                     g.update = Some(g.learner.begin_update(samples, &mut self.rng));
                 }
             }

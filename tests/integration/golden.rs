@@ -2,7 +2,9 @@
 //! short training run, recorded before the session refactor and required byte for byte after
 //! it (wall-clock fields zeroed, the `sps` column dropped). They pin behaviour, not quality: a
 //! change that means to alter results re-records them with `LNLAB_BLESS=1 cargo test golden`
-//! and says why in its commit.
+//! and says why in its commit. The PPO runs use the checkpoint the training run writes, and
+//! the tests run in parallel: when training changes, bless twice (the second pass records
+//! the runs against the new checkpoint) and check that a plain run then passes.
 
 use super::cli::{assert_ok, lnlab, tmp};
 use std::path::{Path, PathBuf};

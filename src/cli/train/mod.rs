@@ -1,24 +1,39 @@
 //! `lnlab train`: PPO training inside the Bevy ECS (headless), with a progress bar, a
 //! checkpoint, a metrics CSV (one row per update), and an evaluation against the scene's
-//! baseline at the end.
+//! baseline and the oracle at the end. Training runs on one scene, or in segments over
+//! several scenes or generated graphs (`segments`), carrying the agents across.
+
+mod metrics;
+mod segments;
 
 use crate::ecs::sim::{SimDriver, headless_app, run_headless};
+use crate::rl::agents::Agents;
 use crate::routing::RouterKind;
 use crate::session::{PolicyChoice, Report, RunOptions, Session, SessionOptions, run_scene};
-use crate::sim::engine::{Engine, PaymentStatus};
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::HashMap;
+use segments::{Source, dir_of, parse_nodes};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Scene with an `agents` section.
-    pub scene: PathBuf,
+    /// Scene with an `agents` section; with several, training takes them in turn, one
+    /// segment each (the first one is the scene evaluated at the end).
+    #[arg(required = true)]
+    pub scenes: Vec<PathBuf>,
     /// Payments to train on (each carries one or more agent decisions).
     #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: u64,
+    /// Payments per segment when training over several scenes or generated graphs; each
+    /// segment redraws liquidity and workload (default 2,000; one segment otherwise).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub segment_payments: Option<u64>,
+    /// Train on a fresh Barabási–Albert graph per segment, with MIN-MAX nodes, set up like
+    /// the (first) scene: its channels per node, liquidity, workload, routing and rewards.
+    #[arg(long, value_name = "MIN-MAX", value_parser = parse_nodes)]
+    pub generated: Option<RangeInclusive<usize>>,
     #[arg(long)]
     pub seed: Option<u64>,
     /// Checkpoint to write (safetensors, plus a `.ron` sidecar).
@@ -35,22 +50,36 @@ pub struct TrainArgs {
     pub eval_payments: u64,
 }
 
+/// Payments per segment when a run has several and `--segment-payments` is not given.
+const DEFAULT_SEGMENT_PAYMENTS: u64 = 2_000;
+
 pub fn train(args: TrainArgs) -> anyhow::Result<()> {
-    let scene = super::load_scene(&args.scene)?;
-    if scene.agents.is_none() {
-        anyhow::bail!(
-            "{}: the scene has no `agents` section to train",
-            args.scene.display()
-        );
+    let mut scenes = Vec::new();
+    for path in &args.scenes {
+        let scene = super::load_scene(path)?;
+        if scene.agents.is_none() {
+            anyhow::bail!(
+                "{}: the scene has no `agents` section to train",
+                path.display()
+            );
+        }
+        scenes.push((scene, dir_of(path)));
     }
-    let scene_dir = args.scene.parent().map(PathBuf::from).unwrap_or_default();
+    let (scene, scene_dir) = scenes[0].clone();
     let seed = args.seed.unwrap_or(scene.seed);
-    let options = SessionOptions {
-        resume: args.resume.clone(),
-        learning: Some(true),
-        ..SessionOptions::new(seed, Some(args.steps))
+    let segmented = scenes.len() > 1 || args.generated.is_some();
+    let per_segment = match (segmented, args.segment_payments) {
+        (false, _) => args.steps,
+        (true, n) => n.unwrap_or(DEFAULT_SEGMENT_PAYMENTS).min(args.steps),
     };
-    let session = Session::from_scene(&scene, &scene_dir, &options).map_err(anyhow::Error::msg)?;
+    let source = match &args.generated {
+        Some(nodes) => Source::Generated {
+            template: Box::new(scene.clone()),
+            dir: scene_dir.clone(),
+            nodes: nodes.clone(),
+        },
+        None => Source::Scenes(scenes),
+    };
 
     let bar = ProgressBar::new(args.steps);
     bar.set_style(
@@ -60,29 +89,81 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     );
     let mut last = (0.0f32, 0.0f32);
     let start = std::time::Instant::now();
-    let driver = run_headless(headless_app(SimDriver::new(session)), |status| {
-        if let Some(row) = status.new_rows.last() {
-            last = (row.success_rate, row.episodic_reward);
+    let mut records = Vec::new();
+    let mut agents: Option<Agents> = None;
+    let mut done = 0;
+    let mut index = 0;
+    while done < args.steps {
+        let payments = per_segment.min(args.steps - done);
+        let segment = source
+            .segment(index, seed, payments)
+            .map_err(anyhow::Error::msg)?;
+        let options = SessionOptions {
+            resume: if index == 0 {
+                args.resume.clone()
+            } else {
+                None
+            },
+            learning: Some(true),
+            ..SessionOptions::new(segment.seed, Some(payments))
+        };
+        let mut session = Session::from_scene(&segment.scene, &segment.dir, &options)
+            .map_err(|e| anyhow::anyhow!("segment {index} ({}): {e}", segment.scene.name))?;
+        let fresh = session.agents_mut().expect("the scene has agents");
+        fresh.progress_span = (
+            done as f64 / args.steps as f64,
+            payments as f64 / args.steps as f64,
+        );
+        let rows_before = match agents.take() {
+            Some(previous) => {
+                let rows = previous.rows.len();
+                for group in fresh.carry_over(previous) {
+                    println!("segment {index}: group `{group}` has no match and starts fresh");
+                }
+                rows
+            }
+            None => 0,
+        };
+        let driver = run_headless(headless_app(SimDriver::new(session)), |status| {
+            if let Some(row) = status.new_rows.last() {
+                last = (row.success_rate, row.episodic_reward);
+            }
+            if status.resolved % 64 == 0 || status.finished {
+                bar.set_position(done + status.resolved);
+                let sps = status.decisions as f64 / start.elapsed().as_secs_f64().max(1e-9);
+                bar.set_message(format!(
+                    "{sps:.0} decisions/s  success {:.1}%  reward {:.3}  updates {}",
+                    last.0 * 100.0,
+                    last.1,
+                    status.rows_total
+                ));
+            }
+        });
+        let (engine, trained, _) = driver.session.into_parts();
+        let trained = trained.expect("the scene has agents");
+        if args.metrics.is_some() {
+            records.extend(metrics::segment_records(
+                &segment,
+                &engine,
+                &trained.rows[rows_before..],
+            )?);
         }
-        if status.resolved % 64 == 0 || status.finished {
-            bar.set_position(status.resolved);
-            let sps = status.decisions as f64 / start.elapsed().as_secs_f64().max(1e-9);
-            bar.set_message(format!(
-                "{sps:.0} decisions/s  success {:.1}%  reward {:.3}  updates {}",
-                last.0 * 100.0,
-                last.1,
-                status.rows_total
-            ));
-        }
-    });
+        agents = Some(trained);
+        done += payments;
+        index += 1;
+    }
     bar.finish_and_clear();
-    let (engine, agents, _) = driver.session.into_parts();
-    let agents = agents.expect("the scene has agents");
+    let agents = agents.expect("at least one segment ran");
     let decisions = agents.decisions;
     let wall = start.elapsed().as_secs_f64();
     println!(
-        "trained {} payments, {decisions} decisions, {} updates in {wall:.1} s ({:.0} decisions/s)",
+        "trained {} payments{}, {decisions} decisions, {} updates in {wall:.1} s ({:.0} decisions/s)",
         args.steps,
+        if index > 1 {
+            format!(" in {index} segments")
+        } else {
+            String::new()
+        },
         agents.rows.len(),
         decisions as f64 / wall.max(1e-9)
     );
@@ -98,54 +179,10 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         println!("checkpoint for group `{}`: {}", g.name, path.display());
     }
     if let Some(path) = &args.metrics {
-        let ppo = outcomes(&engine);
-        let shadow = |kind| shadow_outcomes(&scene, &scene_dir, seed, args.steps, kind);
-        let (lnd, oracle) = (shadow(RouterKind::Lnd)?, shadow(RouterKind::Oracle)?);
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record([
-            "step",
-            "episodic_reward",
-            "success_rate",
-            "attempt_success_rate",
-            "fees_paid_per_payment_msat",
-            "headroom_closed",
-            "policy_loss",
-            "value_loss",
-            "entropy",
-            "approx_kl",
-            "clipfrac",
-            "explained_variance",
-            "learning_rate",
-            "sps",
-            "hub_gini",
-        ])?;
-        // Each group's rows cover the payment ids started since its previous row.
-        let mut window_start: HashMap<&str, u64> = HashMap::new();
-        for r in &agents.rows {
-            let from = window_start
-                .insert(&r.group, r.payments_started)
-                .unwrap_or(0);
-            let ids = from as usize..r.payments_started as usize;
-            let closed = headroom_closed(&ppo, &lnd, &oracle, ids)
-                .map(|c| format!("{c:.4}"))
-                .unwrap_or_default();
-            w.write_record([
-                r.step.to_string(),
-                r.episodic_reward.to_string(),
-                r.success_rate.to_string(),
-                r.attempt_success_rate.to_string(),
-                format!("{:.1}", r.fees_paid_per_payment_msat),
-                closed,
-                r.policy_loss.to_string(),
-                r.value_loss.to_string(),
-                r.entropy.to_string(),
-                r.approx_kl.to_string(),
-                r.clipfrac.to_string(),
-                r.explained_variance.to_string(),
-                r.learning_rate.to_string(),
-                format!("{:.1}", r.sps),
-                r.hub_gini.to_string(),
-            ])?;
+        w.write_record(metrics::HEADER)?;
+        for r in &records {
+            w.write_record(r)?;
         }
         super::write_output(path, &w.into_inner().context("writing CSV")?)?;
     }
@@ -241,53 +278,6 @@ fn evaluate(
         );
     }
     Ok(())
-}
-
-/// Whether each payment (by id) succeeded, once the run is over.
-fn outcomes(engine: &Engine) -> Vec<bool> {
-    let payments = engine.payments();
-    (0..payments.len())
-        .map(|id| {
-            payments
-                .get(id)
-                .is_some_and(|p| matches!(p.status, PaymentStatus::Succeeded { .. }))
-        })
-        .collect()
-}
-
-/// A shadow run: the training workload (same scene, seed and payments) routed by a
-/// baseline everywhere, for the `headroom_closed` column.
-fn shadow_outcomes(
-    scene: &crate::scene::Scene,
-    scene_dir: &std::path::Path,
-    seed: u64,
-    payments: u64,
-    kind: RouterKind,
-) -> anyhow::Result<Vec<bool>> {
-    let options = SessionOptions {
-        policy: Some(PolicyChoice::Baseline(kind)),
-        ..SessionOptions::new(seed, Some(payments))
-    };
-    let mut session =
-        Session::from_scene(scene, scene_dir, &options).map_err(anyhow::Error::msg)?;
-    session.run_to_completion(|_| {});
-    Ok(outcomes(session.engine()))
-}
-
-/// Headroom closed on the payments `ids`: (ppo - lnd) / (oracle - lnd) in success, or
-/// `None` where the oracle beats lnd by less than 2 points (too little to measure).
-fn headroom_closed(
-    ppo: &[bool],
-    lnd: &[bool],
-    oracle: &[bool],
-    ids: std::ops::Range<usize>,
-) -> Option<f64> {
-    let rate = |v: &[bool]| {
-        let window = v.get(ids.clone()).unwrap_or(&[]);
-        window.iter().filter(|&&ok| ok).count() as f64 / window.len().max(1) as f64
-    };
-    let headroom = rate(oracle) - rate(lnd);
-    (headroom >= 0.02).then(|| (rate(ppo) - rate(lnd)) / headroom)
 }
 
 fn with_suffix(path: &std::path::Path, group: &str) -> PathBuf {
