@@ -10,7 +10,7 @@ use crate::routing::DecisionContext;
 use rustc_hash::FxHashMap as HashMap;
 
 /// Per-candidate features.
-pub const CANDIDATE_FEATURES: [&str; 9] = [
+pub const CANDIDATE_FEATURES: [&str; 10] = [
     "ln_fee_msat",
     "cltv_delta",
     "ln_capacity_sat",
@@ -18,6 +18,7 @@ pub const CANDIDATE_FEATURES: [&str; 9] = [
     "slot_occupancy",
     "hops_to_destination",
     "ln_fee_to_destination_msat",
+    "onward_capacity_to_amount",
     "neighbour_failure_rate",
     "is_destination",
 ];
@@ -33,9 +34,9 @@ pub const CONTEXT_FEATURES: [&str; 4] = [
 pub const FEATURES: usize = CANDIDATE_FEATURES.len() + CONTEXT_FEATURES.len();
 
 /// Names and version of the feature layout, recorded in checkpoints.
-pub const FEATURE_SPEC: &str = "lnlab-features-v4: ln_fee_msat, cltv_delta, ln_capacity_sat, \
+pub const FEATURE_SPEC: &str = "lnlab-features-v5: ln_fee_msat, cltv_delta, ln_capacity_sat, \
 local_balance_ratio, slot_occupancy, hops_to_destination, ln_fee_to_destination_msat, \
-neighbour_failure_rate, is_destination | amount_to_capacity, hops_so_far, cltv_budget_left, \
+onward_capacity_to_amount, neighbour_failure_rate, is_destination | amount_to_capacity, hops_so_far, cltv_budget_left, \
 time_in_flight";
 
 /// One candidate: the channel it would use and its raw (unnormalised) feature row.
@@ -103,7 +104,7 @@ pub fn candidates(
     if keep.len() > max_candidates {
         let rank = |i: usize| match (locals[i].peer == p.destination, onward[i]) {
             (true, _) => (0u16, 0u64),
-            (false, Some((hops, fee))) => (1 + u16::from(hops), fee),
+            (false, Some(e)) => (1 + u16::from(e.hops), e.fee_msat),
             (false, None) => (u16::MAX, u64::MAX),
         };
         keep.select_nth_unstable_by_key(max_candidates - 1, |&i| (rank(i), i));
@@ -121,9 +122,18 @@ pub fn candidates(
                 (pol.fee_msat(p.amount_msat), pol.cltv_expiry_delta)
             });
             let own_hop_fee = if ctx.node == p.sender { 0 } else { fee };
-            let (hops, onward_fee) = match onward[i] {
-                Some((hops, fee)) => (f32::from(hops) / 10.0, ((fee as f32) + 1.0).ln() / 10.0),
-                None => (2.0, 3.0),
+            let (hops, onward_fee, onward_capacity) = match onward[i] {
+                Some(e) => (
+                    f32::from(e.hops) / 10.0,
+                    ((e.fee_msat as f32) + 1.0).ln() / 10.0,
+                    // ln(bottleneck / amount), scaled: 0 where the widest shortest route is
+                    // just as large as the payment, +-1 at e^+-4 times it.
+                    ((e.widest_sat as f32 * 1000.0) / p.amount_msat.max(1) as f32)
+                        .ln()
+                        .clamp(-8.0, 8.0)
+                        / 4.0,
+                ),
+                None => (2.0, 3.0, -2.0),
             };
             let row_candidate = [
                 ((own_hop_fee as f32) + 1.0).ln() / 10.0,
@@ -133,6 +143,7 @@ pub fn candidates(
                 c.slot_occupancy,
                 hops,
                 onward_fee,
+                onward_capacity,
                 memory.rate(ctx.node, c.peer),
                 f32::from(u8::from(c.peer == p.destination)),
             ];

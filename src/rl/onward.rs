@@ -1,6 +1,7 @@
 //! Onward estimates for agent features: from each neighbour, the fewest hops to the
-//! destination as gossip shows it, and the fees along the cheapest of those shortest
-//! routes. A breadth-first search backward from the destination, layer by layer (no heap:
+//! destination as gossip shows it, the fees along the cheapest of those shortest routes,
+//! and the widest of them (the largest bottleneck capacity: what lnd's a-priori model
+//! turns into a success probability). A breadth-first search backward from the destination, layer by layer (no heap:
 //! hop counts are small integers), kept per destination and extended only as far as the
 //! neighbours asked about. Fees are kept as base and proportional sums, so one search
 //! answers every amount: `fee(amount) = base_sum + ppm_sum * amount / 1e6` along the path
@@ -12,12 +13,24 @@ use crate::routing::lru::Lru;
 const REFERENCE_MSAT: f64 = 100_000_000.0;
 const UNSEEN: u8 = u8::MAX;
 
-/// Incoming edges in a compact form (from, base fee, ppm), grouped by target node; built
-/// once per gossip epoch so the searches stream through 12-byte records.
+/// Incoming edges in a compact form (from, base fee, ppm, capacity in sat), grouped by
+/// target node; built once per gossip epoch so the searches stream through 16-byte
+/// records.
 #[derive(Default)]
 struct Compact {
     offsets: Vec<u32>,
-    edges: Vec<(u32, u32, u32)>,
+    edges: Vec<(u32, u32, u32, u32)>,
+}
+
+/// What gossip says about one neighbour's way to the destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Estimate {
+    pub hops: u8,
+    /// Fees along the cheapest of the shortest routes, for the amount asked about.
+    pub fee_msat: u64,
+    /// The largest bottleneck capacity over the shortest routes (`u64::MAX` at the
+    /// destination itself).
+    pub widest_sat: u64,
 }
 
 impl Compact {
@@ -36,6 +49,7 @@ impl Compact {
                         e.from,
                         clamp(e.policy.fee_base_msat),
                         clamp(e.policy.fee_rate_ppm),
+                        clamp(e.capacity_msat / 1000),
                     ));
                 }
             }
@@ -44,7 +58,7 @@ impl Compact {
         c
     }
 
-    fn incoming(&self, u: u32) -> &[(u32, u32, u32)] {
+    fn incoming(&self, u: u32) -> &[(u32, u32, u32, u32)] {
         &self.edges[self.offsets[u as usize] as usize..self.offsets[u as usize + 1] as usize]
     }
 }
@@ -54,6 +68,7 @@ struct Layers {
     hops: Vec<u8>,
     base_msat: Vec<u32>,
     ppm: Vec<u32>,
+    widest_sat: Vec<u32>,
     /// Nodes of the last finished layer, and its depth.
     frontier: Vec<u32>,
     depth: u8,
@@ -65,6 +80,7 @@ impl Layers {
             hops: vec![UNSEEN; n],
             base_msat: vec![0; n],
             ppm: vec![0; n],
+            widest_sat: vec![0; n],
             frontier: Vec::new(),
             depth: 0,
         }
@@ -79,6 +95,7 @@ impl Layers {
             self.hops[destination.index()] = 0;
             self.base_msat[destination.index()] = 0;
             self.ppm[destination.index()] = 0;
+            self.widest_sat[destination.index()] = u32::MAX;
             self.frontier.push(destination.0);
         }
     }
@@ -92,21 +109,25 @@ impl Layers {
         let mut next = Vec::new();
         for &u in &self.frontier {
             let (base_u, ppm_u) = (self.base_msat[u as usize], self.ppm[u as usize]);
-            for &(from, fee_base, fee_ppm) in graph.incoming(u) {
+            let widest_u = self.widest_sat[u as usize];
+            for &(from, fee_base, fee_ppm, capacity_sat) in graph.incoming(u) {
                 let v = from as usize;
                 let base = base_u.saturating_add(fee_base);
                 let ppm = ppm_u.saturating_add(fee_ppm);
+                let widest = widest_u.min(capacity_sat);
                 let cost = |b: u32, p: u32| f64::from(b) + f64::from(p) * REFERENCE_MSAT / 1e6;
                 if self.hops[v] == UNSEEN {
                     self.hops[v] = next_depth;
                     self.base_msat[v] = base;
                     self.ppm[v] = ppm;
+                    self.widest_sat[v] = widest;
                     next.push(v as u32);
-                } else if self.hops[v] == next_depth
-                    && cost(base, ppm) < cost(self.base_msat[v], self.ppm[v])
-                {
-                    self.base_msat[v] = base;
-                    self.ppm[v] = ppm;
+                } else if self.hops[v] == next_depth {
+                    if cost(base, ppm) < cost(self.base_msat[v], self.ppm[v]) {
+                        self.base_msat[v] = base;
+                        self.ppm[v] = ppm;
+                    }
+                    self.widest_sat[v] = self.widest_sat[v].max(widest);
                 }
             }
         }
@@ -116,17 +137,23 @@ impl Layers {
     }
 
     /// Known only once the node's layer is finished.
-    fn estimate(&self, v: NodeId, amount_msat: u64) -> Option<(u8, u64)> {
+    fn estimate(&self, v: NodeId, amount_msat: u64) -> Option<Estimate> {
         let h = *self.hops.get(v.index())?;
         if h == UNSEEN || h > self.depth {
             return None;
         }
         let ppm_part = u128::from(amount_msat) * u128::from(self.ppm[v.index()]) / 1_000_000;
-        Some((
-            h,
-            u64::from(self.base_msat[v.index()])
+        let widest = self.widest_sat[v.index()];
+        Some(Estimate {
+            hops: h,
+            fee_msat: u64::from(self.base_msat[v.index()])
                 .saturating_add(u64::try_from(ppm_part).unwrap_or(u64::MAX)),
-        ))
+            widest_sat: if widest == u32::MAX {
+                u64::MAX
+            } else {
+                u64::from(widest)
+            },
+        })
     }
 
     fn settled(&self, v: NodeId) -> bool {
@@ -152,8 +179,8 @@ impl Onward {
         }
     }
 
-    /// For each peer of `node`: `Some((hops, fee_msat))` toward `destination` for
-    /// `amount_msat`, or `None` when gossip shows no route (within 20 hops).
+    /// For each peer of `node`: its [`Estimate`] toward `destination` for `amount_msat`,
+    /// or `None` when gossip shows no route (within 20 hops).
     ///
     /// The search stops once `node` itself is reached at depth `d`: a peer not reached yet
     /// is then exactly `d + 1` hops away (through `node`), and gets `node`'s fee as its
@@ -165,7 +192,7 @@ impl Onward {
         destination: NodeId,
         amount_msat: u64,
         peers: &[NodeId],
-    ) -> Vec<Option<(u8, u64)>> {
+    ) -> Vec<Option<Estimate>> {
         if gossip.epoch != self.epoch {
             self.searches.clear();
             self.epoch = gossip.epoch;
@@ -185,9 +212,10 @@ impl Onward {
             && peers.iter().any(|&p| !search.settled(p))
             && search.expand(&self.graph)
         {}
-        let via_node = search
-            .estimate(node, amount_msat)
-            .map(|(h, fee)| (h.saturating_add(1), fee));
+        let via_node = search.estimate(node, amount_msat).map(|e| Estimate {
+            hops: e.hops.saturating_add(1),
+            ..e
+        });
         peers
             .iter()
             .map(|&p| search.estimate(p, amount_msat).or(via_node))
@@ -241,7 +269,7 @@ mod tests {
                 .collect();
             let got = onward.estimates(&gossip, node, destination, 1_000, &peers);
             for (p, est) in peers.iter().zip(&got) {
-                assert_eq!(est.map(|(h, _)| h), truth(*p), "peer {p} of {node}");
+                assert_eq!(est.map(|e| e.hops), truth(*p), "peer {p} of {node}");
             }
         }
     }

@@ -26,8 +26,10 @@ pub struct TrainArgs {
     /// Payments to train on (each carries one or more agent decisions).
     #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: u64,
-    /// Payments per segment when training over several scenes or generated graphs; each
-    /// segment redraws liquidity and workload (default 2,000; one segment otherwise).
+    /// Payments per segment: each segment starts its scene afresh (timeline included) with
+    /// its own seed, redrawing liquidity and workload. Default: 2,000 with several scenes
+    /// or generated graphs, else one segment of `--steps` (the scene runs on and on, and
+    /// a scripted stress that ends early is then seen only early).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub segment_payments: Option<u64>,
     /// Train on a fresh Barabási–Albert graph per segment, with MIN-MAX nodes, set up like
@@ -67,7 +69,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     }
     let (scene, scene_dir) = scenes[0].clone();
     let seed = args.seed.unwrap_or(scene.seed);
-    let segmented = scenes.len() > 1 || args.generated.is_some();
+    let segmented = scenes.len() > 1 || args.generated.is_some() || args.segment_payments.is_some();
     let per_segment = match (segmented, args.segment_payments) {
         (false, _) => args.steps,
         (true, n) => n.unwrap_or(DEFAULT_SEGMENT_PAYMENTS).min(args.steps),
