@@ -73,6 +73,10 @@ impl Default for PpoConfig {
 ///   `failure` plus the time it wasted, since the sender must try again. Cooperative agents
 ///   learn short, cheap routes that work the first time.
 /// - **`Mix(w)`**: `(1 - w) * profit + w * welfare`, for `w` in `0..=1`.
+///
+/// Welfare charges the attempt's end-to-end latency, several hops' worth, where profit
+/// charges one hop's: welfare scenes set a smaller `latency_per_ms` (the headroom scenes
+/// use 0.0001).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum RewardMode {
     #[default]

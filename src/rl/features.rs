@@ -10,7 +10,7 @@ use crate::routing::DecisionContext;
 use rustc_hash::FxHashMap as HashMap;
 
 /// Per-candidate features.
-pub const CANDIDATE_FEATURES: [&str; 10] = [
+pub const CANDIDATE_FEATURES: [&str; 11] = [
     "ln_fee_msat",
     "cltv_delta",
     "ln_capacity_sat",
@@ -19,6 +19,7 @@ pub const CANDIDATE_FEATURES: [&str; 10] = [
     "hops_to_destination",
     "ln_fee_to_destination_msat",
     "onward_capacity_to_amount",
+    "route_fee_ppm",
     "neighbour_failure_rate",
     "is_destination",
 ];
@@ -34,9 +35,9 @@ pub const CONTEXT_FEATURES: [&str; 4] = [
 pub const FEATURES: usize = CANDIDATE_FEATURES.len() + CONTEXT_FEATURES.len();
 
 /// Names and version of the feature layout, recorded in checkpoints.
-pub const FEATURE_SPEC: &str = "lnlab-features-v5: ln_fee_msat, cltv_delta, ln_capacity_sat, \
+pub const FEATURE_SPEC: &str = "lnlab-features-v6: ln_fee_msat, cltv_delta, ln_capacity_sat, \
 local_balance_ratio, slot_occupancy, hops_to_destination, ln_fee_to_destination_msat, \
-onward_capacity_to_amount, neighbour_failure_rate, is_destination | amount_to_capacity, hops_so_far, cltv_budget_left, \
+onward_capacity_to_amount, route_fee_ppm, neighbour_failure_rate, is_destination | amount_to_capacity, hops_so_far, cltv_budget_left, \
 time_in_flight";
 
 /// One candidate: the channel it would use and its raw (unnormalised) feature row.
@@ -122,6 +123,12 @@ pub fn candidates(
                 (pol.fee_msat(p.amount_msat), pol.cltv_expiry_delta)
             });
             let own_hop_fee = if ctx.node == p.sender { 0 } else { fee };
+            // What the rest of the route would cost through this candidate (its own hop and
+            // the cheapest shortest way on), as a share of the amount: the fee the welfare
+            // reward charges.
+            let route_fee_msat = own_hop_fee + onward[i].map_or(p.fee_budget_msat, |e| e.fee_msat);
+            let route_fee_ppm =
+                ((route_fee_msat as f32 * 1e6 / p.amount_msat.max(1) as f32) + 1.0).ln() / 10.0;
             let (hops, onward_fee, onward_capacity) = match onward[i] {
                 Some(e) => (
                     f32::from(e.hops) / 10.0,
@@ -144,6 +151,7 @@ pub fn candidates(
                 hops,
                 onward_fee,
                 onward_capacity,
+                route_fee_ppm,
                 memory.rate(ctx.node, c.peer),
                 f32::from(u8::from(c.peer == p.destination)),
             ];
