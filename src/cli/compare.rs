@@ -21,9 +21,13 @@ pub struct CompareArgs {
     pub policies: Vec<PolicyChoice>,
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub payments: u64,
-    /// Number of seeds (runs per policy), starting from the scene's seed.
+    /// Number of seeds (runs per policy), starting from `--seed`.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub seeds: u64,
+    /// The first seed (default: the scene's). Evaluate a trained policy on seeds it was
+    /// not trained on.
+    #[arg(long)]
+    pub seed: Option<u64>,
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
@@ -39,6 +43,8 @@ pub struct PolicyResult {
 pub struct Comparison {
     pub scene: String,
     pub payments: u64,
+    /// The runs use seeds `first_seed .. first_seed + seeds`.
+    pub first_seed: u64,
     pub seeds: u64,
     pub results: Vec<PolicyResult>,
     /// How much better than lnd routing could do, when lnd and oracle both ran.
@@ -72,9 +78,10 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
             policies.push(p.clone());
         }
     }
+    let first_seed = args.seed.unwrap_or(scene.seed);
     let jobs: Vec<(PolicyChoice, u64)> = policies
         .iter()
-        .flat_map(|p| (0..args.seeds).map(move |i| (p.clone(), scene.seed.wrapping_add(i))))
+        .flat_map(|p| (0..args.seeds).map(move |i| (p.clone(), first_seed.wrapping_add(i))))
         .collect();
     let reports: Mutex<Vec<Option<Report>>> = Mutex::new(vec![None; jobs.len()]);
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -131,7 +138,8 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
         .into_iter()
         .flatten()
         .collect();
-    let comparison = summarise(&scene.name, args.payments, args.seeds, &policies, &reports);
+    let mut comparison = summarise(&scene.name, args.payments, args.seeds, &policies, &reports);
+    comparison.first_seed = first_seed;
     print_table(&comparison);
     if let Some(h) = &comparison.headroom {
         print_headroom(h);
@@ -173,6 +181,7 @@ pub fn summarise(
     Comparison {
         scene: scene.to_string(),
         payments,
+        first_seed: reports.iter().map(|r| r.seed).min().unwrap_or(0),
         seeds,
         results,
         headroom: headroom(policies, reports),

@@ -115,6 +115,8 @@ fn compare_reports_mean_and_interval_per_policy() {
     assert_ok(&out);
     let c: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(c["seeds"], 3);
+    let scene = lnlab::load_scene(std::path::Path::new("scenes/classroom.ron")).unwrap();
+    assert_eq!(c["first_seed"], scene.seed, "the scene's seed by default");
     let results = c["results"].as_array().unwrap();
     assert_eq!(results.len(), 4);
     // lnd and the oracle both ran: headroom, and how much of it the others closed.
@@ -133,6 +135,24 @@ fn compare_reports_mean_and_interval_per_policy() {
         stdout.contains("headroom (oracle - lnd success)"),
         "{stdout}"
     );
+
+    // Seeds a policy was not trained on: `--seed` moves the first one.
+    let again = tmp("compare-seed.json");
+    let out = lnlab(&[
+        "compare",
+        "scenes/classroom.ron",
+        "--policies",
+        "lnd",
+        "--payments",
+        "50",
+        "--seed",
+        "500",
+        "--json",
+        again.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let c2: serde_json::Value = serde_json::from_slice(&std::fs::read(&again).unwrap()).unwrap();
+    assert_eq!(c2["first_seed"], 500);
     for r in results {
         let s = &r["success_rate"];
         let (lo, mean, hi) = (
