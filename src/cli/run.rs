@@ -99,4 +99,13 @@ fn print_summary(r: &Report) {
             println!("    {reason:<24} {n}");
         }
     }
+    if let Some(u) = &r.unroutable {
+        println!(
+            "  unroutable (no path could carry it): {} (sender outbound {}, receiver inbound {}, cut {})",
+            u.total(),
+            u.sender_outbound,
+            u.receiver_inbound,
+            u.cut
+        );
+    }
 }

@@ -95,6 +95,45 @@ fn run_writes_a_report_with_the_promised_keys_and_a_csv() {
         "time_ms,sender,receiver,amount_msat,outcome,failure_reason,failing_hop,route,fees_msat,latency_ms,attempts"
     );
     assert_eq!(lines.count(), 300);
+    assert!(
+        report.get("unroutable").is_none(),
+        "only the oracle can tell"
+    );
+}
+
+#[test]
+fn the_oracle_reports_its_unroutable_payments_by_cause() {
+    let json = tmp("oracle.json");
+    let out = lnlab(&[
+        "run",
+        "scenes/mainnet_50.ron",
+        "--payments",
+        "300",
+        "--policy",
+        "oracle",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("unroutable (no path could carry it)"),
+        "{stdout}"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["policy"], "oracle");
+    let u = &report["unroutable"];
+    let total: u64 = ["sender_outbound", "receiver_inbound", "cut"]
+        .iter()
+        .map(|k| u[k].as_u64().unwrap())
+        .sum();
+    // The oracle's only failure is finding no path (a race aside): each one is counted.
+    let no_route = report["failure_reasons"]["no_route"].as_u64().unwrap();
+    assert!(
+        total > 0 && total <= no_route,
+        "{u} against {no_route} no_route"
+    );
+    assert!(report["attempts_mean"].as_f64().unwrap() < 1.1);
 }
 
 #[test]
