@@ -461,3 +461,58 @@ fn l402_demo_pays_through_the_network_and_rejects_bad_credentials() {
         d["preimage_hex"].as_str().unwrap()
     );
 }
+
+#[test]
+fn train_save_scene_writes_a_scene_that_opens_the_trained_agents_frozen() {
+    let ckpt = tmp("saved-hubs.safetensors");
+    let saved = tmp("trained-classroom.ron");
+    let out = lnlab(&[
+        "train",
+        "scenes/classroom.ron",
+        "--steps",
+        "400",
+        "--eval-payments",
+        "50",
+        "--out",
+        ckpt.to_str().unwrap(),
+        "--save-scene",
+        saved.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let scene = lnlab::load_scene(&saved).unwrap();
+    let agents = scene.agents.as_ref().unwrap();
+    assert!(!agents.continual, "a trained scene opens frozen");
+    assert_eq!(
+        agents.groups[0].checkpoint.as_deref(),
+        Some("saved-hubs.safetensors"),
+        "beside the scene, named relative to it"
+    );
+    // Opening it gives exactly the trained policy: the same choices as resuming the
+    // original scene from the checkpoint.
+    let dir = saved.parent().unwrap();
+    let options = lnlab::SessionOptions::new(1, Some(10));
+    let opened = lnlab::Session::from_scene(&scene, dir, &options).unwrap();
+    let original = lnlab::load_scene(Path::new("scenes/classroom.ron")).unwrap();
+    let resumed = lnlab::Session::from_scene(
+        &original,
+        Path::new("scenes"),
+        &lnlab::SessionOptions {
+            resume: Some(ckpt.clone()),
+            ..options.clone()
+        },
+    )
+    .unwrap();
+    assert!(!opened.agents().unwrap().training);
+    let hub = lnlab::NodeId(4);
+    for destination in [0, 7, 9, 11].map(lnlab::NodeId) {
+        let explain = |s: &lnlab::Session| {
+            s.view()
+                .explain(&mut lnlab::Onward::new(4), hub, destination, 20_000_000)
+        };
+        let (a, b) = (explain(&opened), explain(&resumed));
+        assert!(a.as_ref().is_some_and(|c| !c.is_empty()), "{a:?}");
+        assert_eq!(a, b);
+    }
+    let out = lnlab(&["run", saved.to_str().unwrap(), "--payments", "50"]);
+    assert_ok(&out);
+}

@@ -47,6 +47,10 @@ pub struct TrainArgs {
     /// Start every group from this checkpoint (the optimiser's moments start afresh).
     #[arg(long)]
     pub resume: Option<PathBuf>,
+    /// Also write a scene that opens the trained agents: the (first) scene with each
+    /// group's checkpoint set to what was just written, and the agents frozen.
+    #[arg(long, value_name = "OUT.ron")]
+    pub save_scene: Option<PathBuf>,
     /// Payments in the final evaluation.
     #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub eval_payments: u64,
@@ -169,6 +173,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         agents.rows.len(),
         decisions as f64 / wall.max(1e-9)
     );
+    let mut written = Vec::new();
     for (i, g) in agents.groups.iter().enumerate() {
         let path = if agents.groups.len() == 1 {
             args.out.clone()
@@ -179,6 +184,11 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
             .save(&path, agents.config(i), decisions, &scene.name)
             .map_err(anyhow::Error::msg)?;
         println!("checkpoint for group `{}`: {}", g.name, path.display());
+        written.push((g.name.clone(), path));
+    }
+    if let Some(out) = &args.save_scene {
+        save_trained_scene(&scene, &written, out)?;
+        println!("scene that opens the trained agents: {}", out.display());
     }
     if let Some(path) = &args.metrics {
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -189,6 +199,43 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         super::write_output(path, &w.into_inner().context("writing CSV")?)?;
     }
     evaluate(&args, &scene, &scene_dir, seed)
+}
+
+/// The trained scene: each group's checkpoint is the one written for the group of that
+/// name (or the only one), relative to the scene file when it sits beside it; the agents
+/// open frozen (`continual: false`), showing what was learnt.
+fn save_trained_scene(
+    scene: &crate::scene::Scene,
+    written: &[(String, PathBuf)],
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let mut trained = scene.clone();
+    let out_dir = std::path::absolute(dir_of(out))?;
+    if let Some(section) = &mut trained.agents {
+        section.continual = false;
+        for g in &mut section.groups {
+            let found =
+                written
+                    .iter()
+                    .find(|(name, _)| *name == g.name)
+                    .or(if written.len() == 1 {
+                        written.first()
+                    } else {
+                        None
+                    });
+            let Some((_, path)) = found else {
+                anyhow::bail!("no checkpoint was written for group `{}`", g.name);
+            };
+            let path = std::path::absolute(path)?;
+            let shown = match path.strip_prefix(&out_dir) {
+                Ok(relative) => relative.to_path_buf(),
+                Err(_) => path,
+            };
+            g.checkpoint = Some(shown.display().to_string());
+        }
+    }
+    crate::scene::save(&trained, out)?;
+    Ok(())
 }
 
 /// One figure of a report, for the evaluation table.

@@ -84,6 +84,15 @@ pub enum AgentMode {
 }
 
 impl AgentMode {
+    /// How a scene's agents start when it opens: learning if the scene says `continual`,
+    /// frozen otherwise (a trained scene opens to show what was learnt).
+    pub fn for_scene(scene: &crate::scene::Scene) -> Self {
+        match &scene.agents {
+            Some(a) if a.continual => AgentMode::Learning,
+            _ => AgentMode::Frozen,
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             AgentMode::Learning => "learning",
@@ -339,4 +348,23 @@ impl GraphArea {
 pub struct Hover {
     pub node: Option<NodeId>,
     pub channel: Option<ChannelId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AgentMode;
+
+    #[test]
+    fn agents_open_learning_only_when_the_scene_says_continual() {
+        let mut scene = crate::scene::parse(
+            include_str!("../../../scenes/classroom.ron"),
+            "c.ron".as_ref(),
+        )
+        .unwrap();
+        assert_eq!(AgentMode::for_scene(&scene), AgentMode::Learning);
+        scene.agents.as_mut().unwrap().continual = false;
+        assert_eq!(AgentMode::for_scene(&scene), AgentMode::Frozen);
+        scene.agents = None;
+        assert_eq!(AgentMode::for_scene(&scene), AgentMode::Frozen);
+    }
 }

@@ -272,11 +272,7 @@ fn restart(
             if fresh_file {
                 lab.dirty = false;
                 lab.policy = scene.routing.policy.to_string();
-                lab.agents = if scene.agents.is_some() {
-                    AgentMode::Learning
-                } else {
-                    AgentMode::Frozen
-                };
+                lab.agents = AgentMode::for_scene(&scene);
                 lab.fit_requested = true;
             }
             lab.scene = scene;

@@ -58,11 +58,7 @@ impl Startup {
     }
 
     pub fn install(self, app: &mut App, args: &LabOptions) -> anyhow::Result<()> {
-        let agents = if self.scene.agents.is_some() {
-            AgentMode::Learning
-        } else {
-            AgentMode::Frozen
-        };
+        let agents = AgentMode::for_scene(&self.scene);
         let mut lab = Lab {
             policy: self.scene.routing.policy.to_string(),
             scene: self.scene,
