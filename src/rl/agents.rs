@@ -539,4 +539,22 @@ impl Agents {
     pub fn config(&self, group: usize) -> &PpoConfig {
         &self.groups[group].learner.config
     }
+
+    /// Write every group's current policy (weights and sidecar) to `path_for(group name)`,
+    /// atomically. Returns each group's name and file.
+    pub fn save_policies(
+        &self,
+        scene: &str,
+        path_for: impl Fn(&str) -> std::path::PathBuf,
+    ) -> Result<Vec<(String, std::path::PathBuf)>, String> {
+        let mut written = Vec::new();
+        for (i, g) in self.groups.iter().enumerate() {
+            let path = path_for(&g.name);
+            g.policy
+                .save(&path, self.config(i), self.decisions, scene)
+                .map_err(|e| e.to_string())?;
+            written.push((g.name.clone(), path));
+        }
+        Ok(written)
+    }
 }

@@ -272,3 +272,66 @@ fn bad_lab_input_is_refused_before_a_window_opens() {
     assert_one_line_error(&out, &format!("{}:2:", bad.display()));
     assert_one_line_error(&out, "Teleport");
 }
+
+/// Let the classroom's agents learn, pause, save (Ctrl+S), open what was saved and save
+/// it again at once: the second save writes exactly the weights the first one did, so
+/// reopening restored the running agents.
+#[test]
+fn learned_weights_round_trip_through_a_save() {
+    let first = tmp("weights-a.ron");
+    let second = tmp("weights-b.ron");
+    let script = lesson(
+        "weights",
+        &format!(
+            r#"(wait: Frames(1), do: SetSpeed(Times(50.0))),
+           (wait: Sim(20000), do: Pause),
+           (wait: Frames(1), do: SaveScene("{a}")),
+           (wait: Frames(1), do: OpenScene("{a}")),
+           (wait: Frames(2), do: SaveScene("{b}")),
+           (wait: Frames(1), do: QuitNow),"#,
+            a = first.display(),
+            b = second.display()
+        ),
+    );
+    let out = lab_window(&["scenes/classroom.ron", "--script", script.to_str().unwrap()]);
+    assert_ok(&out);
+    let scene_a = lnlab::load_scene(&first).unwrap();
+    let scene_b = lnlab::load_scene(&second).unwrap();
+    let ckpt = |s: &lnlab::Scene| s.agents.as_ref().unwrap().groups[0].checkpoint.clone();
+    assert_eq!(
+        ckpt(&scene_a).as_deref(),
+        Some("weights-a-hubs.safetensors")
+    );
+    assert_eq!(
+        ckpt(&scene_b).as_deref(),
+        Some("weights-b-hubs.safetensors")
+    );
+    let dir = first.parent().unwrap();
+    let bytes = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    assert_eq!(
+        bytes("weights-a-hubs.safetensors"),
+        bytes("weights-b-hubs.safetensors"),
+        "the reopened scene runs the saved weights"
+    );
+    // Trained weights, not a fresh network: they differ from the untrained policy's.
+    let options = lnlab::SessionOptions::new(1, Some(10));
+    let explain = |scene: &lnlab::Scene| {
+        lnlab::Session::from_scene(scene, dir, &options)
+            .unwrap()
+            .view()
+            .explain(
+                &mut lnlab::Onward::new(4),
+                lnlab::NodeId(4),
+                lnlab::NodeId(9),
+                20_000_000,
+            )
+    };
+    let mut fresh = scene_a.clone();
+    fresh.agents.as_mut().unwrap().groups[0].checkpoint = None;
+    assert_eq!(explain(&scene_a), explain(&scene_b));
+    assert_ne!(
+        explain(&scene_a),
+        explain(&fresh),
+        "the agents had learnt something"
+    );
+}

@@ -173,18 +173,18 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         agents.rows.len(),
         decisions as f64 / wall.max(1e-9)
     );
-    let mut written = Vec::new();
-    for (i, g) in agents.groups.iter().enumerate() {
-        let path = if agents.groups.len() == 1 {
-            args.out.clone()
-        } else {
-            with_suffix(&args.out, &g.name)
-        };
-        g.policy
-            .save(&path, agents.config(i), decisions, &scene.name)
-            .map_err(anyhow::Error::msg)?;
-        println!("checkpoint for group `{}`: {}", g.name, path.display());
-        written.push((g.name.clone(), path));
+    let single = agents.groups.len() == 1;
+    let written = agents
+        .save_policies(&scene.name, |group| {
+            if single {
+                args.out.clone()
+            } else {
+                with_suffix(&args.out, group)
+            }
+        })
+        .map_err(anyhow::Error::msg)?;
+    for (group, path) in &written {
+        println!("checkpoint for group `{group}`: {}", path.display());
     }
     if let Some(out) = &args.save_scene {
         save_trained_scene(&scene, &written, out)?;

@@ -165,9 +165,15 @@ fn apply(
                 }
             },
             LabCommand::SaveScene(path) => {
-                match crate::scene::save(&rebase_checkpoints(&lab.scene, &lab.path, &path), &path) {
-                    Ok(()) => {
-                        lab.scene = rebase_checkpoints(&lab.scene, &lab.path, &path);
+                let scene = rebase_checkpoints(&lab.scene, &lab.path, &path);
+                let saved = with_current_weights(scene, &driver, &path).and_then(|scene| {
+                    crate::scene::save(&scene, &path)
+                        .map(|()| scene)
+                        .map_err(|e| e.to_string())
+                });
+                match saved {
+                    Ok(scene) => {
+                        lab.scene = scene;
                         lab.dirty = false;
                         lab.path = path.clone();
                         lab.say(now, format!("saved {}", path.display()), false);
@@ -210,6 +216,45 @@ fn describe(command: &Command, net: &crate::network::Network) -> String {
         }
         other => other.label(),
     }
+}
+
+/// The scene with each agent group's current weights written beside `path`
+/// (`STEM-GROUP.safetensors`, plus the sidecar) and named as its checkpoint, so that
+/// reopening the saved scene brings back exactly the agents that were running.
+fn with_current_weights(
+    mut scene: Scene,
+    driver: &SimDriver,
+    path: &Path,
+) -> Result<Scene, String> {
+    let Some(agents) = driver.session.agents() else {
+        return Ok(scene);
+    };
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scene".into());
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Group names come from the scene: keep them to characters safe in a file name.
+    let file = |group: &str| {
+        let safe: String = group
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        format!("{stem}-{safe}.safetensors")
+    };
+    agents.save_policies(&scene.name, |group| dir.join(file(group)))?;
+    if let Some(section) = &mut scene.agents {
+        for g in &mut section.groups {
+            g.checkpoint = Some(file(&g.name));
+        }
+    }
+    Ok(scene)
 }
 
 /// The scene as saved to `to`: checkpoint paths are relative to the scene's folder, so
