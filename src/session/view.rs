@@ -114,6 +114,11 @@ impl<'a> SessionView<'a> {
         self.session.market.as_ref().map(|m| &m.report)
     }
 
+    /// The scene's own timeline entry `index`, as the engine runs it.
+    pub fn timeline_entry(&self, index: u32) -> Option<&'a crate::sim::command::TimedCommand> {
+        self.session.engine.timeline().get(index as usize)
+    }
+
     /// Commands the engine refused, with when.
     pub fn command_errors(&self) -> &'a [(u64, String)] {
         self.session.engine.command_errors()

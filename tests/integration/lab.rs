@@ -335,3 +335,32 @@ fn learned_weights_round_trip_through_a_save() {
         "the agents had learnt something"
     );
 }
+
+/// The scene's own timeline (congestion.ron jams the hub-to-hub channel at 60 s and drains
+/// a merchant channel at 90 s) gets chart markers, as live injections do.
+#[test]
+fn the_scenes_own_timeline_entries_are_marked() {
+    let state = tmp("state-timeline.json");
+    let script = lesson(
+        "timeline",
+        r#"(wait: Frames(1), do: SetSpeed(Times(200.0))),
+           (wait: Sim(95000), do: QuitNow),"#,
+    );
+    let out = lab_window(&[
+        "scenes/congestion.ron",
+        "--script",
+        script.to_str().unwrap(),
+        "--dump-state",
+        state.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let applied = dump(&state)["applied_commands"].clone();
+    assert_eq!(
+        applied,
+        serde_json::json!([
+            {"at_ms": 60000, "label": "jam 800000x8x0"},
+            {"at_ms": 90000, "label": "drain 800000x13x0"},
+        ]),
+        "{applied}"
+    );
+}

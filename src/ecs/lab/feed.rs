@@ -69,7 +69,7 @@ impl Plugin for FeedPlugin {
 
 fn collect(
     mut driver: NonSendMut<SimDriver>,
-    lab: Res<Lab>,
+    mut lab: ResMut<Lab>,
     time: Res<Time<Real>>,
     mut flights: ResMut<Flights>,
     mut tally: ResMut<Tally>,
@@ -151,6 +151,18 @@ fn collect(
                 }
             }
             SimEvent::PaymentFailed { .. } => tally.failed += 1,
+            // The scene's own timeline (a scripted jam, or edits saved from the lab and
+            // replayed): a chart marker and a log line, as for a live injection.
+            SimEvent::TimelineApplied { index, at_ms } => {
+                if let Some(entry) = engine.timeline_entry(index) {
+                    let label = super::state::describe(&entry.command, net);
+                    lab.markers.push(super::state::Marker {
+                        at_ms,
+                        label: label.clone(),
+                    });
+                    lab.say(at_ms, format!("timeline: {label}"), false);
+                }
+            }
             _ => {}
         }
     }

@@ -1,23 +1,28 @@
 //! The lab's charts (egui_plot): traffic (success rate, fees, latency p95, L402 calls
 //! served per second), the agents' mean reward, PPO diagnostics per group, and hub
-//! concentration, all against simulated time with linked x axes. Injected events are
-//! vertical markers. Each chart can be hidden or expanded. Samples are taken a few times a
-//! second from the feed's tallies and from each finished PPO update.
+//! concentration over a recent window, all against simulated time with linked x axes.
+//! Each chart has a legend, and a line keeps its colour on every chart (an agent group's
+//! colour is its nodes' colour). Timeline events are labelled vertical markers. Each chart
+//! can be hidden or expanded. Samples are taken a few times a second from the feed's
+//! tallies and from each finished PPO update.
 
 use super::LabSet;
 use super::feed::Tally;
 use super::state::Lab;
+use super::theme;
 use crate::ecs::sim::{SimDriver, SimStatus};
-use crate::sim::metrics::percentile;
+use crate::sim::metrics::{gini, percentile};
 use bevy::prelude::*;
 use bevy_egui::egui;
-use egui_plot::{Line, Plot, PlotPoints, VLine};
+use egui_plot::{Corner, Legend, Line, Plot, PlotPoint, PlotPoints, Text, VLine};
 use std::collections::BTreeMap;
 
 /// Seconds of wall time between traffic samples.
 const SAMPLE_S: f32 = 0.25;
 /// Points kept per series; older ones are thinned to every other point.
 const MAX_POINTS: usize = 4000;
+/// Samples the hub-concentration window spans (about five seconds of wall time).
+const HUB_WINDOW_SAMPLES: usize = 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Chart {
@@ -64,7 +69,7 @@ impl Chart {
             Chart::ApproxKl => "approx KL",
             Chart::ClipFraction => "clip fraction",
             Chart::ExplainedVariance => "explained variance",
-            Chart::HubGini => "hub concentration (gini)",
+            Chart::HubGini => "hub concentration (gini, recent)",
         }
     }
 
@@ -91,6 +96,9 @@ pub struct Plots {
     sampled_s: f32,
     sampled_sim_ms: u64,
     generation: u64,
+    /// Each node's forwarded volume at recent samples, oldest first: the hub chart shows
+    /// the concentration of what was forwarded between the oldest and now.
+    forwarded: std::collections::VecDeque<Vec<u64>>,
 }
 
 impl Default for Plots {
@@ -108,6 +116,7 @@ impl Default for Plots {
             sampled_s: 0.0,
             sampled_sim_ms: 0,
             generation: 0,
+            forwarded: std::collections::VecDeque::new(),
         }
     }
 }
@@ -199,8 +208,41 @@ fn sample(
     if driver.session.view().has_market() {
         plots.push(Chart::L402, "all", x, t.l402_served as f64 / dt_s);
     }
-    let gini = engine.metrics().hub_gini(engine.network().node_count());
-    plots.push(Chart::HubGini, "all", x, gini);
+    // Concentration of recent forwarding, not of everything since the start (which
+    // moves ever more slowly and hides a shift in where traffic goes).
+    let nodes = engine.network().node_bound();
+    let stats = &engine.metrics().nodes;
+    let now: Vec<u64> = (0..nodes)
+        .map(|i| stats.get(i).map_or(0, |s| s.forwarded_msat))
+        .collect();
+    if let Some(oldest) = plots.forwarded.front() {
+        let mut recent: Vec<u64> = now
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v.saturating_sub(oldest.get(i).copied().unwrap_or(0)))
+            .collect();
+        if recent.iter().any(|&v| v > 0) {
+            plots.push(Chart::HubGini, "all", x, gini(&mut recent));
+        }
+    }
+    plots.forwarded.push_back(now);
+    if plots.forwarded.len() > HUB_WINDOW_SAMPLES {
+        plots.forwarded.pop_front();
+    }
+}
+
+/// A line's colour, the same on every chart: an agent group's is its nodes' colour;
+/// the whole network's is the text colour.
+fn line_color(lab: &Lab, name: &str) -> egui::Color32 {
+    let group = lab
+        .scene
+        .agents
+        .as_ref()
+        .and_then(|a| a.groups.iter().position(|g| g.name == name));
+    match group {
+        Some(g) => theme::egui(theme::group(g)),
+        None => theme::egui(theme::TEXT),
+    }
 }
 
 /// The charts: a toggle strip, then the visible charts side by side.
@@ -267,6 +309,7 @@ pub fn chart_ui(
     }
     plot.width(width)
         .height(height)
+        .legend(Legend::default().position(Corner::LeftTop))
         .link_axis(group, [true, false])
         .link_cursor(group, [true, false])
         .allow_scroll(false)
@@ -275,13 +318,36 @@ pub fn chart_ui(
         .show(ui, |p| {
             for ((c, name), points) in &plots.series {
                 if *c == chart {
-                    p.line(Line::new(name.clone(), PlotPoints::from(points.clone())));
+                    let label = if name == "all" { "network" } else { name };
+                    p.line(
+                        Line::new(label, PlotPoints::from(points.clone()))
+                            .color(line_color(lab, name)),
+                    );
                 }
             }
+            // Markers stay out of the legend (no name); their label sits at the top of
+            // the data (not of the plot bounds, which the label would then push up).
+            let top = plots
+                .series
+                .iter()
+                .filter(|((c, _), _)| *c == chart)
+                .flat_map(|(_, points)| points.iter().map(|p| p[1]))
+                .fold(f64::NEG_INFINITY, f64::max);
+            let top = if matches!(chart, Chart::Success | Chart::HubGini | Chart::ClipFraction) {
+                top.max(1.0)
+            } else if top.is_finite() {
+                top
+            } else {
+                0.0
+            };
+            let marker = theme::egui(theme::CONGESTION);
             for m in &lab.markers {
-                p.vline(
-                    VLine::new(m.label.clone(), m.at_ms as f64 / 1000.0)
-                        .color(egui::Color32::from_rgb(255, 90, 60)),
+                let x = m.at_ms as f64 / 1000.0;
+                p.vline(VLine::new("", x).color(marker));
+                p.text(
+                    Text::new("", PlotPoint::new(x, top), m.label.clone())
+                        .color(marker)
+                        .anchor(egui::Align2::LEFT_TOP),
                 );
             }
         });

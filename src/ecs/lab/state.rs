@@ -350,6 +350,20 @@ pub struct Hover {
     pub channel: Option<ChannelId>,
 }
 
+/// A command as the log and the chart markers show it: nodes by alias.
+pub(super) fn describe(command: &Command, net: &crate::network::Network) -> String {
+    let alias = |n: NodeId| net.node(n).map_or(n.to_string(), |n| n.alias.clone());
+    match command {
+        Command::NodeOffline { node } => format!("{} offline", alias(*node)),
+        Command::NodeOnline { node } => format!("{} online", alias(*node)),
+        Command::DemandSpike { node, .. } => format!("demand spike -> {}", alias(*node)),
+        Command::OpenChannel { node1, node2, .. } => {
+            format!("open {}-{}", alias(*node1), alias(*node2))
+        }
+        other => other.label(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::AgentMode;

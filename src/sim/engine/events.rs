@@ -58,6 +58,11 @@ pub enum SimEvent {
     CommandApplied {
         at_ms: u64,
     },
+    /// The scene's own timeline entry `index` was applied (after its `CommandApplied`).
+    TimelineApplied {
+        index: u32,
+        at_ms: u64,
+    },
 }
 
 impl Engine {

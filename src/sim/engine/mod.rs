@@ -273,6 +273,10 @@ impl Engine {
     pub fn command_errors(&self) -> &[(u64, String)] {
         &self.command_errors
     }
+    /// The scene's timeline, as the engine runs it.
+    pub fn timeline(&self) -> &[TimedCommand] {
+        &self.timeline
+    }
     pub fn routing_settings(&self) -> &RoutingSettings {
         &self.routing
     }

@@ -4,7 +4,7 @@
 //! each event to the file that owns its concern.
 
 use super::htlc::Resolution;
-use super::{AttemptId, Engine, Step};
+use super::{AttemptId, Engine, SimEvent, Step};
 use crate::network::DelayModel;
 use crate::network::NodeId;
 use crate::sim::workload::WorkloadSampler;
@@ -300,8 +300,12 @@ impl Engine {
             Event::Fail { attempt, hop } => self.walk_back(attempt, hop as usize, Resolution::Fail),
             Event::Timeline { index } => {
                 let cmd = self.timeline[index as usize].command.clone();
-                if let Err(e) = self.apply(cmd) {
-                    self.command_errors.push((self.now_ms, e.to_string()));
+                match self.apply(cmd) {
+                    Ok(()) => self.emit(SimEvent::TimelineApplied {
+                        index,
+                        at_ms: self.now_ms,
+                    }),
+                    Err(e) => self.command_errors.push((self.now_ms, e.to_string())),
                 }
             }
             Event::JamEnd { jam } => self.release_jam(jam as usize),

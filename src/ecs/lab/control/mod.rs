@@ -18,7 +18,7 @@ use crate::rl::onward::Onward;
 use crate::routing::{RouterKind, build_router};
 use crate::scene::Scene;
 use crate::session::Budget;
-use crate::sim::command::{Command, TimedCommand};
+use crate::sim::command::TimedCommand;
 use bevy::prelude::*;
 use startup::{check_png, configure, new_session};
 use std::path::{Path, PathBuf};
@@ -108,7 +108,7 @@ fn apply(
                 Err(e) => lab.say(now, e, true),
             },
             LabCommand::Inject(cmd) => {
-                let label = describe(&cmd, driver.session.view().network());
+                let label = super::state::describe(&cmd, driver.session.view().network());
                 // What the engine accepts must also be a valid scene entry, or the saved
                 // scene would not load again.
                 let entry = TimedCommand {
@@ -201,20 +201,6 @@ fn apply(
         if w.title != title {
             w.title = title.clone();
         }
-    }
-}
-
-/// A command as the log and the chart markers show it: nodes by alias.
-fn describe(command: &Command, net: &crate::network::Network) -> String {
-    let alias = |n: NodeId| net.node(n).map_or(n.to_string(), |n| n.alias.clone());
-    match command {
-        Command::NodeOffline { node } => format!("{} offline", alias(*node)),
-        Command::NodeOnline { node } => format!("{} online", alias(*node)),
-        Command::DemandSpike { node, .. } => format!("demand spike -> {}", alias(*node)),
-        Command::OpenChannel { node1, node2, .. } => {
-            format!("open {}-{}", alias(*node1), alias(*node2))
-        }
-        other => other.label(),
     }
 }
 
