@@ -7,10 +7,10 @@
 //! the payment is unroutable, and the oracle says why ([`Unroutable`]): no routing
 //! decision could have delivered it on one path.
 
+use super::search::HeapItem as Item;
 use super::{Decision, DecisionContext, Route, RouteHop};
 use crate::network::{ChannelId, Direction, Network, NodeId, ShortChannelId};
 use serde::{Deserialize, Serialize};
-use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 /// Why no path could carry a payment when it was sent.
@@ -63,26 +63,6 @@ struct Label {
     next: Option<(ChannelId, Direction, ShortChannelId, NodeId)>,
     stamp: u32,
     settled: bool,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Item {
-    dist: f64,
-    node: u32,
-}
-impl Eq for Item {}
-impl Ord for Item {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .dist
-            .total_cmp(&self.dist)
-            .then_with(|| other.node.cmp(&self.node))
-    }
-}
-impl PartialOrd for Item {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
 }
 
 /// Per-hop tie-break weight, in msat: far below any real fee difference.

@@ -54,10 +54,11 @@ impl Limits {
 
 const NO_EDGE: u32 = u32::MAX;
 
+/// A node waiting in a search's heap (also the oracle's): a min-heap on distance.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct HeapItem {
-    dist: f64,
-    node: u32,
+pub(super) struct HeapItem {
+    pub(super) dist: f64,
+    pub(super) node: u32,
 }
 impl Eq for HeapItem {}
 impl Ord for HeapItem {

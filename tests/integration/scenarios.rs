@@ -488,18 +488,18 @@ fn fast_jamming_keeps_a_channel_busy_only_while_it_lasts() {
     // No workload of its own: the clock runs with only the attack on it.
     let mut quiet = line(4);
     quiet.workload.rate_per_s = 1e-6;
-    let mut e = engine(&quiet, RouterKind::Cheapest);
     // n1 -> n2 holds 5M sat; attack HTLCs of 1M sat, 10 a second, each held 1 s: about
     // ten in flight would lock it all, and 5 fit.
-    e.apply(Command::FastJam {
+    let attack = Command::FastJam {
         scid: scid(1),
         direction: Direction::Forward,
         rate_per_s: 10.0,
         amount_msat: 1_000_000_000,
         hold_ms: 1_000,
         duration_ms: 5_000,
-    })
-    .unwrap();
+    };
+    let mut e = engine(&quiet, RouterKind::Cheapest);
+    e.apply(attack.clone()).unwrap();
     e.run_until(2_000);
     let side = |e: &Engine| {
         let ch = e
@@ -513,15 +513,7 @@ fn fast_jamming_keeps_a_channel_busy_only_while_it_lasts() {
     assert_eq!(failure_of(&e), FailureReason::InsufficientLiquidity);
     // After the stream stops, the last attack HTLCs fail back and the channel is whole.
     let mut e = engine(&quiet, RouterKind::Cheapest);
-    e.apply(Command::FastJam {
-        scid: scid(1),
-        direction: Direction::Forward,
-        rate_per_s: 10.0,
-        amount_msat: 1_000_000_000,
-        hold_ms: 1_000,
-        duration_ms: 5_000,
-    })
-    .unwrap();
+    e.apply(attack).unwrap();
     e.run_until(7_000);
     assert_eq!(side(&e), (5_000_000_000, 0));
     pay(&mut e, 0, 3, 100_000_000);
