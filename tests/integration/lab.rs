@@ -88,6 +88,14 @@ fn a_screenshot_of_the_classroom_shows_the_drawn_graph() {
         .filter(|(_, _, p)| near(p, theme::LOCAL, 24) || near(p, theme::REMOTE, 24))
         .count();
     assert!(centre > 1000, "channel pixels in the graph area: {centre}");
+    // The colour key, always there: the L402 swatch is the only violet on a scene with no
+    // paid APIs, and it sits in the lower left of the graph area.
+    let key = img
+        .enumerate_pixels()
+        .filter(|(x, y, _)| *x < w / 2 && *y > h / 3)
+        .filter(|(_, _, p)| near(p, theme::L402, 20))
+        .count();
+    assert!(key > 10, "colour key pixels: {key}");
     // Mostly background there still: a drawing, not a smear.
     let bg = [14u8, 16, 22];
     let background = img.pixels().filter(|p| near(p, bg, 6)).count();
@@ -341,10 +349,15 @@ fn learned_weights_round_trip_through_a_save() {
 #[test]
 fn the_scenes_own_timeline_entries_are_marked() {
     let state = tmp("state-timeline.json");
+    let charts = tmp("timeline-charts.csv");
     let script = lesson(
         "timeline",
-        r#"(wait: Frames(1), do: SetSpeed(Times(200.0))),
-           (wait: Sim(95000), do: QuitNow),"#,
+        &format!(
+            r#"(wait: Frames(1), do: SetSpeed(Times(200.0))),
+           (wait: Sim(95000), do: ExportCharts("{}")),
+           (wait: Frames(2), do: QuitNow),"#,
+            charts.display()
+        ),
     );
     let out = lab_window(&[
         "scenes/congestion.ron",
@@ -363,4 +376,14 @@ fn the_scenes_own_timeline_entries_are_marked() {
         ]),
         "{applied}"
     );
+    // The charts' data, exported as CSV: success rate of the whole network over time.
+    let text = std::fs::read_to_string(&charts).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("chart,line,sim_s,value"));
+    let success: Vec<f64> = lines
+        .filter(|l| l.starts_with("success rate,network,"))
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(!success.is_empty(), "{text}");
+    assert!(success.iter().all(|s| (0.0..=1.0).contains(s)), "{text}");
 }

@@ -8,7 +8,7 @@
 
 use super::LabSet;
 use super::feed::Tally;
-use super::state::Lab;
+use super::state::{Lab, LabCommand};
 use super::theme;
 use crate::ecs::sim::{SimDriver, SimStatus};
 use crate::sim::metrics::{gini, percentile};
@@ -143,7 +143,8 @@ pub struct PlotsPlugin;
 impl Plugin for PlotsPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Plots>()
-            .add_systems(Update, sample.in_set(LabSet::Draw));
+            .add_systems(Update, sample.in_set(LabSet::Draw))
+            .add_systems(Update, export.in_set(LabSet::Apply));
     }
 }
 
@@ -245,10 +246,65 @@ fn line_color(lab: &Lab, name: &str) -> egui::Color32 {
     }
 }
 
-/// The charts: a toggle strip, then the visible charts side by side.
-pub fn show(ui: &mut egui::Ui, plots: &mut Plots, lab: &Lab, l402: bool, height: f32) {
+/// Every chart's data as CSV: one row per point, charts and lines in a fixed order.
+pub fn to_csv(plots: &Plots) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["chart", "line", "sim_s", "value"])?;
+    for ((chart, line), points) in &plots.series {
+        let line = if line == "all" { "network" } else { line };
+        for [x, y] in points {
+            w.write_record([chart.title(), line, &x.to_string(), &y.to_string()])?;
+        }
+    }
+    Ok(w.into_inner()?)
+}
+
+/// `ExportCharts`: write the charts' data, atomically, and say where.
+fn export(mut incoming: MessageReader<LabCommand>, plots: Res<Plots>, mut lab: ResMut<Lab>) {
+    for command in incoming.read() {
+        let LabCommand::ExportCharts(path) = command else {
+            continue;
+        };
+        let written = to_csv(&plots).and_then(|bytes| {
+            crate::files::write_atomically(path, &bytes).map_err(anyhow::Error::from)
+        });
+        let at = plots.sampled_sim_ms;
+        match written {
+            Ok(()) => lab.say(at, format!("charts -> {}", path.display()), false),
+            Err(e) => lab.say(at, format!("{}: cannot write: {e}", path.display()), true),
+        }
+    }
+}
+
+/// Where the export button writes: beside the scene, `STEM-charts.csv`.
+fn export_path(lab: &Lab) -> std::path::PathBuf {
+    let stem = lab
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "scene".into());
+    lab.path.with_file_name(format!("{stem}-charts.csv"))
+}
+
+/// The charts: a toggle strip, then the visible charts side by side. Returns a command
+/// when a button asked for one.
+pub fn show(
+    ui: &mut egui::Ui,
+    plots: &mut Plots,
+    lab: &Lab,
+    l402: bool,
+    height: f32,
+) -> Option<LabCommand> {
     let applies = |c: Chart| (!c.is_ppo() || lab.has_agents()) && (c != Chart::L402 || l402);
+    let mut command = None;
     ui.horizontal_wrapped(|ui| {
+        if ui
+            .small_button("export CSV")
+            .on_hover_text("write every chart's data beside the scene (STEM-charts.csv)")
+            .clicked()
+        {
+            command = Some(LabCommand::ExportCharts(export_path(lab)));
+        }
         for chart in Chart::ALL {
             if !applies(chart) {
                 continue;
@@ -268,7 +324,7 @@ pub fn show(ui: &mut egui::Ui, plots: &mut Plots, lab: &Lab, l402: bool, height:
         .filter(|c| !plots.hidden.contains(c) && applies(*c))
         .collect();
     if visible.is_empty() {
-        return;
+        return command;
     }
     let width = (ui.available_width() / visible.len() as f32 - 8.0).max(140.0);
     egui::ScrollArea::horizontal().show(ui, |ui| {
@@ -291,6 +347,7 @@ pub fn show(ui: &mut egui::Ui, plots: &mut Plots, lab: &Lab, l402: bool, height:
             }
         });
     });
+    command
 }
 
 /// One chart, its lines and the injected-event markers.

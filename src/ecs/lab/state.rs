@@ -65,6 +65,8 @@ pub enum LabCommand {
     Screenshot(PathBuf),
     OpenScene(PathBuf),
     SaveScene(PathBuf),
+    /// Write every chart's data as CSV (chart, line, simulated seconds, value).
+    ExportCharts(PathBuf),
     SetPresenter(bool),
     /// Show or hide the help overlay.
     ToggleHelp,
@@ -238,6 +240,8 @@ pub(super) struct UiState {
     pub(super) amount_sat: u64,
     /// The egui zoom factor last set (presenter mode enlarges everything).
     pub(super) zoom: f32,
+    /// The run panel's node search, as typed.
+    pub(super) find: String,
 }
 
 impl Default for UiState {
@@ -247,6 +251,7 @@ impl Default for UiState {
             destination: 0,
             amount_sat: 50_000,
             zoom: 1.0,
+            find: String::new(),
         }
     }
 }

@@ -184,6 +184,8 @@ fn apply(
                     }
                 }
             }
+            // The charts' own system writes the file (it owns their data).
+            LabCommand::ExportCharts(_) => {}
             LabCommand::SetPresenter(on) => lab.presenter = on,
             LabCommand::ToggleHelp => lab.help = !lab.help,
             LabCommand::Fit => lab.fit_requested = true,

@@ -93,13 +93,15 @@ fn ui(
             .resizable(false)
             .exact_size(CHART_HEIGHT + 62.0)
             .show(&mut root, |ui| {
-                plots::show(
+                if let Some(c) = plots::show(
                     ui,
                     &mut plots,
                     &lab,
                     driver.session.view().has_market(),
                     CHART_HEIGHT,
-                );
+                ) {
+                    send(c);
+                }
             });
         egui::Panel::left("run")
             .resizable(true)

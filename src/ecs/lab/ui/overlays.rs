@@ -1,5 +1,6 @@
 //! What egui paints over the graph: node aliases (when few enough are on screen), the
-//! L402 badges rising from clients and services, and the "paused" mark.
+//! L402 badges rising from clients and services, the "paused" mark, and the colour key
+//! (always shown, presenter mode included: roles, liquidity sides, pulses, congestion).
 
 use crate::ecs::lab::feed::{Flights, badge_age};
 use crate::ecs::lab::state::{GraphArea, Lab, ViewCam, world_pos};
@@ -57,6 +58,7 @@ pub(super) fn overlays(
         painter.rect_filled(r, 4.0, theme::egui_alpha(b.color, 0.85 * alpha));
         painter.galley(p, galley, theme::egui_alpha(theme::TEXT, alpha));
     }
+    colour_key(painter, lab, &font);
     if lab.paused {
         painter.text(
             rect.right_top() + egui::vec2(-12.0, 10.0),
@@ -64,6 +66,60 @@ pub(super) fn overlays(
             "paused",
             FontId::proportional(if lab.presenter { 26.0 } else { 18.0 }),
             theme::egui(theme::REMOTE),
+        );
+    }
+}
+
+/// The colour key in the graph's bottom-left corner.
+fn colour_key(painter: &egui::Painter, lab: &Lab, font: &FontId) {
+    use crate::network::Role;
+    let mut entries: Vec<(theme::Rgb, &str, bool)> = vec![
+        (theme::role(Role::Router), "router", false),
+        (theme::role(Role::Merchant), "merchant", false),
+        (theme::role(Role::Client), "client", false),
+        (theme::role(Role::ApiService), "API", false),
+    ];
+    if let Some(agents) = &lab.scene.agents {
+        for (i, g) in agents.groups.iter().enumerate().take(4) {
+            entries.push((theme::group(i), g.name.as_str(), false));
+        }
+    }
+    entries.extend([
+        (theme::LOCAL, "node1's balance", true),
+        (theme::REMOTE, "node2's balance", true),
+        (theme::IN_FLIGHT, "HTLC offered", true),
+        (theme::SUCCESS, "settled", true),
+        (theme::FAILURE, "failed back", true),
+        (theme::L402, "L402 payment", true),
+        (theme::CONGESTION, "slots filling", true),
+    ]);
+    let rect = painter.clip_rect();
+    let line = font.size + 5.0;
+    let width = 8.0 + 18.0 + 8.0 * font.size;
+    let height = line * entries.len() as f32 + 8.0;
+    let key = egui::Rect::from_min_size(
+        rect.left_bottom() + egui::vec2(10.0, -10.0 - height),
+        egui::vec2(width, height),
+    );
+    painter.rect_filled(key, 4.0, Color32::from_black_alpha(150));
+    for (i, (color, label, is_line)) in entries.iter().enumerate() {
+        let y = key.top() + 4.0 + line * (i as f32 + 0.5);
+        let x = key.left() + 8.0;
+        let c = theme::egui(*color);
+        if *is_line {
+            painter.line_segment(
+                [egui::pos2(x, y), egui::pos2(x + 12.0, y)],
+                egui::Stroke::new(3.0, c),
+            );
+        } else {
+            painter.circle_filled(egui::pos2(x + 6.0, y), 5.0, c);
+        }
+        painter.text(
+            egui::pos2(x + 18.0, y),
+            Align2::LEFT_CENTER,
+            *label,
+            font.clone(),
+            theme::egui_alpha(theme::TEXT, 0.9),
         );
     }
 }

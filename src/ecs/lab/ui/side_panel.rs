@@ -1,6 +1,6 @@
 //! The run panel on the left: file buttons (open, save as, help, presenter), the scene's
-//! path and unsaved state, the run's counters (payments, fees, HTLCs in flight, agents,
-//! L402) and the event log.
+//! path and unsaved state, a search for a node by alias, the run's counters (payments,
+//! fees, HTLCs in flight, agents, L402) and the event log.
 
 use crate::ecs::lab::state::{DialogMode, FileDialog, Lab, LabCommand, UiState};
 use crate::ecs::lab::theme;
@@ -40,6 +40,8 @@ pub(super) fn run_panel(
     let t = driver.session.view();
     let m = t.metrics();
     let net = t.network();
+    find_node(ui, net, state, send);
+    ui.separator();
     let (in_flight_msat, htlcs) = net.in_flight_totals();
     egui::Grid::new("counters")
         .num_columns(2)
@@ -91,4 +93,46 @@ pub(super) fn run_panel(
                 }
             }
         });
+}
+
+/// Most matches listed under the search field.
+const MAX_MATCHES: usize = 8;
+
+/// A search for a node by alias (case-insensitive, anywhere in the alias): Enter selects
+/// the first match, or click one of the matches listed.
+fn find_node(
+    ui: &mut egui::Ui,
+    net: &crate::network::Network,
+    state: &mut UiState,
+    send: &mut impl FnMut(LabCommand),
+) {
+    let response = ui.add(
+        egui::TextEdit::singleline(&mut state.find)
+            .hint_text("find a node by alias")
+            .desired_width(f32::INFINITY),
+    );
+    let query = state.find.trim().to_lowercase();
+    if query.is_empty() {
+        return;
+    }
+    let matches: Vec<(crate::network::NodeId, &str)> = net
+        .nodes()
+        .filter(|(_, n)| n.alias.to_lowercase().contains(&query))
+        .map(|(id, n)| (id, n.alias.as_str()))
+        .take(MAX_MATCHES)
+        .collect();
+    if response.lost_focus()
+        && ui.input(|i| i.key_pressed(egui::Key::Enter))
+        && let Some((id, _)) = matches.first()
+    {
+        send(LabCommand::SelectNode(id.0));
+    }
+    if matches.is_empty() {
+        ui.label(RichText::new("no node matches").small().weak());
+    }
+    for (id, alias) in matches {
+        if ui.small_button(alias).clicked() {
+            send(LabCommand::SelectNode(id.0));
+        }
+    }
 }
