@@ -353,7 +353,8 @@ fn the_scenes_own_timeline_entries_are_marked() {
     let script = lesson(
         "timeline",
         &format!(
-            r#"(wait: Frames(1), do: SetSpeed(Times(200.0))),
+            r#"(wait: Frames(1), do: SetSpeed(Times(50.0))),
+           (wait: Sim(1000), do: Caption("Watch the hub-to-hub channel.")),
            (wait: Sim(95000), do: ExportCharts("{}")),
            (wait: Frames(2), do: QuitNow),"#,
             charts.display()
@@ -367,7 +368,9 @@ fn the_scenes_own_timeline_entries_are_marked() {
         state.to_str().unwrap(),
     ]);
     assert_ok(&out);
-    let applied = dump(&state)["applied_commands"].clone();
+    let state = dump(&state);
+    assert_eq!(state["caption"], "Watch the hub-to-hub channel.");
+    let applied = state["applied_commands"].clone();
     assert_eq!(
         applied,
         serde_json::json!([
@@ -386,4 +389,36 @@ fn the_scenes_own_timeline_entries_are_marked() {
         .collect();
     assert!(!success.is_empty(), "{text}");
     assert!(success.iter().all(|s| (0.0..=1.0).contains(s)), "{text}");
+}
+
+/// Every lesson in `scenes/lessons` parses and checks against the scene it names, and a
+/// lesson that names a missing node is refused before a window opens.
+#[test]
+fn lessons_are_checked_against_their_scenes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/lessons");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let lesson = lnlab::Lesson::load(&path).unwrap();
+        let scene = lesson.scene.as_ref().expect("each lesson names its scene");
+        let scene = lnlab::load_scene(&dir.join(scene)).unwrap();
+        lesson
+            .check_against(&scene)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            lesson
+                .steps
+                .iter()
+                .any(|s| matches!(s.command, lnlab::LabCommand::Caption(_))),
+            "{} narrates on screen",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 3, "{checked} lessons");
+    let bad = lesson("bad-node", r#"(wait: Frames(1), do: SelectNode(99)),"#);
+    assert_one_line_error(
+        &lab_window(&["scenes/classroom.ron", "--script", bad.to_str().unwrap()]),
+        "step 1: node 99, but the scene has 12 nodes",
+    );
 }

@@ -79,6 +79,7 @@ pub fn state(lab: &Lab, driver: &SimDriver) -> Value {
         "speed": lab.speed.label(),
         "policy": lab.policy,
         "unsaved_changes": lab.dirty,
+        "caption": lab.caption,
         "selection": lab.selection,
         "metrics": {
             "payments": m.payments,

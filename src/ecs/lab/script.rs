@@ -23,6 +23,10 @@ use std::time::Instant;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lesson {
+    /// The scene the lesson is written for, relative to the lesson file (for the lesson's
+    /// own checks and the reader; the lab runs it on the scene it opened).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scene: Option<PathBuf>,
     pub steps: Vec<LessonStep>,
 }
 
@@ -64,6 +68,45 @@ impl Lesson {
             }
         }
         Ok(lesson)
+    }
+
+    /// Check every step against the scene the lesson runs on, before a window opens: nodes
+    /// and channels it names exist, injected commands are valid timeline entries, and
+    /// screenshots are PNG files. Errors name the step (`step 3: ...`).
+    pub fn check_against(&self, scene: &crate::scene::Scene) -> Result<(), String> {
+        let nodes = scene.nodes.len() as u32;
+        for (i, step) in self.steps.iter().enumerate() {
+            let at = |e: String| format!("step {}: {e}", i + 1);
+            match &step.command {
+                // From here on the lesson runs on another scene.
+                LabCommand::OpenScene(_) => break,
+                LabCommand::SelectNode(n) if *n >= nodes => {
+                    return Err(at(format!("node {n}, but the scene has {nodes} nodes")));
+                }
+                LabCommand::SelectChannel(scid)
+                    if !scene.channels.iter().any(|c| c.scid == *scid) =>
+                {
+                    return Err(at(format!("no channel {scid} in the scene")));
+                }
+                LabCommand::Inject(command) => {
+                    // At_ms does not matter here; the command's own values do.
+                    let entry = crate::sim::command::TimedCommand {
+                        at_ms: 0,
+                        command: command.clone(),
+                    };
+                    entry.validate(nodes).map_err(at)?;
+                }
+                LabCommand::Screenshot(path)
+                    if !path
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("png")) =>
+                {
+                    return Err(at(format!("{}: screenshots are PNG files", path.display())));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 }
 

@@ -67,6 +67,9 @@ pub enum LabCommand {
     SaveScene(PathBuf),
     /// Write every chart's data as CSV (chart, line, simulated seconds, value).
     ExportCharts(PathBuf),
+    /// Narration on screen, over the graph, until the next caption (an empty one clears
+    /// it). Large enough to read on a projector, and shown in presenter mode.
+    Caption(String),
     SetPresenter(bool),
     /// Show or hide the help overlay.
     ToggleHelp,
@@ -152,6 +155,8 @@ pub struct Lab {
     /// A run nobody watches (`--frames`, `--screenshot`, `--bench-frames`): the pointer
     /// that Xvfb parks mid-window must not hover anything.
     pub unattended: bool,
+    /// The lesson's narration now on screen.
+    pub caption: Option<String>,
 }
 
 impl Lab {

@@ -186,6 +186,12 @@ fn apply(
             }
             // The charts' own system writes the file (it owns their data).
             LabCommand::ExportCharts(_) => {}
+            LabCommand::Caption(text) => {
+                lab.caption = (!text.trim().is_empty()).then(|| text.clone());
+                if lab.caption.is_some() {
+                    lab.say(now, format!("caption: {text}"), false);
+                }
+            }
             LabCommand::SetPresenter(on) => lab.presenter = on,
             LabCommand::ToggleHelp => lab.help = !lab.help,
             LabCommand::Fit => lab.fit_requested = true,

@@ -43,6 +43,11 @@ impl Startup {
         }
         let lesson = args.script.as_deref().map(Lesson::load).transpose()?;
         let scene = crate::scene::load(&path)?;
+        if let (Some(lesson), Some(script)) = (&lesson, &args.script) {
+            lesson
+                .check_against(&scene)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", script.display()))?;
+        }
         let driver = new_session(&scene, &path, args.seed).map_err(anyhow::Error::msg)?;
         check_display()?;
         Ok(Startup {
@@ -77,6 +82,7 @@ impl Startup {
             generation: 1,
             confirm_quit: false,
             fit_requested: true,
+            caption: None,
             unattended: args.frames.is_some()
                 || args.screenshot.is_some()
                 || args.bench_frames.is_some(),

@@ -58,7 +58,10 @@ pub(super) fn overlays(
         painter.rect_filled(r, 4.0, theme::egui_alpha(b.color, 0.85 * alpha));
         painter.galley(p, galley, theme::egui_alpha(theme::TEXT, alpha));
     }
-    colour_key(painter, lab, &font);
+    let key = colour_key(painter, lab);
+    if let Some(text) = &lab.caption {
+        caption(painter, text, lab.presenter, key.right());
+    }
     if lab.paused {
         painter.text(
             rect.right_top() + egui::vec2(-12.0, 10.0),
@@ -70,8 +73,10 @@ pub(super) fn overlays(
     }
 }
 
-/// The colour key in the graph's bottom-left corner.
-fn colour_key(painter: &egui::Painter, lab: &Lab, font: &FontId) {
+/// The colour key in the graph's bottom-left corner; returns where it is.
+fn colour_key(painter: &egui::Painter, lab: &Lab) -> egui::Rect {
+    // Small type even in presenter mode (which zooms everything already).
+    let font = &FontId::proportional(11.0);
     use crate::network::Role;
     let mut entries: Vec<(theme::Rgb, &str, bool)> = vec![
         (theme::role(Role::Router), "router", false),
@@ -122,4 +127,28 @@ fn colour_key(painter: &egui::Painter, lab: &Lab, font: &FontId) {
             theme::egui_alpha(theme::TEXT, 0.9),
         );
     }
+    key
+}
+
+/// The lesson's narration at the bottom of the graph, right of the colour key (whose
+/// right edge is `key_right`), wrapped, on a dark band.
+fn caption(painter: &egui::Painter, text: &str, presenter: bool, key_right: f32) {
+    let clip = painter.clip_rect();
+    let rect =
+        egui::Rect::from_x_y_ranges((key_right + 16.0)..=(clip.right() - 16.0), clip.y_range());
+    let size = if presenter { 22.0 } else { 18.0 };
+    let width = rect.width().max(200.0);
+    let galley = painter.layout(
+        text.to_string(),
+        FontId::proportional(size),
+        theme::egui(theme::TEXT),
+        width,
+    );
+    let at = egui::pos2(
+        rect.center().x - galley.size().x / 2.0,
+        rect.bottom() - galley.size().y - 24.0,
+    );
+    let band = egui::Rect::from_min_size(at, galley.size()).expand(10.0);
+    painter.rect_filled(band, 6.0, Color32::from_black_alpha(245));
+    painter.galley(at, galley, theme::egui(theme::TEXT));
 }
