@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod engine;
+pub mod hubs;
 pub mod ledger;
 pub mod metrics;
 pub mod settings;

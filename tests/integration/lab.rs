@@ -370,6 +370,27 @@ fn the_scenes_own_timeline_entries_are_marked() {
     assert_ok(&out);
     let state = dump(&state);
     assert_eq!(state["caption"], "Watch the hub-to-hub channel.");
+    // The hubs ranking: by forwarded share, and the two hubs lead it.
+    let hubs = state["hubs"].as_array().unwrap();
+    let shares: Vec<f64> = hubs
+        .iter()
+        .map(|h| h["forwarded_share"].as_f64().unwrap())
+        .collect();
+    assert!(shares.windows(2).all(|w| w[0] >= w[1]), "{shares:?}");
+    assert!(shares.iter().sum::<f64>() <= 1.0 + 1e-9);
+    let top: Vec<&str> = hubs[..2]
+        .iter()
+        .map(|h| h["alias"].as_str().unwrap())
+        .collect();
+    assert!(
+        top.contains(&"HubNorth") && top.contains(&"HubSouth"),
+        "{top:?}"
+    );
+    assert!(
+        hubs[0]["betweenness"].as_f64().unwrap() > 0.2,
+        "{}",
+        hubs[0]
+    );
     let applied = state["applied_commands"].clone();
     assert_eq!(
         applied,

@@ -70,6 +70,20 @@ pub fn state(lab: &Lab, driver: &SimDriver) -> Value {
         .filter(|l| l.error)
         .map(|l| l.text.as_str())
         .collect();
+    let centrality = crate::sim::hubs::betweenness_if_small(net);
+    let hubs: Vec<Value> =
+        crate::sim::hubs::ranking(net, m, centrality.as_deref().unwrap_or(&[]), 10)
+            .into_iter()
+            .map(|r| {
+                json!({
+                    "node": r.node.0,
+                    "alias": r.alias,
+                    "forwarded_share": r.forwarded_share,
+                    "fees_earned_msat": r.fees_earned_msat,
+                    "betweenness": centrality.as_ref().map(|_| r.betweenness),
+                })
+            })
+            .collect();
     json!({
         "scene": lab.scene.name,
         "scene_path": lab.path.display().to_string(),
@@ -96,6 +110,7 @@ pub fn state(lab: &Lab, driver: &SimDriver) -> Value {
             "updates": t.update_rows().len(),
         },
         "l402": t.l402_report().map(|r| serde_json::to_value(r).ok()),
+        "hubs": hubs,
         "applied_commands": applied,
         "refused_commands": refused,
         "lab_errors": lab_errors,

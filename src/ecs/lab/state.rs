@@ -247,6 +247,9 @@ pub(super) struct UiState {
     pub(super) zoom: f32,
     /// The run panel's node search, as typed.
     pub(super) find: String,
+    /// Betweenness for the hubs ranking, and the (generation, nodes, channels) it is for.
+    pub(super) betweenness: Option<Vec<f64>>,
+    pub(super) hubs_key: Option<(u64, usize, usize)>,
 }
 
 impl Default for UiState {
@@ -257,6 +260,8 @@ impl Default for UiState {
             amount_sat: 50_000,
             zoom: 1.0,
             find: String::new(),
+            betweenness: None,
+            hubs_key: None,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The run panel on the left: file buttons (open, save as, help, presenter), the scene's
 //! path and unsaved state, a search for a node by alias, the run's counters (payments,
-//! fees, HTLCs in flight, agents, L402) and the event log.
+//! fees, HTLCs in flight, agents, L402), the hubs ranking and the event log.
 
 use crate::ecs::lab::state::{DialogMode, FileDialog, Lab, LabCommand, UiState};
 use crate::ecs::lab::theme;
@@ -79,6 +79,8 @@ pub(super) fn run_panel(
             }
         });
     ui.separator();
+    hubs_section(ui, lab, driver, state);
+    ui.separator();
     ui.strong("events");
     egui::ScrollArea::vertical()
         .stick_to_bottom(true)
@@ -135,4 +137,61 @@ fn find_node(
             send(LabCommand::SelectNode(id.0));
         }
     }
+}
+
+/// Nodes in the hubs ranking.
+const HUBS_SHOWN: usize = 8;
+
+/// The hubs: nodes ranked by their share of forwarded volume, with fees earned and
+/// betweenness (computed when the section is open, again when the topology changes).
+fn hubs_section(ui: &mut egui::Ui, lab: &Lab, driver: &SimDriver, state: &mut UiState) {
+    egui::CollapsingHeader::new("hubs")
+        .default_open(false)
+        .show(ui, |ui| {
+            let t = driver.session.view();
+            let net = t.network();
+            let key = (lab.generation, net.node_count(), net.channel_count());
+            if state.hubs_key != Some(key) {
+                state.betweenness = crate::sim::hubs::betweenness_if_small(net);
+                state.hubs_key = Some(key);
+            }
+            let rows = crate::sim::hubs::ranking(
+                net,
+                t.metrics(),
+                state.betweenness.as_deref().unwrap_or(&[]),
+                HUBS_SHOWN,
+            );
+            egui::Grid::new("hubs")
+                .num_columns(4)
+                .striped(true)
+                .show(ui, |ui| {
+                    ui.label(RichText::new("node").small());
+                    ui.label(RichText::new("share").small())
+                        .on_hover_text("share of all forwarded volume");
+                    ui.label(RichText::new("fees").small())
+                        .on_hover_text("fees earned, sat");
+                    ui.label(RichText::new("betw.").small())
+                        .on_hover_text("betweenness: share of shortest paths through it");
+                    ui.end_row();
+                    for r in rows {
+                        ui.label(RichText::new(&r.alias).small());
+                        ui.label(
+                            RichText::new(format!("{:.1}%", 100.0 * r.forwarded_share))
+                                .monospace()
+                                .small(),
+                        );
+                        ui.label(
+                            RichText::new(format!("{}", r.fees_earned_msat / 1000))
+                                .monospace()
+                                .small(),
+                        );
+                        let b = match &state.betweenness {
+                            Some(_) => format!("{:.2}", r.betweenness),
+                            None => "-".into(),
+                        };
+                        ui.label(RichText::new(b).monospace().small());
+                        ui.end_row();
+                    }
+                });
+        });
 }
