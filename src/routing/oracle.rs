@@ -94,15 +94,7 @@ impl OracleRouter {
         // Hop by hop, an intermediate node may not lead back into the route so far.
         let on_route = |v: NodeId| v != source && p.route_nodes.contains(&v);
         let n = net.node_bound();
-        if self.labels.len() != n {
-            self.labels = vec![Label::default(); n];
-            self.generation = 0;
-        }
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.labels.fill(Label::default());
-            self.generation = 1;
-        }
+        super::search::next_generation(&mut self.labels, &mut self.generation, n);
         let generation = self.generation;
         self.heap.clear();
         let online = |v: NodeId| net.node(v).is_some_and(|n| n.online);

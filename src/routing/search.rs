@@ -54,6 +54,25 @@ impl Limits {
 
 const NO_EDGE: u32 = u32::MAX;
 
+/// Start a new search over `n` nodes with generation-stamped labels: labels written by
+/// an older generation count as absent, so nothing is cleared between searches (except
+/// when the node count changes or the counter wraps).
+pub(super) fn next_generation<L: Clone + Default>(
+    labels: &mut Vec<L>,
+    generation: &mut u32,
+    n: usize,
+) {
+    if labels.len() != n {
+        *labels = vec![L::default(); n];
+        *generation = 0;
+    }
+    *generation = generation.wrapping_add(1);
+    if *generation == 0 {
+        labels.fill(L::default());
+        *generation = 1;
+    }
+}
+
 /// A node waiting in a search's heap (also the oracle's): a min-heap on distance.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct HeapItem {
@@ -139,15 +158,7 @@ impl Tree {
         source: Option<NodeId>,
     ) {
         let n = gossip.node_bound();
-        if self.labels.len() != n {
-            self.labels = vec![Label::default(); n];
-            self.generation = 0;
-        }
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            self.labels.fill(Label::default());
-            self.generation = 1;
-        }
+        next_generation(&mut self.labels, &mut self.generation, n);
         self.destination = destination;
         self.amount_msat = amount_msat;
         self.epoch = gossip.epoch;

@@ -210,25 +210,7 @@ fn too_many_hops_for_a_hop_by_hop_walk() {
 
 #[test]
 fn retries_route_around_a_failed_channel() {
-    // A square: n0-n1-n3 (cheap, but n1 is empty toward n3) and n0-n2-n3 (dearer, works).
-    let mut scene = line(4);
-    scene.channels = vec![];
-    let mut add = |i: u32, a: u32, b: u32, bal: u64, fee_ppm: u64| {
-        scene.channels.push(lnlab::SceneChannel {
-            scid: scid(i),
-            node1: a,
-            node2: b,
-            capacity_sat: 10_000_000,
-            node1_balance_msat: Some(bal),
-            node1_policy: Some(policy(0, fee_ppm, 40)),
-            node2_policy: Some(policy(0, fee_ppm, 40)),
-        })
-    };
-    add(0, 0, 1, 5_000_000_000, 1);
-    add(1, 1, 3, 0, 1);
-    add(2, 0, 2, 5_000_000_000, 900);
-    add(3, 2, 3, 5_000_000_000, 900);
-    scene.routing.max_attempts = 3;
+    let scene = square_with_a_hidden_empty_channel();
     for router in [RouterKind::Lnd, RouterKind::Ldk] {
         let mut e = engine(&scene, router);
         pay(&mut e, 0, 3, 100_000_000);
