@@ -443,3 +443,35 @@ fn lessons_are_checked_against_their_scenes() {
         "step 1: node 99, but the scene has 12 nodes",
     );
 }
+
+/// A teacher skips a long wait (N) and goes back a caption (B); as lesson steps here.
+#[test]
+fn lesson_steps_can_be_skipped_and_captions_gone_back_to() {
+    let state = tmp("state-steps.json");
+    let script = lesson(
+        "steps",
+        r#"(wait: Frames(1), do: Caption("one")),
+           (wait: Frames(2), do: NextStep),
+           (wait: Sim(600000), do: Caption("two")),
+           (wait: Frames(2), do: Caption("three")),
+           (wait: Frames(2), do: PreviousStep),
+           (wait: Frames(3), do: QuitNow),"#,
+    );
+    // `--frames` is only a safety net: a lesson stuck at the long wait ends there.
+    let out = lab_window(&[
+        "scenes/classroom.ron",
+        "--script",
+        script.to_str().unwrap(),
+        "--frames",
+        "600",
+        "--dump-state",
+        state.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let state = dump(&state);
+    assert_eq!(state["caption"], "two", "back from three to two");
+    assert!(
+        state["sim_ms"].as_u64().unwrap() < 600_000,
+        "the 10-minute wait was skipped"
+    );
+}

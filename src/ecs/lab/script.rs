@@ -131,6 +131,12 @@ pub struct Runner {
     screenshot_sent: bool,
     dump_state: Option<PathBuf>,
     bench: Option<Bench>,
+    /// `NextStep` asked for the next step to run at once.
+    skip_wait: bool,
+    /// `PreviousStep` asked for the previous caption.
+    back: bool,
+    /// The lesson's captions shown so far, the current one last.
+    captions: Vec<String>,
 }
 
 struct Bench {
@@ -154,6 +160,9 @@ impl Runner {
             screenshot: args.screenshot.clone(),
             screenshot_sent: false,
             dump_state: args.dump_state.clone(),
+            skip_wait: false,
+            back: false,
+            captions: Vec::new(),
             bench: args.bench_frames.map(|frames| Bench {
                 frames,
                 warmup: 30,
@@ -172,7 +181,7 @@ pub struct ScriptPlugin;
 impl Plugin for ScriptPlugin {
     fn build(&self, app: &mut App) {
         app.init_resource::<Exit>()
-            .add_systems(Update, drive.in_set(LabSet::Drive))
+            .add_systems(Update, (step_keys, drive).chain().in_set(LabSet::Drive))
             .add_systems(Last, exit_when_done);
     }
 }
@@ -205,6 +214,17 @@ fn save_png(image: &Image, path: &Path) -> anyhow::Result<()> {
     rgb.write_to(&mut bytes, image::ImageFormat::Png)?;
     crate::files::write_atomically(path, bytes.get_ref())?;
     Ok(())
+}
+
+/// `NextStep` and `PreviousStep` (keys N and B, or lesson steps) for the runner.
+fn step_keys(mut incoming: MessageReader<LabCommand>, mut runner: ResMut<Runner>) {
+    for command in incoming.read() {
+        match command {
+            LabCommand::NextStep => runner.skip_wait = true,
+            LabCommand::PreviousStep => runner.back = true,
+            _ => {}
+        }
+    }
 }
 
 fn drive(
@@ -256,17 +276,23 @@ fn drive(
     r.frames_in_step += 1;
     r.seconds_in_step += time.delta_secs_f64();
     driver.stop_at_ms = None;
+    if std::mem::take(&mut r.back) && r.captions.len() > 1 {
+        r.captions.pop();
+        let previous = r.captions.last().cloned().unwrap_or_default();
+        out.write(LabCommand::Caption(previous));
+    }
     while let Some(step) = r.steps.front() {
-        let due = match step.wait {
-            Wait::Sim(ms) => {
-                if driver.session.view().now_ms() < ms {
-                    driver.stop_at_ms = Some(ms);
+        let due = std::mem::take(&mut r.skip_wait)
+            || match step.wait {
+                Wait::Sim(ms) => {
+                    if driver.session.view().now_ms() < ms {
+                        driver.stop_at_ms = Some(ms);
+                    }
+                    driver.session.reached(ms)
                 }
-                driver.session.reached(ms)
-            }
-            Wait::Frames(n) => r.frames_in_step >= n,
-            Wait::Seconds(s) => r.seconds_in_step >= s,
-        };
+                Wait::Frames(n) => r.frames_in_step >= n,
+                Wait::Seconds(s) => r.seconds_in_step >= s,
+            };
         if !due {
             break;
         }
@@ -278,6 +304,9 @@ fn drive(
             LabCommand::Quit => LabCommand::QuitNow,
             c => c,
         };
+        if let LabCommand::Caption(text) = &command {
+            r.captions.push(text.clone());
+        }
         out.write(command);
         if restarts {
             // Later steps wait for the new driver's clock, from the next frame on.

@@ -70,6 +70,10 @@ pub enum LabCommand {
     /// Narration on screen, over the graph, until the next caption (an empty one clears
     /// it). Large enough to read on a projector, and shown in presenter mode.
     Caption(String),
+    /// Lessons: run the next step now, without waiting for it.
+    NextStep,
+    /// Lessons: show the previous caption again (the simulation does not run backward).
+    PreviousStep,
     SetPresenter(bool),
     /// Show or hide the help overlay.
     ToggleHelp,
@@ -227,6 +231,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("G", "demand spike toward the selected node"),
     ("Esc", "clear selection, close dialogs"),
     ("P", "presenter mode"),
+    ("N / B", "lesson: next step now / previous caption"),
     ("H or F1", "this help"),
     ("F12", "screenshot (PNG)"),
     ("Ctrl+O", "open a scene"),

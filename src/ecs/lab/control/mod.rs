@@ -184,8 +184,9 @@ fn apply(
                     }
                 }
             }
-            // The charts' own system writes the file (it owns their data).
-            LabCommand::ExportCharts(_) => {}
+            // The charts' own system writes the file (it owns their data); the lesson
+            // runner takes the step commands.
+            LabCommand::ExportCharts(_) | LabCommand::NextStep | LabCommand::PreviousStep => {}
             LabCommand::Caption(text) => {
                 lab.caption = (!text.trim().is_empty()).then(|| text.clone());
                 if lab.caption.is_some() {

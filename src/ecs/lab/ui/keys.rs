@@ -75,6 +75,12 @@ pub(super) fn shortcuts(
     if plain(Key::F) {
         send(LabCommand::Fit);
     }
+    if plain(Key::N) {
+        send(LabCommand::NextStep);
+    }
+    if plain(Key::B) {
+        send(LabCommand::PreviousStep);
+    }
     if plain(Key::P) {
         send(LabCommand::SetPresenter(!lab.presenter));
     }
