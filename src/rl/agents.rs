@@ -226,18 +226,18 @@ impl Agents {
             };
             let ctx = engine.decision_context(p);
             let max = self.groups[group].learner.config.max_candidates;
-            let mut cands = candidates(&ctx, &mut self.onward, &self.memory, max);
-            let payment = engine.attempt(p.attempt).map(|a| a.payment);
-            if let Some(tried) = payment.and_then(|id| self.tried.get(&id)) {
-                let fresh: Vec<Candidate> = cands
-                    .iter()
-                    .filter(|c| !tried.contains(&(p.node, c.channel)))
-                    .cloned()
-                    .collect();
-                if !fresh.is_empty() {
-                    cands = fresh;
-                }
-            }
+            // This node's channels that its failed attempts of this payment took.
+            let tried: Vec<ChannelId> = engine
+                .attempt(p.attempt)
+                .and_then(|a| self.tried.get(&a.payment))
+                .map(|list| {
+                    list.iter()
+                        .filter(|(node, _)| *node == p.node)
+                        .map(|&(_, channel)| channel)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let cands = candidates(&ctx, &mut self.onward, &self.memory, max, &tried);
             if cands.is_empty() {
                 let reason = if ctx.payment.route_nodes.len() == 1 {
                     FailureReason::NoRoute
@@ -512,7 +512,7 @@ impl Agents {
         let route = [node];
         let ctx = engine.probe_context(node, destination, amount_msat, &route);
         let max = self.groups[group].learner.config.max_candidates;
-        let cands = candidates(&ctx, onward, &self.memory, max);
+        let cands = candidates(&ctx, onward, &self.memory, max, &[]);
         if cands.is_empty() {
             return Some(Vec::new());
         }

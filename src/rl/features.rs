@@ -72,16 +72,22 @@ impl NeighbourMemory {
 /// The valid candidates of a decision with their features, at most `max_candidates`
 /// (the ones with the best way onward when there are more: fewest hops, then fees). Invalid channels —
 /// disabled, short of balance for the amount, slots full, outside the HTLC limits, or
-/// leading back into the route — are masked out by not being candidates at all.
+/// leading back into the route — are masked out by not being candidates at all. So are the
+/// channels in `tried` (this node's failed attempts of this payment), unless nothing else
+/// is left.
 pub fn candidates(
     ctx: &DecisionContext,
     onward: &mut Onward,
     memory: &NeighbourMemory,
     max_candidates: usize,
+    tried: &[ChannelId],
 ) -> Vec<Candidate> {
     let p = &ctx.payment;
     let amount = p.amount_msat + p.fee_budget_msat;
-    let locals = ctx.local.usable_channels(amount, p.route_nodes);
+    let mut locals = ctx.local.usable_channels(amount, p.route_nodes);
+    if locals.iter().any(|c| !tried.contains(&c.channel)) {
+        locals.retain(|c| !tried.contains(&c.channel));
+    }
     if locals.is_empty() {
         return Vec::new();
     }

@@ -5,7 +5,10 @@
 //! destination over the true channels (amounts grow hop by hop by each node's true fee,
 //! CLTV deltas add up, and the sender's fee and CLTV limits hold). When no such path exists
 //! the payment is unroutable, and the oracle says why ([`Unroutable`]): no routing
-//! decision could have delivered it on one path.
+//! decision could have delivered it on one path. The search keeps one label per node (the
+//! cheapest), which is exact for balances, slots and fees; under the hop and CLTV limits a
+//! cheap path that uses them up can hide a dearer one that fits, so near those limits an
+//! `Unroutable::Cut` may be a route the oracle missed.
 
 use super::search::HeapItem as Item;
 use super::{Decision, DecisionContext, Route, RouteHop};
@@ -13,7 +16,9 @@ use crate::network::{ChannelId, Direction, Network, NodeId, ShortChannelId};
 use serde::{Deserialize, Serialize};
 use std::collections::BinaryHeap;
 
-/// Why no path could carry a payment when it was sent.
+/// Why no path could carry a payment when it was sent. The two ends are judged by their
+/// total over all usable channels (what a multi-part payment could use); a payment that
+/// exceeds the sender's largest channel but not its total is a `Cut` on one path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Unroutable {
     /// The sender's spendable balance over all its usable channels is below the amount.

@@ -82,6 +82,8 @@ pub struct Session {
     /// The payment counters when the last metrics row was written (succeeded, failed,
     /// fees paid): the start of the next row's window.
     window_start: (u64, u64, u64),
+    /// Agent decisions made before this session (carried over from earlier segments).
+    decisions_at_start: u64,
 }
 
 impl Session {
@@ -103,6 +105,7 @@ impl Session {
             events: Vec::new(),
             observed: Vec::new(),
             window_start: (0, 0, 0),
+            decisions_at_start: 0,
         }
     }
 
@@ -121,6 +124,19 @@ impl Session {
 
     pub fn agents_mut(&mut self) -> Option<&mut Agents> {
         self.agents.as_mut()
+    }
+
+    /// Continue a training run from an earlier segment's agents (see
+    /// [`Agents::carry_over`]). Returns the groups that found no match.
+    pub fn carry_over(&mut self, previous: Agents) -> Vec<String> {
+        match &mut self.agents {
+            Some(agents) => {
+                let unmatched = agents.carry_over(previous);
+                self.decisions_at_start = agents.decisions;
+                unmatched
+            }
+            None => Vec::new(),
+        }
     }
 
     pub fn market(&self) -> Option<&Market> {
@@ -327,8 +343,9 @@ impl Session {
         let Some(agents) = &mut self.agents else {
             return Vec::new();
         };
+        // This session's own decisions (a training segment carries the earlier ones).
         let secs = self.started.elapsed().as_secs_f64().max(1e-9);
-        let sps = agents.decisions as f64 / secs;
+        let sps = agents.decisions.saturating_sub(self.decisions_at_start) as f64 / secs;
         let engine = &self.engine;
         let m = engine.metrics();
         let now = (m.succeeded, m.failed, m.fees_paid_msat);

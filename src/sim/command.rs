@@ -15,7 +15,8 @@ pub enum Command {
         direction: Option<Direction>,
         duration_ms: u64,
     },
-    /// Fast jamming: a stream of attack HTLCs over one direction, `rate_per_s` of them, each
+    /// Fast jamming: a stream of attack HTLCs over one direction, `rate_per_s` of them
+    /// (at most 1,000: one per simulated millisecond), each
     /// locking `amount_msat` and a slot for `hold_ms` before it fails back (payments sent
     /// only to fail, so the channel stays busy without anything held for long), for
     /// `duration_ms`. An HTLC that finds no free slot or balance is not sent.
@@ -148,7 +149,7 @@ impl TimedCommand {
                     ..
                 } => {
                     rate_per_s.is_finite()
-                        && (0.001..=10_000.0).contains(rate_per_s)
+                        && (0.001..=1_000.0).contains(rate_per_s)
                         && *amount_msat > 0
                         && *hold_ms <= MAX_DURATION_MS
                         && *duration_ms <= MAX_DURATION_MS

@@ -71,6 +71,28 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         }
         scenes.push((scene, dir_of(path)));
     }
+    // Segments carry each group over by name, so every scene needs the same groups (or
+    // every one a single group), or a group's training would be lost between segments.
+    let groups = |s: &crate::scene::Scene| -> Vec<String> {
+        let mut names: Vec<String> = s
+            .agents
+            .iter()
+            .flat_map(|a| a.groups.iter().map(|g| g.name.clone()))
+            .collect();
+        names.sort();
+        names
+    };
+    let first_groups = groups(&scenes[0].0);
+    for (path, (s, _)) in args.scenes.iter().zip(&scenes).skip(1) {
+        let these = groups(s);
+        if these != first_groups && !(these.len() == 1 && first_groups.len() == 1) {
+            anyhow::bail!(
+                "{}: agent groups {these:?} differ from the first scene's {first_groups:?}; \
+                 scenes trained together need the same groups (or one group each)",
+                path.display()
+            );
+        }
+    }
     let (scene, scene_dir) = scenes[0].clone();
     let seed = args.seed.unwrap_or(scene.seed);
     let segmented = scenes.len() > 1 || args.generated.is_some() || args.segment_payments.is_some();
@@ -115,15 +137,17 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         };
         let mut session = Session::from_scene(&segment.scene, &segment.dir, &options)
             .map_err(|e| anyhow::anyhow!("segment {index} ({}): {e}", segment.scene.name))?;
-        let fresh = session.agents_mut().expect("the scene has agents");
-        fresh.progress_span = (
+        session
+            .agents_mut()
+            .expect("the scene has agents")
+            .progress_span = (
             done as f64 / args.steps as f64,
             payments as f64 / args.steps as f64,
         );
         let rows_before = match agents.take() {
             Some(previous) => {
                 let rows = previous.rows.len();
-                for group in fresh.carry_over(previous) {
+                for group in session.carry_over(previous) {
                     println!("segment {index}: group `{group}` has no match and starts fresh");
                 }
                 rows
@@ -186,10 +210,6 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
     for (group, path) in &written {
         println!("checkpoint for group `{group}`: {}", path.display());
     }
-    if let Some(out) = &args.save_scene {
-        save_trained_scene(&scene, &written, out)?;
-        println!("scene that opens the trained agents: {}", out.display());
-    }
     if let Some(path) = &args.metrics {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(metrics::HEADER)?;
@@ -198,7 +218,28 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
         }
         super::write_output(path, &w.into_inner().context("writing CSV")?)?;
     }
-    evaluate(&args, &scene, &scene_dir, seed)
+    if let Some(out) = &args.save_scene {
+        save_trained_scene(&scene, &written, out)?;
+        println!("scene that opens the trained agents: {}", out.display());
+    }
+    evaluate(&args, &scene, &scene_dir, &written, seed)
+}
+
+/// The checkpoint written for a group: the one of the same name, or the only one.
+fn checkpoint_for<'a>(
+    written: &'a [(String, PathBuf)],
+    group: &str,
+) -> anyhow::Result<&'a PathBuf> {
+    written
+        .iter()
+        .find(|(name, _)| name == group)
+        .or(if written.len() == 1 {
+            written.first()
+        } else {
+            None
+        })
+        .map(|(_, path)| path)
+        .ok_or_else(|| anyhow::anyhow!("no checkpoint was written for group `{group}`"))
 }
 
 /// The trained scene: each group's checkpoint is the one written for the group of that
@@ -210,23 +251,17 @@ fn save_trained_scene(
     out: &std::path::Path,
 ) -> anyhow::Result<()> {
     let mut trained = scene.clone();
-    let out_dir = std::path::absolute(dir_of(out))?;
+    // A bare file name lives in the current directory (`absolute("")` is an error).
+    let dir = dir_of(out);
+    let out_dir = std::path::absolute(if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir.as_path()
+    })?;
     if let Some(section) = &mut trained.agents {
         section.continual = false;
         for g in &mut section.groups {
-            let found =
-                written
-                    .iter()
-                    .find(|(name, _)| *name == g.name)
-                    .or(if written.len() == 1 {
-                        written.first()
-                    } else {
-                        None
-                    });
-            let Some((_, path)) = found else {
-                anyhow::bail!("no checkpoint was written for group `{}`", g.name);
-            };
-            let path = std::path::absolute(path)?;
+            let path = std::path::absolute(checkpoint_for(written, &g.name)?)?;
             let shown = match path.strip_prefix(&out_dir) {
                 Ok(relative) => relative.to_path_buf(),
                 Err(_) => path,
@@ -246,19 +281,15 @@ fn evaluate(
     args: &TrainArgs,
     scene: &crate::scene::Scene,
     scene_dir: &std::path::Path,
+    written: &[(String, PathBuf)],
     seed: u64,
 ) -> anyhow::Result<()> {
     let eval_seed = seed.wrapping_add(1_000);
     let mut eval_scene = scene.clone();
     if let Some(section) = &mut eval_scene.agents {
-        let single = section.groups.len() == 1;
         for g in &mut section.groups {
-            let path = if single {
-                args.out.clone()
-            } else {
-                with_suffix(&args.out, &g.name)
-            };
-            g.checkpoint = Some(std::path::absolute(&path)?.display().to_string());
+            let path = checkpoint_for(written, &g.name)?;
+            g.checkpoint = Some(std::path::absolute(path)?.display().to_string());
         }
     }
     let options = SessionOptions {

@@ -23,8 +23,9 @@ use std::time::Instant;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Lesson {
-    /// The scene the lesson is written for, relative to the lesson file (for the lesson's
-    /// own checks and the reader; the lab runs it on the scene it opened).
+    /// The scene the lesson is written for, relative to the lesson file. For the reader
+    /// and the tests, which check each lesson against it; the lab runs a lesson on the
+    /// scene it opened, and checks it against that one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene: Option<PathBuf>,
     pub steps: Vec<LessonStep>,

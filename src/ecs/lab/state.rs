@@ -252,9 +252,10 @@ pub(super) struct UiState {
     pub(super) zoom: f32,
     /// The run panel's node search, as typed.
     pub(super) find: String,
-    /// Betweenness for the hubs ranking, and the (generation, nodes, channels) it is for.
+    /// Betweenness for the hubs ranking, and the (generation, nodes, topology hash) it is
+    /// for.
     pub(super) betweenness: Option<Vec<f64>>,
-    pub(super) hubs_key: Option<(u64, usize, usize)>,
+    pub(super) hubs_key: Option<(u64, usize, u64)>,
 }
 
 impl Default for UiState {

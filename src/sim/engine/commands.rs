@@ -61,9 +61,9 @@ impl Engine {
                 hold_ms,
                 duration_ms,
             } => {
-                if !(rate_per_s.is_finite() && (0.001..=10_000.0).contains(&rate_per_s)) {
+                if !(rate_per_s.is_finite() && (0.001..=1_000.0).contains(&rate_per_s)) {
                     return Err(CommandError::Invalid(format!(
-                        "fast jam rate {rate_per_s} must be between 0.001 and 10,000 per second"
+                        "fast jam rate {rate_per_s} must be between 0.001 and 1,000 per second"
                     )));
                 }
                 let stream = FastJamStream {
@@ -374,11 +374,8 @@ impl Engine {
             && !ch.closing
         {
             let d = stream.direction;
-            let side = ch.side(d);
-            if side.slots_free() > 0
-                && side.balance_msat >= stream.amount_msat
-                && stream.amount_msat >= side.policy.htlc_minimum_msat
-            {
+            // As an HTLC offered over the channel: the direction's own limits apply.
+            if ch.can_forward(d, stream.amount_msat).is_ok() {
                 let htlc = self.next_htlc_id;
                 self.next_htlc_id += 1;
                 ch.lock(d, htlc, stream.amount_msat);

@@ -243,6 +243,15 @@ fn with_current_weights(
             .collect();
         format!("{stem}-{safe}.safetensors")
     };
+    // Two names that clean up alike would write one file: refuse before writing any.
+    let mut files: Vec<String> = agents.groups.iter().map(|g| file(&g.name)).collect();
+    files.sort();
+    if let Some(w) = files.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!(
+            "two agent groups would save their weights to the same file {}; rename one",
+            w[0]
+        ));
+    }
     agents.save_policies(&scene.name, |group| dir.join(file(group)))?;
     if let Some(section) = &mut scene.agents {
         for g in &mut section.groups {

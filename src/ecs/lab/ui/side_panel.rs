@@ -150,7 +150,13 @@ fn hubs_section(ui: &mut egui::Ui, lab: &Lab, driver: &SimDriver, state: &mut Ui
         .show(ui, |ui| {
             let t = driver.session.view();
             let net = t.network();
-            let key = (lab.generation, net.node_count(), net.channel_count());
+            // Any channel opened or closed changes the key (ids and scids hashed).
+            let topology = net.channels().fold(0u64, |h, (id, a, b, ch)| {
+                let x =
+                    (u64::from(id.0) << 32) ^ (u64::from(a.0) << 16) ^ u64::from(b.0) ^ ch.scid.0;
+                (h ^ x).wrapping_mul(0x0100_0000_01b3)
+            });
+            let key = (lab.generation, net.node_count(), topology);
             if state.hubs_key != Some(key) {
                 state.betweenness = crate::sim::hubs::betweenness_if_small(net);
                 state.hubs_key = Some(key);
