@@ -179,7 +179,7 @@ impl Onward {
         }
     }
 
-    /// For each peer of `node`: its [`Estimate`] toward `destination` for `amount_msat`,
+    /// For each peer of `node`: its `Estimate` toward `destination` for `amount_msat`,
     /// or `None` when gossip shows no route (within 20 hops).
     ///
     /// The search stops once `node` itself is reached at depth `d`: a peer not reached yet
