@@ -188,8 +188,9 @@ pub fn summarise(
     }
 }
 
-/// Seeds with less headroom than this are left out of "headroom closed".
-const MIN_HEADROOM: f64 = 0.02;
+/// Less headroom than this (2 points of success) is too little to say how much of it a
+/// policy closes: compare leaves such seeds out, train leaves such windows empty.
+pub(super) const MIN_HEADROOM: f64 = 0.02;
 
 /// Headroom figures, if both `lnd` and `oracle` are among the policies.
 fn headroom(policies: &[PolicyChoice], reports: &[Report]) -> Option<Headroom> {
@@ -260,7 +261,7 @@ fn print_headroom(h: &Headroom) {
         "headroom (oracle - lnd success): {}",
         ci(&h.oracle_minus_lnd)
     );
-    if h.oracle_minus_lnd.mean < 0.02 {
+    if h.oracle_minus_lnd.mean < MIN_HEADROOM {
         println!("  (under 2 points of headroom: the shares closed below are mostly noise)");
     }
     for (policy, e) in &h.closed {

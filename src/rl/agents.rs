@@ -541,20 +541,32 @@ impl Agents {
     }
 
     /// Write every group's current policy (weights and sidecar) to `path_for(group name)`,
-    /// atomically. Returns each group's name and file.
+    /// atomically. Returns each group's name and file. Two groups given the same file are
+    /// refused before anything is written.
     pub fn save_policies(
         &self,
         scene: &str,
         path_for: impl Fn(&str) -> std::path::PathBuf,
     ) -> Result<Vec<(String, std::path::PathBuf)>, String> {
-        let mut written = Vec::new();
-        for (i, g) in self.groups.iter().enumerate() {
-            let path = path_for(&g.name);
-            g.policy
-                .save(&path, self.config(i), self.decisions, scene)
-                .map_err(|e| e.to_string())?;
-            written.push((g.name.clone(), path));
+        let planned: Vec<(String, std::path::PathBuf)> = self
+            .groups
+            .iter()
+            .map(|g| (g.name.clone(), path_for(&g.name)))
+            .collect();
+        let mut paths: Vec<&std::path::PathBuf> = planned.iter().map(|(_, p)| p).collect();
+        paths.sort();
+        if let Some(w) = paths.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!(
+                "two agent groups would save their weights to the same file {}; rename one",
+                w[0].display()
+            ));
         }
-        Ok(written)
+        for (i, (_, path)) in planned.iter().enumerate() {
+            self.groups[i]
+                .policy
+                .save(path, self.config(i), self.decisions, scene)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(planned)
     }
 }

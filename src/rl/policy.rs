@@ -196,6 +196,27 @@ impl Policy {
     }
 }
 
+/// Where one agent group's checkpoint goes beside `beside` (a checkpoint or scene path):
+/// `STEM-GROUP.safetensors` in the same folder. Group names come from scenes, so they are
+/// kept to characters safe in a file name (others become `_`).
+pub fn group_checkpoint_path(beside: &Path, group: &str) -> PathBuf {
+    let stem = beside
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "agent".into());
+    let safe: String = group
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    beside.with_file_name(format!("{stem}-{safe}.safetensors"))
+}
+
 pub fn sidecar_path(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(".ron");
@@ -219,4 +240,18 @@ fn sample(probabilities: &[f32], rng: &mut impl Rng) -> usize {
         u -= p;
     }
     probabilities.len().saturating_sub(1)
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::group_checkpoint_path;
+    use std::path::Path;
+
+    #[test]
+    fn group_checkpoints_sit_beside_and_keep_to_safe_names() {
+        let p = group_checkpoint_path(Path::new("runs/hubs.ron"), "north/south hub");
+        assert_eq!(p, Path::new("runs/hubs-north_south_hub.safetensors"));
+        let p = group_checkpoint_path(Path::new("agent.safetensors"), "routers");
+        assert_eq!(p, Path::new("agent-routers.safetensors"));
+    }
 }

@@ -3,6 +3,7 @@
 //! the latest payments against lnd and oracle shadow runs of the same workload.
 
 use super::segments::Segment;
+use crate::cli::compare::MIN_HEADROOM;
 use crate::rl::agents::MetricsRow;
 use crate::routing::RouterKind;
 use crate::session::{PolicyChoice, Session, SessionOptions};
@@ -109,5 +110,5 @@ fn headroom_closed(
         window.iter().filter(|&&ok| ok).count() as f64 / window.len().max(1) as f64
     };
     let headroom = rate(oracle) - rate(lnd);
-    (headroom >= 0.02).then(|| (rate(ppo) - rate(lnd)) / headroom)
+    (headroom >= MIN_HEADROOM).then(|| (rate(ppo) - rate(lnd)) / headroom)
 }

@@ -203,7 +203,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
             if single {
                 args.out.clone()
             } else {
-                with_suffix(&args.out, group)
+                crate::rl::policy::group_checkpoint_path(&args.out, group)
             }
         })
         .map_err(anyhow::Error::msg)?;
@@ -350,7 +350,7 @@ fn evaluate(
         println!();
     }
     let headroom = oracle.success_rate - baseline.success_rate;
-    if headroom >= 0.02 {
+    if headroom >= crate::cli::compare::MIN_HEADROOM {
         println!(
             "  headroom ({} to oracle) closed: {:.1}%",
             baseline_kind.as_str(),
@@ -358,16 +358,4 @@ fn evaluate(
         );
     }
     Ok(())
-}
-
-fn with_suffix(path: &std::path::Path, group: &str) -> PathBuf {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let ext = path
-        .extension()
-        .map(|e| e.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "safetensors".into());
-    path.with_file_name(format!("{stem}-{group}.{ext}"))
 }

@@ -224,38 +224,19 @@ fn with_current_weights(
     let Some(agents) = driver.session.agents() else {
         return Ok(scene);
     };
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "scene".into());
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    // Group names come from the scene: keep them to characters safe in a file name.
-    let file = |group: &str| {
-        let safe: String = group
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("{stem}-{safe}.safetensors")
-    };
-    // Two names that clean up alike would write one file: refuse before writing any.
-    let mut files: Vec<String> = agents.groups.iter().map(|g| file(&g.name)).collect();
-    files.sort();
-    if let Some(w) = files.windows(2).find(|w| w[0] == w[1]) {
-        return Err(format!(
-            "two agent groups would save their weights to the same file {}; rename one",
-            w[0]
-        ));
-    }
-    agents.save_policies(&scene.name, |group| dir.join(file(group)))?;
+    let written = agents.save_policies(&scene.name, |group| {
+        crate::rl::policy::group_checkpoint_path(path, group)
+    })?;
     if let Some(section) = &mut scene.agents {
         for g in &mut section.groups {
-            g.checkpoint = Some(file(&g.name));
+            // Beside the scene: named by file name alone.
+            let file = written
+                .iter()
+                .find(|(name, _)| *name == g.name)
+                .and_then(|(_, p)| p.file_name());
+            if let Some(file) = file {
+                g.checkpoint = Some(file.to_string_lossy().into_owned());
+            }
         }
     }
     Ok(scene)
