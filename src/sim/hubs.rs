@@ -97,31 +97,33 @@ pub fn betweenness_if_small(net: &Network) -> Option<Vec<f64>> {
 /// `centrality` (as [`betweenness`] returns it).
 pub fn ranking(net: &Network, metrics: &Metrics, centrality: &[f64], top: usize) -> Vec<HubRow> {
     let total: u64 = metrics.nodes.iter().map(|s| s.forwarded_msat).sum();
-    let mut rows: Vec<HubRow> = net
-        .nodes()
-        .map(|(id, node)| {
-            let stats = metrics.nodes.get(id.index()).copied().unwrap_or_default();
+    let stats = |id: NodeId| metrics.nodes.get(id.index()).copied().unwrap_or_default();
+    // Rank ids first (the lab asks every frame): aliases only for the rows kept.
+    let mut ids: Vec<NodeId> = net.nodes().map(|(id, _)| id).collect();
+    ids.sort_by(|&a, &b| {
+        let (sa, sb) = (stats(a), stats(b));
+        sb.forwarded_msat
+            .cmp(&sa.forwarded_msat)
+            .then(sb.fees_earned_msat.cmp(&sa.fees_earned_msat))
+            .then(a.cmp(&b))
+    });
+    ids.into_iter()
+        .take(top)
+        .map(|id| {
+            let s = stats(id);
             HubRow {
                 node: id,
-                alias: node.alias.clone(),
+                alias: net.node(id).map(|n| n.alias.clone()).unwrap_or_default(),
                 forwarded_share: if total > 0 {
-                    stats.forwarded_msat as f64 / total as f64
+                    s.forwarded_msat as f64 / total as f64
                 } else {
                     0.0
                 },
-                fees_earned_msat: stats.fees_earned_msat,
+                fees_earned_msat: s.fees_earned_msat,
                 betweenness: centrality.get(id.index()).copied().unwrap_or(0.0),
             }
         })
-        .collect();
-    rows.sort_by(|a, b| {
-        b.forwarded_share
-            .total_cmp(&a.forwarded_share)
-            .then(b.fees_earned_msat.cmp(&a.fees_earned_msat))
-            .then(a.node.cmp(&b.node))
-    });
-    rows.truncate(top);
-    rows
+        .collect()
 }
 
 #[cfg(test)]
