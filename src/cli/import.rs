@@ -24,7 +24,7 @@ pub struct GenerateArgs {
     pub nodes: u64,
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub channels: u64,
-    /// barabasi-albert or watts-strogatz.
+    /// barabasi-albert, watts-strogatz or mainnet-like.
     #[arg(long, default_value = "barabasi-albert")]
     pub model: GraphModel,
     #[arg(long, default_value_t = 1)]

@@ -1,8 +1,12 @@
-//! Synthetic Lightning-like graphs for scale work: Barabási–Albert (scale-free, hubby like
-//! mainnet) and Watts–Strogatz (small-world) topologies with mainnet-like channel sizes and
-//! forwarding policies, returned as a ready-to-save [`Scene`]. This file owns the topology
-//! models and the attribute distributions; everything is drawn from one ChaCha8 RNG seeded
-//! from the parameters' seed, so the same parameters always give the same scene.
+//! Synthetic Lightning-like graphs for scale work, returned as a ready-to-save [`Scene`]:
+//! Barabási–Albert (scale-free, hubby) and Watts–Strogatz (small-world) topologies with
+//! simple channel-size and fee distributions, and the `mainnet-like` model
+//! ([`mainnet_like`]: leaves, a heavy-tailed core, attributes fitted to real excerpts). This
+//! file owns the parameters, the two classic topologies and their attribute distributions;
+//! everything is drawn from one ChaCha8 RNG seeded from the parameters' seed, so the same
+//! parameters always give the same scene.
+
+pub mod mainnet_like;
 
 use super::{Scene, SceneChannel, SceneNode};
 use crate::network::channel::{ChannelPolicy, DEFAULT_MAX_ACCEPTED_HTLCS};
@@ -50,6 +54,9 @@ pub enum GraphModel {
     BarabasiAlbert,
     /// Ring lattice with 10% of the non-ring edges rewired: small world, even degrees.
     WattsStrogatz,
+    /// Shaped like the public network: a third of nodes are leaves, a heavy-tailed core, and
+    /// attributes (disabled and absurd-fee directions included) fitted to real excerpts.
+    MainnetLike,
 }
 
 impl fmt::Display for GraphModel {
@@ -57,6 +64,7 @@ impl fmt::Display for GraphModel {
         f.write_str(match self {
             GraphModel::BarabasiAlbert => "barabasi-albert",
             GraphModel::WattsStrogatz => "watts-strogatz",
+            GraphModel::MainnetLike => "mainnet-like",
         })
     }
 }
@@ -67,8 +75,9 @@ impl FromStr for GraphModel {
         match s.trim().to_ascii_lowercase().as_str() {
             "barabasi-albert" | "ba" => Ok(GraphModel::BarabasiAlbert),
             "watts-strogatz" | "ws" => Ok(GraphModel::WattsStrogatz),
+            "mainnet-like" | "mainnet" => Ok(GraphModel::MainnetLike),
             _ => Err(format!(
-                "`{s}` is not a graph model (expected barabasi-albert or watts-strogatz)"
+                "`{s}` is not a graph model (expected barabasi-albert, watts-strogatz or mainnet-like)"
             )),
         }
     }
@@ -116,6 +125,7 @@ pub fn generate(params: &GenerateParams) -> Result<Scene, String> {
     let edges = match params.model {
         GraphModel::BarabasiAlbert => barabasi_albert(n, m, &mut rng),
         GraphModel::WattsStrogatz => watts_strogatz(n, m, &mut rng),
+        GraphModel::MainnetLike => mainnet_like::topology(n, m, &mut rng),
     };
     debug_assert_eq!(edges.len(), m);
 
@@ -137,14 +147,28 @@ pub fn generate(params: &GenerateParams) -> Result<Scene, String> {
         disabled: false,
         max_accepted_htlcs: DEFAULT_MAX_ACCEPTED_HTLCS,
     };
+    let fitted = match params.model {
+        GraphModel::MainnetLike => Some(mainnet_like::Attributes::new()?),
+        _ => None,
+    };
     let channels: Vec<SceneChannel> = edges
         .iter()
         .enumerate()
         .map(|(i, &(a, b))| {
-            let capacity_sat = (capacity.sample(&mut rng).round() as u64)
-                .clamp(CAPACITY_MIN_SAT, CAPACITY_MAX_SAT);
-            let node1_policy = Some(policy(&mut rng, capacity_sat));
-            let node2_policy = Some(policy(&mut rng, capacity_sat));
+            let (capacity_sat, node1_policy, node2_policy) = match &fitted {
+                Some(f) => {
+                    let capacity_sat = f.capacity_sat(&mut rng);
+                    let p1 = f.policy(&mut rng, capacity_sat);
+                    (capacity_sat, p1, f.policy(&mut rng, capacity_sat))
+                }
+                None => {
+                    let capacity_sat = (capacity.sample(&mut rng).round() as u64)
+                        .clamp(CAPACITY_MIN_SAT, CAPACITY_MAX_SAT);
+                    let p1 = policy(&mut rng, capacity_sat);
+                    (capacity_sat, p1, policy(&mut rng, capacity_sat))
+                }
+            };
+            let (node1_policy, node2_policy) = (Some(node1_policy), Some(node2_policy));
             SceneChannel {
                 scid: ShortChannelId::new(700_000 + (i / 1000) as u32, (i % 1000) as u32, 0),
                 node1: a,
@@ -364,7 +388,11 @@ mod tests {
 
     #[test]
     fn exact_counts_connected_simple_and_valid() {
-        for model in [GraphModel::BarabasiAlbert, GraphModel::WattsStrogatz] {
+        for model in [
+            GraphModel::BarabasiAlbert,
+            GraphModel::WattsStrogatz,
+            GraphModel::MainnetLike,
+        ] {
             for (n, m) in [
                 (2, 1),
                 (3, 3),
@@ -383,7 +411,11 @@ mod tests {
 
     #[test]
     fn deterministic_for_a_seed() {
-        for model in [GraphModel::BarabasiAlbert, GraphModel::WattsStrogatz] {
+        for model in [
+            GraphModel::BarabasiAlbert,
+            GraphModel::WattsStrogatz,
+            GraphModel::MainnetLike,
+        ] {
             let a = generate(&params(200, 800, model, 42)).unwrap();
             let b = generate(&params(200, 800, model, 42)).unwrap();
             assert_eq!(a, b);
