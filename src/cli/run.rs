@@ -46,6 +46,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
     let out = run_scene(&scene, &options, |done, _| bar.set(done)).map_err(anyhow::Error::msg)?;
     bar.finish();
     print_summary(&out.report);
+    let stats = out.engine.router_stats();
+    if !stats.is_empty() {
+        println!("  router: {stats}");
+    }
     if let Some(path) = &args.json {
         let json = serde_json::to_vec_pretty(&out.report).context("serialising the report")?;
         super::write_output(path, &json)?;

@@ -62,6 +62,10 @@ pub struct InEdge {
     pub policy: GossipPolicy,
 }
 
+/// [`GossipView::could_relay`]'s marks: incoming edges from two or more peers, or none.
+const MANY_PEERS: u32 = u32::MAX;
+const NO_PEER: u32 = u32::MAX - 1;
+
 #[derive(Clone, Debug, Default)]
 pub struct GossipView {
     /// Bumped on every change; caches built on an older epoch are stale.
@@ -83,6 +87,9 @@ pub struct GossipView {
     out_edges: Vec<EdgeIdx>,
     /// `channel.index() * 2 + direction.index()` -> edge, `u32::MAX` when absent.
     edge_of_channel: Vec<EdgeIdx>,
+    /// Per node: the one peer all its incoming edges come from, [`MANY_PEERS`] when they
+    /// come from two or more, [`NO_PEER`] when there are none (see [`Self::could_relay`]).
+    in_peer: Vec<u32>,
 }
 
 impl GossipView {
@@ -136,7 +143,33 @@ impl GossipView {
             v.in_pos[e as usize] = pos as u32;
         }
         v.in_data = v.in_edges.iter().map(|&e| v.in_edge(e)).collect();
+        v.in_peer = (0..v.node_bound)
+            .map(|i| {
+                v.incoming_data(NodeId(i as u32))
+                    .iter()
+                    .map(|e| e.from)
+                    .try_fold(NO_PEER, |peer, from| match peer {
+                        NO_PEER => Some(from),
+                        p if p == from => Some(p),
+                        _ => None,
+                    })
+                    .unwrap_or(MANY_PEERS)
+            })
+            .collect();
         v
+    }
+
+    /// Whether `node` has an announced channel from a node other than `toward`, so that it
+    /// could forward a payment to `toward` that did not come from `toward`. A leaf (one peer)
+    /// can never be an intermediate hop toward its only peer: searches skip it, which is
+    /// most of what a hub's relaxation would otherwise write. Topology only (a disabled
+    /// direction still counts), so it is never wrong, only sometimes not tight.
+    #[inline]
+    pub fn could_relay(&self, node: u32, toward: u32) -> bool {
+        match self.in_peer.get(node as usize) {
+            Some(&peer) => peer == MANY_PEERS || (peer != NO_PEER && peer != toward),
+            None => false,
+        }
     }
 
     fn in_edge(&self, e: EdgeIdx) -> InEdge {

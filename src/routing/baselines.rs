@@ -14,7 +14,7 @@ use super::cache::{DEFAULT_CAPACITY, TreeCache};
 use super::ldk::{LdkConfig, LdkKnowledge, LdkScorer};
 use super::mission_control::{LndScorer, MissionControl, MissionControlConfig};
 use super::search::{EdgeScorer, Limits, Tree, build_route};
-use super::{AttemptOutcome, Decision, DecisionContext, Router};
+use super::{AttemptOutcome, Decision, DecisionContext, Route, Router};
 use crate::network::failure::FailureReason;
 use crate::network::gossip::InEdge;
 use crate::network::{ChannelId, Direction, NodeId};
@@ -139,13 +139,13 @@ impl Exclusions {
 }
 
 /// A scorer with some edges left out.
-struct Excluding<'a> {
-    inner: &'a dyn EdgeScorer,
+struct Excluding<'a, S> {
+    inner: &'a S,
     excluded: &'a [Excluded],
     mask: &'a [bool],
 }
 
-impl EdgeScorer for Excluding<'_> {
+impl<S: EdgeScorer> EdgeScorer for Excluding<'_, S> {
     fn score(&self, edge: &InEdge, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
         if self.mask.get(edge.from as usize).copied().unwrap_or(false)
             && self
@@ -162,29 +162,95 @@ impl EdgeScorer for Excluding<'_> {
 /// A source router: the whole path is computed at the sender.
 pub struct SourceRouter {
     scoring: Scoring,
-    cache: TreeCache,
-    exact: Tree,
+    searches: Searches,
     mission_control: MissionControl,
     ldk: LdkKnowledge,
     exclusions: Exclusions,
     /// How long shortest/cheapest avoid a channel that failed one of their payments.
     exclusion_ms: u64,
     mask: Vec<bool>,
-    pub exact_searches: u64,
+    /// Payments failed without a search: no channel of the node could carry the amount.
+    pub quick_no_route: u64,
+}
+
+/// The search state a source router keeps between payments: the shared trees and the
+/// buffers of its exact search.
+struct Searches {
+    cache: TreeCache,
+    exact: Tree,
+    exact_searches: u64,
+    /// Nodes the exact searches settled, in total (the work they did).
+    exact_settled: u64,
+    /// Exact searches that found no route, and the nodes they settled.
+    exact_failed: u64,
+    exact_failed_settled: u64,
+}
+
+impl Searches {
+    /// The best route for the payment under `scorer`: from a shared tree when the sender
+    /// may use one and it answers exactly, else from an exact search. Generic over the
+    /// scorer so that scoring inlines into the search's inner loop.
+    fn route<S: EdgeScorer>(
+        &mut self,
+        scorer: &S,
+        ctx: &DecisionContext,
+        limits: Limits,
+        use_cache: bool,
+    ) -> Option<Route> {
+        let p = &ctx.payment;
+        if use_cache
+            && let Some(route) = self.cache.route(
+                ctx.gossip,
+                scorer,
+                &ctx.local,
+                p.destination,
+                p.amount_msat,
+                limits,
+            )
+        {
+            return Some(route);
+        }
+        self.exact_searches += 1;
+        let tree = &mut self.exact;
+        tree.reset(
+            ctx.gossip,
+            p.destination,
+            p.amount_msat,
+            limits,
+            Some(ctx.node),
+        );
+        let found = tree
+            .run(ctx.gossip, scorer, Some(&ctx.local), |v| v == ctx.node)
+            .is_some();
+        self.exact_settled += tree.settled_count as u64;
+        if !found {
+            self.exact_failed += 1;
+            self.exact_failed_settled += tree.settled_count as u64;
+            return None;
+        }
+        let edges = tree.path_edges(ctx.gossip, ctx.node)?;
+        build_route(ctx.gossip, &edges, p.amount_msat, &limits, &ctx.local)
+    }
 }
 
 impl SourceRouter {
     pub fn new(scoring: Scoring) -> Self {
         SourceRouter {
             scoring,
-            cache: TreeCache::new(DEFAULT_CAPACITY),
-            exact: Tree::new(),
+            searches: Searches {
+                cache: TreeCache::new(DEFAULT_CAPACITY),
+                exact: Tree::new(),
+                exact_searches: 0,
+                exact_settled: 0,
+                exact_failed: 0,
+                exact_failed_settled: 0,
+            },
             mission_control: MissionControl::default(),
             ldk: LdkKnowledge::default(),
             exclusions: Exclusions::default(),
             exclusion_ms: 60_000,
             mask: Vec::new(),
-            exact_searches: 0,
+            quick_no_route: 0,
         }
     }
 }
@@ -206,6 +272,18 @@ impl Router for SourceRouter {
             fee_limit_msat: p.fee_budget_msat,
             ..Limits::new(ctx.settings, p.amount_msat)
         };
+        // A route's first hop carries at least the amount: when none of this node's
+        // channels can, no search is needed to know there is no route (a search would walk
+        // every node it can reach before giving up).
+        if !ctx
+            .local
+            .channels()
+            .iter()
+            .any(|c| ctx.local.can_send(c.channel, p.amount_msat).is_ok())
+        {
+            self.quick_no_route += 1;
+            return Decision::Fail(FailureReason::NoRoute);
+        }
         // Mark the nodes this sender has learnt something about, so scorers only consult
         // their memory there.
         let learnt: Vec<NodeId> = match &self.scoring {
@@ -223,71 +301,52 @@ impl Router for SourceRouter {
             }
         }
         let has_history = !learnt.is_empty();
-        let route = {
-            let mask = &self.mask;
-            let (lnd, ldk, shortest, cheapest);
-            let scorer: &dyn EdgeScorer = match &self.scoring {
-                Scoring::Shortest => {
-                    shortest = Excluding {
-                        inner: &ShortestScorer,
-                        excluded: self.exclusions.of(node),
-                        mask,
-                    };
-                    &shortest
-                }
-                Scoring::Cheapest => {
-                    cheapest = Excluding {
-                        inner: &CheapestScorer,
-                        excluded: self.exclusions.of(node),
-                        mask,
-                    };
-                    &cheapest
-                }
-                Scoring::Lnd(config) => {
-                    let history = self.mission_control.history(node);
-                    lnd = LndScorer {
-                        config,
-                        history,
-                        now_ms: ctx.now_ms,
-                    };
-                    &lnd
-                }
-                Scoring::Ldk(config) => {
-                    let bounds = self.ldk.bounds_of(node);
-                    ldk = LdkScorer {
-                        config,
-                        bounds,
-                        mask,
-                        now_ms: ctx.now_ms,
-                    };
-                    &ldk
-                }
-            };
-            let mut route = None;
-            if ctx.settings.path_cache && !has_history {
-                route = self.cache.route(
-                    ctx.gossip,
-                    scorer,
-                    &ctx.local,
-                    p.destination,
-                    p.amount_msat,
-                    limits,
-                );
-            }
-            if route.is_none() {
-                self.exact_searches += 1;
-                let tree = &mut self.exact;
-                tree.reset(ctx.gossip, p.destination, p.amount_msat, limits, Some(node));
-                if tree
-                    .run(ctx.gossip, scorer, Some(&ctx.local), |v| v == node)
-                    .is_some()
-                {
-                    route = tree.path_edges(ctx.gossip, node).and_then(|edges| {
-                        build_route(ctx.gossip, &edges, p.amount_msat, &limits, &ctx.local)
-                    });
-                }
-            }
-            route
+        let use_cache = ctx.settings.path_cache && !has_history;
+        let mask = &self.mask;
+        let searches = &mut self.searches;
+        let route = match &self.scoring {
+            Scoring::Shortest => searches.route(
+                &Excluding {
+                    inner: &ShortestScorer,
+                    excluded: self.exclusions.of(node),
+                    mask,
+                },
+                ctx,
+                limits,
+                use_cache,
+            ),
+            Scoring::Cheapest => searches.route(
+                &Excluding {
+                    inner: &CheapestScorer,
+                    excluded: self.exclusions.of(node),
+                    mask,
+                },
+                ctx,
+                limits,
+                use_cache,
+            ),
+            Scoring::Lnd(config) => searches.route(
+                &LndScorer {
+                    config,
+                    history: self.mission_control.history(node),
+                    mask,
+                    now_ms: ctx.now_ms,
+                },
+                ctx,
+                limits,
+                use_cache,
+            ),
+            Scoring::Ldk(config) => searches.route(
+                &LdkScorer {
+                    config,
+                    bounds: self.ldk.bounds_of(node),
+                    mask,
+                    now_ms: ctx.now_ms,
+                },
+                ctx,
+                limits,
+                use_cache,
+            ),
         };
         for n in &learnt {
             if let Some(m) = self.mask.get_mut(n.index()) {
@@ -306,10 +365,19 @@ impl Router for SourceRouter {
     }
 
     fn stats(&self) -> String {
-        let c = &self.cache;
+        let c = &self.searches.cache;
         format!(
-            "path trees: {} built, {} reused, {} answers rejected, {} one-off; exact searches: {}",
-            c.misses, c.hits, c.fallbacks, c.passed, self.exact_searches
+            "path trees: {} built, {} reused, {} answers rejected, {} one-off, {} nodes settled; exact searches: {}, {} nodes settled ({} found nothing, {} nodes settled); {} failed without a search",
+            c.misses,
+            c.hits,
+            c.fallbacks,
+            c.passed,
+            c.settled_nodes,
+            self.searches.exact_searches,
+            self.searches.exact_settled,
+            self.searches.exact_failed,
+            self.searches.exact_failed_settled,
+            self.quick_no_route
         )
     }
 

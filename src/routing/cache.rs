@@ -48,6 +48,8 @@ pub struct TreeCache {
     pub fallbacks: u64,
     /// Requests for keys seen only once recently (answered by an exact search instead).
     pub passed: u64,
+    /// Nodes settled by the trees' searches, in total (the work they did).
+    pub settled_nodes: u64,
 }
 
 impl TreeCache {
@@ -61,6 +63,7 @@ impl TreeCache {
             misses: 0,
             fallbacks: 0,
             passed: 0,
+            settled_nodes: 0,
         }
     }
 
@@ -111,10 +114,10 @@ impl TreeCache {
 
     /// The best route for a sender without history of its own, or `None` when the cache
     /// cannot answer exactly (the caller then runs an exact search).
-    pub fn route(
+    pub fn route<S: EdgeScorer + ?Sized>(
         &mut self,
         gossip: &GossipView,
-        scorer: &dyn EdgeScorer,
+        scorer: &S,
         local: &LocalView,
         destination: NodeId,
         amount_msat: u64,
@@ -143,26 +146,31 @@ impl TreeCache {
         let mut bucket_limits = limits;
         bucket_limits.fee_limit_msat = limits.fee_limit_msat.saturating_mul(2);
         let tree = self.tree_for(gossip, destination, bucket, bucket_limits)?;
+        let settled_before = tree.settled_count;
         // Settled neighbours are final; otherwise extend the search to the first one.
         let settled_best = first_hops
             .iter()
             .filter_map(|&(p, e, _)| tree.distance(p).map(|d| (d, p, e)))
             .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let (peer, edge) = match settled_best {
-            Some((_, p, e)) => (p, e),
-            None => {
-                let peer = tree.run(gossip, scorer, None, |v| {
+        let first = match settled_best {
+            Some((_, p, e)) => Some((p, e)),
+            None => tree
+                .run(gossip, scorer, None, |v| {
                     first_hops.iter().any(|(p, _, _)| *p == v)
-                })?;
-                let edge = first_hops
-                    .iter()
-                    .find(|(p, _, _)| *p == peer)
-                    .map(|h| h.1)?;
-                (peer, edge)
-            }
+                })
+                .and_then(|peer| {
+                    let hop = first_hops.iter().find(|(p, _, _)| *p == peer)?;
+                    Some((peer, hop.1))
+                }),
         };
-        let mut edges = vec![edge];
-        edges.extend(tree.path_edges(gossip, peer)?);
+        let path = first.and_then(|(peer, edge)| {
+            let mut edges = vec![edge];
+            edges.extend(tree.path_edges(gossip, peer)?);
+            Some(edges)
+        });
+        let settled = (tree.settled_count - settled_before) as u64;
+        self.settled_nodes += settled;
+        let edges = path?;
         if edges
             .iter()
             .any(|&e| NodeId(gossip.to[e as usize]) == sender)

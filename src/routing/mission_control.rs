@@ -121,6 +121,9 @@ fn pair(h: &HopRecord) -> NodePair {
 pub struct LndScorer<'a> {
     pub config: &'a MissionControlConfig,
     pub history: Option<&'a HashMap<NodePair, PairResult>>,
+    /// Set for nodes some remembered pair starts at (empty: look everything up), so the
+    /// search only hashes where the sender has learnt something.
+    pub mask: &'a [bool],
     pub now_ms: u64,
 }
 
@@ -153,7 +156,12 @@ impl LndScorer<'_> {
     ) -> f64 {
         let prior =
             self.config.apriori_hop_probability * self.capacity_factor(amount_msat, capacity_msat);
-        let Some(r) = self.history.and_then(|h| h.get(&(from, to))) else {
+        let learnt = self.mask.is_empty() || self.mask.get(from.index()).copied().unwrap_or(false);
+        let Some(r) = self
+            .history
+            .filter(|_| learnt)
+            .and_then(|h| h.get(&(from, to)))
+        else {
             return prior;
         };
         if let Some(fail) = r.fail_amount_msat

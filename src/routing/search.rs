@@ -213,10 +213,10 @@ impl Tree {
 
     /// Settle nodes until `stop(node)` says so or nothing is left. Returns the node that
     /// stopped the search.
-    pub fn run(
+    pub fn run<S: EdgeScorer + ?Sized>(
         &mut self,
         gossip: &GossipView,
-        scorer: &dyn EdgeScorer,
+        scorer: &S,
         local: Option<&LocalView>,
         mut stop: impl FnMut(NodeId) -> bool,
     ) -> Option<NodeId> {
@@ -243,10 +243,11 @@ impl Tree {
     }
 
     /// Offer `u`'s label to every node with an edge into `u`.
-    fn relax(
+    #[inline]
+    fn relax<S: EdgeScorer + ?Sized>(
         &mut self,
         gossip: &GossipView,
-        scorer: &dyn EdgeScorer,
+        scorer: &S,
         local: Option<&LocalView>,
         u: usize,
         penalty: f64,
@@ -257,12 +258,16 @@ impl Tree {
         {
             for in_edge in gossip.incoming_data(NodeId(u as u32)) {
                 let v = in_edge.from as usize;
+                let is_source = self.source == Some(NodeId(in_edge.from));
+                // A node with no other peer could only send the payment back to `u`.
+                if !is_source && !gossip.could_relay(in_edge.from, u as u32) {
+                    continue;
+                }
                 let there = self.labels[v];
                 let known = there.stamp == generation;
                 if known && there.settled {
                     continue;
                 }
-                let is_source = self.source == Some(NodeId(in_edge.from));
                 let (amount_v, cltv_v, weight_v, prob_v) = if is_source {
                     // The sender's own channel: exact local knowledge, no fee, no risk.
                     let Some(local) = local else { continue };
