@@ -82,6 +82,7 @@ pub use network::{
 
 /// Routing: the router trait, the baselines, and what a deciding node can know.
 pub use routing::cache::{amount_bucket, bucket_amount_msat};
+pub use routing::settings::{DEFAULT_MAX_PARTS, DEFAULT_MIN_PART_MSAT, MPP_TIMEOUT_MS};
 pub use routing::{
     Decision, DecisionContext, Route, RouteHop, Router, RouterKind, RoutingSettings, Unroutable,
     UnroutableCounts, build_router,
@@ -91,7 +92,7 @@ pub use routing::{
 pub use sim::SimSettings;
 pub use sim::command::{Command, TimedCommand};
 pub use sim::engine::{
-    Attempt, AttemptId, CommandError, Engine, Hop, Payment, PaymentId, PaymentStatus,
+    Attempt, AttemptId, CommandError, Engine, Hop, Parts, Payment, PaymentId, PaymentStatus,
     Setup as EngineSetup, SimEvent,
 };
 pub use sim::metrics::{Metrics, NodeStats, PaymentRecord};

@@ -84,6 +84,18 @@ fn print_summary(r: &Report) {
             format!("{} / {} ms", r.latency_ms_p50, r.latency_ms_p95),
         ),
         ("attempts (mean)", format!("{:.2}", r.attempts_mean)),
+    ];
+    let mut rows = rows;
+    if let Some(mpp) = &r.mpp {
+        rows.push((
+            "multi-part",
+            format!(
+                "{} payments split, {:.2} parts per payment",
+                mpp.mpp_payments, mpp.parts_mean
+            ),
+        ));
+    }
+    rows.extend([
         ("hub gini", format!("{:.3}", r.hub_gini)),
         ("simulated", format!("{:.1} s", r.simulated_seconds)),
         (
@@ -93,7 +105,7 @@ fn print_summary(r: &Report) {
                 r.payments_per_second, r.wall_seconds
             ),
         ),
-    ];
+    ]);
     for (k, v) in rows {
         println!("  {k:<20} {v}");
     }

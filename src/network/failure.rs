@@ -30,10 +30,13 @@ pub enum FailureReason {
     Timeout,
     /// The HTLC would revisit a node or exceed the hop limit.
     TooManyHops,
+    /// `mpp_timeout`: the receiver held this part, but the rest of the payment's parts did
+    /// not arrive in time, so it failed every part it held back.
+    MppTimeout,
 }
 
 impl FailureReason {
-    pub const ALL: [FailureReason; 11] = [
+    pub const ALL: [FailureReason; 12] = [
         FailureReason::InsufficientLiquidity,
         FailureReason::FeeInsufficient,
         FailureReason::ChannelDisabled,
@@ -45,6 +48,7 @@ impl FailureReason {
         FailureReason::NoRoute,
         FailureReason::Timeout,
         FailureReason::TooManyHops,
+        FailureReason::MppTimeout,
     ];
 
     /// The stable snake_case name used in reports and CSV files.
@@ -61,6 +65,7 @@ impl FailureReason {
             FailureReason::NoRoute => "no_route",
             FailureReason::Timeout => "timeout",
             FailureReason::TooManyHops => "too_many_hops",
+            FailureReason::MppTimeout => "mpp_timeout",
         }
     }
 

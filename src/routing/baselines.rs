@@ -108,7 +108,10 @@ struct Excluded {
 impl Exclusions {
     fn record(&mut self, outcome: &AttemptOutcome, for_ms: u64) {
         if let (Some(reason), Some(h)) = (outcome.failure, outcome.hops.last())
-            && !matches!(reason, FailureReason::NoRoute | FailureReason::Timeout)
+            && !matches!(
+                reason,
+                FailureReason::NoRoute | FailureReason::Timeout | FailureReason::MppTimeout
+            )
             && outcome.hops.len() > 1
         {
             self.senders

@@ -79,9 +79,11 @@ impl LdkKnowledge {
             return;
         }
         let known = self.senders.of_mut(outcome.sender);
-        let failing = outcome
-            .failure
-            .map(|_| outcome.hops.len().saturating_sub(1));
+        // An MPP timeout is the receiver's doing: every hop carried the part.
+        let failing = outcome.failure.map(|reason| match reason {
+            FailureReason::MppTimeout => outcome.hops.len(),
+            _ => outcome.hops.len().saturating_sub(1),
+        });
         for (i, h) in outcome.hops.iter().enumerate().skip(1) {
             let cap = h.capacity_msat;
             let b = known.entry((h.channel, h.direction)).or_insert(Bounds {

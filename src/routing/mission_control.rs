@@ -80,7 +80,8 @@ impl MissionControl {
     pub fn record(&mut self, outcome: &AttemptOutcome) {
         let history = self.senders.of_mut(outcome.sender);
         let failing = match outcome.failure {
-            None => None,
+            // An MPP timeout is the receiver's doing: every hop carried the part.
+            None | Some(FailureReason::MppTimeout) => None,
             Some(FailureReason::NoRoute | FailureReason::Timeout) => return,
             Some(reason) => outcome.hops.len().checked_sub(1).map(|i| (i, reason)),
         };

@@ -1,6 +1,6 @@
 //! How senders route and retry: the scene's `routing` section (baseline router, attempts,
-//! timeout, hop, CLTV and fee limits, path cache, hop-by-hop forwarding), and the checks it
-//! makes of itself.
+//! timeout, hop, CLTV and fee limits, path cache, hop-by-hop forwarding, multi-part
+//! payments), and the checks it makes of itself.
 
 use super::RouterKind;
 use crate::limits::MAX_DURATION_MS;
@@ -32,7 +32,22 @@ pub struct RoutingSettings {
     /// hop); fees come out of a budget the sender sets. Scenes with agents need this so
     /// that agent nodes on the way get to decide.
     pub hop_by_hop: bool,
+    /// Multi-part payments, `Some((max_parts, min_part_msat))`: when no single route can
+    /// carry a part, the sender halves it (as lnd does) down to `min_part_msat`, with at
+    /// most `max_parts` parts in flight; the receiver settles once every part has arrived,
+    /// or fails them all back after [`MPP_TIMEOUT_MS`]. Parts share the payment's timeout
+    /// and attempt budget. `None` (the default in written scenes): one part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mpp: Option<(u32, u64)>,
 }
+
+/// How long a receiver holds the parts of an incomplete multi-part payment before failing
+/// them back (BOLT 4 asks for at least about 60 s, which lnd uses).
+pub const MPP_TIMEOUT_MS: u64 = 60_000;
+/// lnd's default `--max_parts`.
+pub const DEFAULT_MAX_PARTS: u32 = 16;
+/// The smallest part lnd splits down to (10,000 sat).
+pub const DEFAULT_MIN_PART_MSAT: u64 = 10_000_000;
 
 impl Default for RoutingSettings {
     fn default() -> Self {
@@ -47,6 +62,7 @@ impl Default for RoutingSettings {
             fee_limit_floor_msat: 10_000,
             path_cache: true,
             hop_by_hop: false,
+            mpp: None,
         }
     }
 }
@@ -62,6 +78,16 @@ impl RoutingSettings {
                 "routing.max_hops must be between 1 and 64, got {}",
                 self.max_hops
             ));
+        }
+        if let Some((max_parts, min_part_msat)) = self.mpp {
+            if !(2..=128).contains(&max_parts) {
+                return Err(format!(
+                    "routing.mpp's max_parts must be between 2 and 128, got {max_parts}"
+                ));
+            }
+            if min_part_msat == 0 {
+                return Err("routing.mpp's min_part_msat must be at least 1".into());
+            }
         }
         if self.timeout_ms > MAX_DURATION_MS {
             return Err(format!(

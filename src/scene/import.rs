@@ -313,7 +313,12 @@ fn convert(graph: JsonGraph, source_name: &str) -> Result<(Scene, ImportSummary)
         "Imported from {file}: {} nodes, {} channels",
         summary.nodes, summary.channels
     );
-    let scene = Scene::new(name, description, seed, nodes, channels);
+    let mut scene = Scene::new(name, description, seed, nodes, channels);
+    // Real wallets split payments no single route can carry; imported scenes do too.
+    scene.routing.mpp = Some((
+        crate::routing::settings::DEFAULT_MAX_PARTS,
+        crate::routing::settings::DEFAULT_MIN_PART_MSAT,
+    ));
     Ok((scene, summary))
 }
 

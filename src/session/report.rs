@@ -18,6 +18,15 @@ pub struct NodeReport {
     pub failures_caused: u64,
 }
 
+/// How succeeded payments were split.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MppReport {
+    /// Succeeded payments that were split into parts.
+    pub mpp_payments: u64,
+    /// Parts per succeeded payment, on average (1.0 when nothing was split).
+    pub parts_mean: f64,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub scene: String,
@@ -38,6 +47,9 @@ pub struct Report {
     /// Payments no path could carry when sent, by cause; only the `oracle` can tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unroutable: Option<UnroutableCounts>,
+    /// Multi-part payments, for scenes that allow them (`routing.mpp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpp: Option<MppReport>,
     /// Gini coefficient of forwarded volume over nodes.
     pub hub_gini: f64,
     /// Share of forwarded volume carried by the top 5% of nodes.
@@ -102,6 +114,10 @@ impl Report {
                 .collect(),
             unroutable: (engine.router_name() == "oracle" || m.unroutable.total() > 0)
                 .then_some(m.unroutable),
+            mpp: engine.routing_settings().mpp.map(|_| MppReport {
+                mpp_payments: m.mpp_payments,
+                parts_mean: ratio(m.parts_succeeded, m.succeeded),
+            }),
             hub_gini: m.hub_gini(network.node_count()),
             top5pct_share: ratio(forwarded.iter().take(top).sum(), total),
             simulated_seconds: engine.now_ms() as f64 / 1000.0,

@@ -47,6 +47,10 @@ pub struct Metrics {
     pub fees_earned_msat: u64,
     pub hops_succeeded: u64,
     pub attempts: u64,
+    /// Parts the succeeded payments were settled in (one each without multi-part payments).
+    pub parts_succeeded: u64,
+    /// Succeeded payments that were split into parts.
+    pub mpp_payments: u64,
     pub latencies_ms: Vec<u64>,
     pub failure_reasons: BTreeMap<FailureReason, u64>,
     /// Payments the `oracle` found no path for, by cause (zero under other routers).

@@ -7,6 +7,7 @@ mod golden;
 mod l402;
 mod lab;
 mod learning;
+mod mpp;
 mod properties;
 mod scenarios;
 mod support;

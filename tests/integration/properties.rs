@@ -40,10 +40,10 @@ fn scene_strategy() -> impl Strategy<Value = (Scene, RouterKind, u64)> {
     )
         .prop_map(
             |(nodes, extra, seed, router, amount, receivers, edits, cache)| {
-                let model = if seed % 2 == 0 {
-                    GraphModel::BarabasiAlbert
-                } else {
-                    GraphModel::WattsStrogatz
+                let model = match seed % 3 {
+                    0 => GraphModel::BarabasiAlbert,
+                    1 => GraphModel::WattsStrogatz,
+                    _ => GraphModel::MainnetLike,
                 };
                 let channels = (nodes * (1 + extra)).min(nodes * (nodes - 1) / 2);
                 let params = GenerateParams {
@@ -58,6 +58,10 @@ fn scene_strategy() -> impl Strategy<Value = (Scene, RouterKind, u64)> {
                 scene.workload.rate_per_s = 5.0;
                 scene.routing.max_attempts = 4;
                 scene.routing.path_cache = cache;
+                // Multi-part payments in half the cases (small parts, so splits happen).
+                if (seed >> 8) % 2 == 0 {
+                    scene.routing.mpp = Some((8, 1_000_000));
+                }
                 scene.sim.gossip_delay_ms = 5_000;
                 let n = scene.nodes.len() as u32;
                 let scids: Vec<_> = scene.channels.iter().map(|c| c.scid).collect();

@@ -50,7 +50,7 @@ impl Engine {
             payment: PaymentView {
                 sender: payment.request.sender,
                 destination: payment.request.receiver,
-                amount_msat: payment.request.amount_msat,
+                amount_msat: a.amount_msat,
                 fee_budget_msat: a.fee_budget_msat,
                 cltv_budget: a.cltv_budget,
                 route_nodes: &a.nodes,

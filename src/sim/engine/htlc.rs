@@ -19,10 +19,10 @@ impl Engine {
         let payment = &self.payments[a.payment.index()];
         let req = payment.request;
         if node == req.receiver {
-            // The destination claims the payment: settle the last hop now.
-            match a.hops.len().checked_sub(1) {
-                Some(last) => self.walk_back(attempt_id, last, Resolution::Settle),
-                None => self.fail_at(attempt_id, None, FailureReason::NoRoute),
+            // The destination claims the payment (or holds this part for the rest).
+            match a.hops.len() {
+                0 => self.fail_at(attempt_id, None, FailureReason::NoRoute),
+                _ => self.part_arrived(attempt_id),
             }
             return;
         }
@@ -44,29 +44,17 @@ impl Engine {
                     None => Decision::Fail(FailureReason::NoRoute),
                 }
             }
-            None => {
-                let view = PaymentView {
-                    sender: req.sender,
-                    destination: req.receiver,
-                    amount_msat: req.amount_msat,
-                    fee_budget_msat: a.fee_budget_msat,
-                    cltv_budget: a.cltv_budget,
-                    route_nodes: &a.nodes,
-                    attempt: payment.attempts,
-                    elapsed_ms: self.now_ms - payment.started_ms,
-                };
-                let ctx = DecisionContext {
-                    now_ms: self.now_ms,
-                    node,
-                    gossip: &self.gossip,
-                    local: LocalView::new(&self.network, node),
-                    payment: view,
-                    settings: &self.routing,
-                };
-                let router = self.node_router.get(node.index()).copied().unwrap_or(0) as usize;
-                self.routers[router].decide(&ctx)
-            }
+            None => self.ask_router(attempt_id, node),
         };
+        // Multi-part payments: no route for this part's amount at the sender, so halve the
+        // part and ask again (an outside decider decides the smaller part afresh).
+        let mut decision = decision;
+        while hop_index == 0 && is_no_route(&decision) && self.split_part(attempt_id) {
+            if self.is_external(node) {
+                return self.schedule_decide(attempt_id, node);
+            }
+            decision = self.ask_router(attempt_id, node);
+        }
         let (channel, direction) = match decision {
             Decision::Forward { channel, direction } => (channel, direction),
             Decision::Route(route)
@@ -88,8 +76,12 @@ impl Engine {
                 return self.fail_at(attempt_id, at, reason);
             }
             Decision::Unroutable(cause) => {
-                // Counted once per payment: the sender finding no route ends it.
-                if hop_index == 0 {
+                // Counted once per payment: the sender finding no route ends it (the first
+                // part found unroutable, with multi-part payments).
+                let parts =
+                    &mut self.payments[self.attempts[attempt_id.index()].payment.index()].parts;
+                if hop_index == 0 && !parts.unroutable_counted {
+                    parts.unroutable_counted = true;
                     self.metrics.unroutable.count(cause);
                 }
                 let at = (hop_index > 0).then_some(hop_index);
@@ -99,6 +91,33 @@ impl Engine {
         if let Err(reason) = self.try_add(attempt_id, node, channel, direction) {
             self.fail_at(attempt_id, Some(hop_index), reason);
         }
+    }
+
+    /// What `node`'s own router decides for the attempt at its head.
+    fn ask_router(&mut self, attempt_id: AttemptId, node: NodeId) -> Decision {
+        let a = &self.attempts[attempt_id.index()];
+        let payment = &self.payments[a.payment.index()];
+        let req = payment.request;
+        let view = PaymentView {
+            sender: req.sender,
+            destination: req.receiver,
+            amount_msat: a.amount_msat,
+            fee_budget_msat: a.fee_budget_msat,
+            cltv_budget: a.cltv_budget,
+            route_nodes: &a.nodes,
+            attempt: payment.attempts,
+            elapsed_ms: self.now_ms - payment.started_ms,
+        };
+        let ctx = DecisionContext {
+            now_ms: self.now_ms,
+            node,
+            gossip: &self.gossip,
+            local: LocalView::new(&self.network, node),
+            payment: view,
+            settings: &self.routing,
+        };
+        let router = self.node_router.get(node.index()).copied().unwrap_or(0) as usize;
+        self.routers[router].decide(&ctx)
     }
 
     /// Check the HTLC `node` offers over `channel` in `direction` (with
@@ -112,7 +131,6 @@ impl Engine {
     ) -> Result<(), FailureReason> {
         let a = &self.attempts[attempt_id.index()];
         let hop_index = a.hops.len();
-        let req = self.payments[a.payment.index()].request;
         // Endpoints and channel are one graph edge: both are there or neither is.
         let (from, to) = self
             .network
@@ -135,7 +153,7 @@ impl Engine {
                 .checked_sub(1)
                 .map(|i| (a.hops[i].amount_msat, a.hops[i].cltv)),
             route: a.route.as_ref(),
-            amount_msat: req.amount_msat,
+            amount_msat: a.amount_msat,
             fee_budget_msat: a.fee_budget_msat,
             cltv_budget: a.cltv_budget,
             settings: &self.routing,
@@ -177,7 +195,12 @@ impl Engine {
 
     /// The attempt fails at hop `at` (its channel could not be used); `None` means the
     /// sender failed before offering anything.
-    fn fail_at(&mut self, attempt_id: AttemptId, at: Option<usize>, reason: FailureReason) {
+    pub(super) fn fail_at(
+        &mut self,
+        attempt_id: AttemptId,
+        at: Option<usize>,
+        reason: FailureReason,
+    ) {
         let a = &mut self.attempts[attempt_id.index()];
         a.failure = Some((at, reason));
         let failing_node = at.map(|i| a.nodes[i]);
@@ -206,7 +229,7 @@ impl Engine {
                 // Hop-by-hop HTLCs reserve the unspent fee budget; only what downstream
                 // fees need is paid, the rest returns to the offering node (a no-op for
                 // source routes).
-                let amount = self.payments[a.payment.index()].request.amount_msat;
+                let amount = a.amount_msat;
                 let settled_msat =
                     amount + a.hops[hop + 1..].iter().map(|d| d.fee_msat).sum::<u64>();
                 let ch = self
@@ -259,6 +282,15 @@ impl Engine {
             // Gossip learnt of the close when it was asked for (see CloseChannel).
             self.network.remove_channel(channel);
         }
+    }
+}
+
+/// Whether a decision means the deciding node has no route for the amount.
+fn is_no_route(decision: &Decision) -> bool {
+    match decision {
+        Decision::Fail(FailureReason::NoRoute) | Decision::Unroutable(_) => true,
+        Decision::Route(route) => route.hops.is_empty(),
+        Decision::Forward { .. } | Decision::Fail(_) => false,
     }
 }
 

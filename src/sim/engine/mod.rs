@@ -30,7 +30,7 @@ pub use commands::CommandError;
 pub use decisions::PendingDecision;
 pub use events::{SimEvent, Step};
 pub use ids::{AttemptId, PaymentId};
-pub use payment::{Attempt, Hop, Payment, PaymentStatus};
+pub use payment::{Attempt, Hop, Parts, Payment, PaymentStatus};
 
 use super::command::TimedCommand;
 use super::ledger::Ledger;

@@ -2,10 +2,19 @@
 //! `max_attempts` and the payment timeout, what the sender's router learns from every
 //! attempt, the metrics and per-payment records of resolved payments, and forgetting old
 //! payments in open-ended runs.
+//!
+//! **Multi-part payments** (`routing.mpp`): every attempt is one part and carries its own
+//! amount. A part the sender finds no route for is halved (lnd's split) and the other half
+//! becomes a part of its own; the receiver holds arriving parts until they add up to the
+//! payment, then settles them all, or fails them all back with `mpp_timeout` after
+//! [`MPP_TIMEOUT_MS`]. A failed part's amount is sent again as a new part, within the
+//! payment's attempt budget and timeout; once the sender gives up, the payment fails when
+//! its last part is back.
 
 use super::{AttemptId, Engine, PaymentId, SimEvent};
 use crate::network::FailureReason;
 use crate::network::{ChannelId, Direction, NodeId, ShortChannelId};
+use crate::routing::settings::MPP_TIMEOUT_MS;
 use crate::routing::{AttemptOutcome, HopRecord, Route};
 use crate::sim::metrics::PaymentRecord;
 use crate::sim::workload::PaymentRequest;
@@ -19,6 +28,32 @@ pub struct Payment {
     pub status: PaymentStatus,
     /// The attempt now in flight, or the last one.
     pub last_attempt: Option<AttemptId>,
+    /// Its parts: what is in flight, held at the receiver and settled.
+    pub parts: Parts,
+}
+
+/// Where a payment's parts are (one part without multi-part payments).
+#[derive(Clone, Debug, Default)]
+pub struct Parts {
+    /// The amount in parts not yet failed back (in flight, held or settled).
+    pub committed_msat: u64,
+    /// Parts not yet resolved at the sender.
+    pub in_flight: u32,
+    pub failed: u32,
+    /// Parts the receiver holds, waiting for the rest.
+    pub held: Vec<AttemptId>,
+    pub held_msat: u64,
+    /// When the receiver fails what it holds back, if it holds anything.
+    pub held_until_ms: Option<u64>,
+    /// The parts the receiver settled (the payment succeeded).
+    pub settled: Vec<AttemptId>,
+    /// The payment was split at least once.
+    pub split: bool,
+    /// A part was found unroutable (the oracle's count takes each payment once).
+    pub unroutable_counted: bool,
+    /// The sender stopped sending new parts, for this reason: the payment fails when its
+    /// last part is back.
+    pub given_up: Option<FailureReason>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +85,8 @@ pub struct Hop {
 #[derive(Clone, Debug)]
 pub struct Attempt {
     pub payment: PaymentId,
+    /// What this attempt delivers to the receiver: the payment's amount, or a part of it.
+    pub amount_msat: u64,
     pub hops: Vec<Hop>,
     /// Visited nodes, the sender first.
     pub nodes: Vec<NodeId>,
@@ -109,17 +146,21 @@ impl Engine {
             attempts: 0,
             status: PaymentStatus::InFlight,
             last_attempt: None,
+            parts: Parts::default(),
         });
         self.metrics.payments += 1;
         self.metrics.volume_msat += request.amount_msat;
         self.emit(SimEvent::PaymentStarted { payment: id });
-        self.start_attempt(id);
+        self.start_attempt(id, request.amount_msat);
         id
     }
 
-    fn start_attempt(&mut self, payment: PaymentId) {
+    /// Send `amount_msat` of `payment` (all of it, or a part) as a new attempt.
+    fn start_attempt(&mut self, payment: PaymentId, amount_msat: u64) {
         let p = &mut self.payments[payment.index()];
         p.attempts += 1;
+        p.parts.in_flight += 1;
+        p.parts.committed_msat += amount_msat;
         let req = p.request;
         let attempt = AttemptId(self.attempts.len() as u32);
         p.last_attempt = Some(attempt);
@@ -129,10 +170,11 @@ impl Engine {
             .saturating_sub(self.routing.final_cltv_delta);
         self.attempts.push(Attempt {
             payment,
+            amount_msat,
             hops: Vec::new(),
             nodes: vec![req.sender],
             route: None,
-            fee_budget_msat: self.routing.fee_limit_msat(req.amount_msat),
+            fee_budget_msat: self.routing.fee_limit_msat(amount_msat),
             cltv_budget,
             failure: None,
             resolved: false,
@@ -186,7 +228,7 @@ impl Engine {
             now_ms: self.now_ms,
             sender: req.sender,
             destination: req.receiver,
-            amount_msat: req.amount_msat,
+            amount_msat: a.amount_msat,
             hops: &hops,
             failure,
         };
@@ -198,6 +240,59 @@ impl Engine {
         self.routers[router].learn(&outcome);
     }
 
+    /// A part reached the receiver. Without multi-part payments, or when the parts held
+    /// now add up to the payment, the receiver settles them all; otherwise it holds this one
+    /// (and starts the clock on failing them back).
+    pub(super) fn part_arrived(&mut self, attempt_id: AttemptId) {
+        let a = &self.attempts[attempt_id.index()];
+        let pid = a.payment;
+        let amount_msat = a.amount_msat;
+        let p = &mut self.payments[pid.index()];
+        if amount_msat >= p.request.amount_msat && p.parts.held.is_empty() {
+            p.parts.settled.push(attempt_id);
+            self.settle_last_hop(attempt_id);
+            return;
+        }
+        p.parts.held.push(attempt_id);
+        p.parts.held_msat += amount_msat;
+        if p.parts.held_msat >= p.request.amount_msat {
+            let held = std::mem::take(&mut p.parts.held);
+            p.parts.held_msat = 0;
+            p.parts.held_until_ms = None;
+            p.parts.settled.extend(&held);
+            for part in held {
+                self.settle_last_hop(part);
+            }
+        } else if p.parts.held_until_ms.is_none() {
+            let until_ms = self.now_ms + MPP_TIMEOUT_MS;
+            p.parts.held_until_ms = Some(until_ms);
+            self.schedule(
+                MPP_TIMEOUT_MS,
+                super::queue::Event::MppTimeout { payment: pid },
+            );
+        }
+    }
+
+    fn settle_last_hop(&mut self, attempt_id: AttemptId) {
+        let last = self.attempts[attempt_id.index()].hops.len() - 1;
+        self.walk_back(attempt_id, last, super::htlc::Resolution::Settle);
+    }
+
+    /// The receiver's wait for the rest of a payment's parts ran out: it fails every part
+    /// it holds back.
+    pub(super) fn mpp_timeout(&mut self, pid: PaymentId) {
+        let p = &mut self.payments[pid.index()];
+        if p.parts.held_until_ms.is_none_or(|t| t > self.now_ms) {
+            return;
+        }
+        p.parts.held_until_ms = None;
+        p.parts.held_msat = 0;
+        for part in std::mem::take(&mut p.parts.held) {
+            let at = self.attempts[part.index()].hops.len();
+            self.fail_at(part, Some(at), FailureReason::MppTimeout);
+        }
+    }
+
     pub(super) fn attempt_succeeded(&mut self, attempt_id: AttemptId) {
         self.attempts[attempt_id.index()].resolved = true;
         self.emit(SimEvent::AttemptResolved {
@@ -206,10 +301,24 @@ impl Engine {
             at_ms: self.now_ms,
         });
         self.learn(attempt_id, None);
-        let a = &self.attempts[attempt_id.index()];
-        let pid = a.payment;
-        let fees_msat: u64 = a.hops.iter().map(|h| h.fee_msat).sum();
-        let hops = a.hops.len() as u64;
+        let pid = self.attempts[attempt_id.index()].payment;
+        let p = &mut self.payments[pid.index()];
+        p.parts.in_flight -= 1;
+        if p.status != PaymentStatus::InFlight {
+            // A later part of a payment that already succeeded (the first settle back
+            // told the sender).
+            return;
+        }
+        let parts = p.parts.settled.len() as u64;
+        let split = p.parts.split;
+        let fees_msat: u64 = p
+            .parts
+            .settled
+            .iter()
+            .flat_map(|part| &self.attempts[part.index()].hops)
+            .map(|h| h.fee_msat)
+            .sum();
+        let hops = self.attempts[attempt_id.index()].hops.len() as u64;
         let p = &mut self.payments[pid.index()];
         p.status = PaymentStatus::Succeeded {
             at_ms: self.now_ms,
@@ -221,6 +330,8 @@ impl Engine {
         m.fees_paid_msat += fees_msat;
         m.hops_succeeded += hops;
         m.attempts += u64::from(p.attempts);
+        m.parts_succeeded += parts;
+        m.mpp_payments += u64::from(split);
         m.latencies_ms.push(self.now_ms - p.started_ms);
         self.emit(SimEvent::PaymentSucceeded {
             payment: pid,
@@ -234,28 +345,38 @@ impl Engine {
         a.resolved = true;
         let (failure_at, reason) = a.failure.expect("failed attempts carry a reason");
         let pid = a.payment;
+        let amount_msat = a.amount_msat;
         self.emit(SimEvent::AttemptResolved {
             attempt: attempt_id,
             succeeded: false,
             at_ms: self.now_ms,
         });
         self.learn(attempt_id, Some(reason));
-        let p = &self.payments[pid.index()];
+        let p = &mut self.payments[pid.index()];
+        p.parts.in_flight -= 1;
+        p.parts.failed += 1;
+        p.parts.committed_msat -= amount_msat;
         let deadline = p.started_ms.saturating_add(self.routing.timeout_ms);
         // The sender finding no route ends the payment; an intermediate node finding none
         // (hop-by-hop routing) is one failed attempt like any other.
         let sender_gave_up = matches!(failure_at, None | Some(0));
-        let final_reason = if reason == FailureReason::NoRoute && sender_gave_up {
+        let final_reason = if let Some(reason) = p.parts.given_up {
+            Some(reason)
+        } else if reason == FailureReason::NoRoute && sender_gave_up {
             Some(reason)
         } else if self.now_ms >= deadline {
             Some(FailureReason::Timeout)
-        } else if p.attempts >= self.routing.max_attempts {
+        } else if p.parts.failed >= self.routing.max_attempts {
             Some(reason)
         } else {
             None
         };
         match final_reason {
-            None => self.start_attempt(pid),
+            None => self.start_attempt(pid, amount_msat),
+            Some(reason) if p.parts.in_flight > 0 => {
+                // Other parts are still out: the payment fails when the last is back.
+                p.parts.given_up = Some(reason);
+            }
             Some(reason) => {
                 let p = &mut self.payments[pid.index()];
                 p.status = PaymentStatus::Failed {
@@ -272,6 +393,33 @@ impl Engine {
                 self.record(pid);
             }
         }
+    }
+
+    /// The sender found no route for `attempt_id`'s amount: with multi-part payments, halve
+    /// the part (when the halves stay above the minimum and a part is free) and send the
+    /// other half as a part of its own. Returns whether it split; the caller asks the
+    /// router again for the smaller amount.
+    pub(super) fn split_part(&mut self, attempt_id: AttemptId) -> bool {
+        let Some((max_parts, min_part_msat)) = self.routing.mpp else {
+            return false;
+        };
+        let a = &self.attempts[attempt_id.index()];
+        let pid = a.payment;
+        let half_msat = a.amount_msat / 2;
+        let p = &self.payments[pid.index()];
+        if half_msat < min_part_msat || p.parts.in_flight >= max_parts || p.parts.given_up.is_some()
+        {
+            return false;
+        }
+        let rest_msat = a.amount_msat - half_msat;
+        let a = &mut self.attempts[attempt_id.index()];
+        a.amount_msat = half_msat;
+        a.fee_budget_msat = self.routing.fee_limit_msat(half_msat);
+        let p = &mut self.payments[pid.index()];
+        p.parts.split = true;
+        p.parts.committed_msat -= rest_msat;
+        self.start_attempt(pid, rest_msat);
+        true
     }
 
     fn record(&mut self, pid: PaymentId) {

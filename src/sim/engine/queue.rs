@@ -4,7 +4,7 @@
 //! each event to the file that owns its concern.
 
 use super::htlc::Resolution;
-use super::{AttemptId, Engine, SimEvent, Step};
+use super::{AttemptId, Engine, PaymentId, SimEvent, Step};
 use crate::network::DelayModel;
 use crate::network::NodeId;
 use crate::sim::workload::WorkloadSampler;
@@ -33,6 +33,8 @@ pub(super) enum Event {
     FastJamRelease { jam: u32, htlc: u64 },
     /// A queued gossip change reaches every node.
     Gossip { update: u32 },
+    /// The receiver of a multi-part payment stops waiting for the rest of its parts.
+    MppTimeout { payment: PaymentId },
 }
 
 /// Queue order: time, then lane (payment starts first, ordered by stream and arrival
@@ -222,7 +224,10 @@ impl Engine {
             // Only HTLC work still matters; new arrivals and scripted events are dropped.
             if matches!(
                 event,
-                Event::Settle { .. } | Event::Fail { .. } | Event::Decide { .. }
+                Event::Settle { .. }
+                    | Event::Fail { .. }
+                    | Event::Decide { .. }
+                    | Event::MppTimeout { .. }
             ) {
                 self.now_ms = self.now_ms.max(at.at_ms);
                 self.handle(event);
@@ -264,6 +269,7 @@ impl Engine {
             Event::Settle { attempt, hop } | Event::Fail { attempt, hop } => {
                 Some(self.attempts[attempt.index()].hops[hop as usize].to)
             }
+            Event::MppTimeout { payment } => Some(self.payments[payment.index()].request.receiver),
             _ => None,
         };
         if let Some(node) = actor
@@ -298,6 +304,7 @@ impl Engine {
                 self.walk_back(attempt, hop as usize, Resolution::Settle)
             }
             Event::Fail { attempt, hop } => self.walk_back(attempt, hop as usize, Resolution::Fail),
+            Event::MppTimeout { payment } => self.mpp_timeout(payment),
             Event::Timeline { index } => {
                 let cmd = self.timeline[index as usize].command.clone();
                 match self.apply(cmd) {
