@@ -146,10 +146,24 @@ fn parts_stay_above_the_minimum_and_within_the_limit() {
         PaymentStatus::Failed { .. }
     ));
     clean(&e);
-    // Eight parts are needed for 10M sat over paths of 1.3M sat each; four are allowed.
+    // A sender whose channels hold 2.6M sat in all does not split 10M sat (lnd's
+    // "insufficient local balance").
     let mut scene = two_paths(6_000_000, true);
     for c in &mut scene.channels {
         c.node1_balance_msat = Some(1_300_000 * SAT);
+    }
+    let mut e = engine(&scene, RouterKind::Lnd);
+    pay(&mut e, 0, 3, 10_000_000 * SAT);
+    assert!(!e.payments()[0].parts.split);
+    assert_eq!(e.payments()[0].attempts, 1);
+    clean(&e);
+    // The sender could, but the paths beyond it carry 1.3M sat each: parts go out, at most
+    // four at a time, and none can complete the payment.
+    for i in [1, 3] {
+        scene.channels[i].node1_balance_msat = Some(1_300_000 * SAT);
+    }
+    for i in [0, 2] {
+        scene.channels[i].node1_balance_msat = Some(6_000_000 * SAT);
     }
     scene.routing.mpp = Some((4, 100_000 * SAT));
     let mut e = engine(&scene, RouterKind::Oracle);

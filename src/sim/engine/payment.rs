@@ -411,6 +411,23 @@ impl Engine {
         {
             return false;
         }
+        // As lnd does, a sender whose channels together cannot carry this part does not
+        // split it (the parts would only be held at the receiver and time out).
+        let outbound_msat: u64 = self
+            .network
+            .channels_of(p.request.sender)
+            .into_iter()
+            .filter(|&(_, _, peer)| self.is_online(peer))
+            .filter_map(|(channel, direction, _)| {
+                let ch = self.network.channel(channel)?;
+                let side = ch.side(direction);
+                (!ch.closing && !side.policy.disabled)
+                    .then(|| side.balance_msat.min(side.policy.htlc_maximum_msat))
+            })
+            .sum();
+        if outbound_msat < a.amount_msat {
+            return false;
+        }
         let rest_msat = a.amount_msat - half_msat;
         let a = &mut self.attempts[attempt_id.index()];
         a.amount_msat = half_msat;
