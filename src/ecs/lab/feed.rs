@@ -128,6 +128,18 @@ fn collect(
                     continue;
                 };
                 let l402 = flights.l402_payments.contains(&u64::from(a.payment.0));
+                // The parts of a split payment leave the sender as separate pulses; a badge
+                // names the payment they belong to.
+                if matches!(e, SimEvent::HtlcAdded { hop: 0, .. })
+                    && engine.payment(a.payment).is_some_and(|p| p.parts.split)
+                {
+                    flights.badges.push(Badge {
+                        node: h.from,
+                        text: format!("part of #{}", a.payment.0),
+                        color: theme::IN_FLIGHT,
+                        born_s: now_s,
+                    });
+                }
                 let (from, to, color) = match e {
                     SimEvent::HtlcAdded { .. } if l402 => (from, to, theme::L402),
                     SimEvent::HtlcAdded { .. } => (from, to, theme::IN_FLIGHT),
@@ -144,6 +156,16 @@ fn collect(
             SimEvent::PaymentSucceeded { payment, fees_msat } => {
                 tally.succeeded += 1;
                 tally.fees_msat += fees_msat;
+                if let Some(p) = engine.payment(payment)
+                    && p.parts.settled.len() > 1
+                {
+                    flights.badges.push(Badge {
+                        node: p.request.receiver,
+                        text: format!("#{}: {} parts settled", payment.0, p.parts.settled.len()),
+                        color: theme::SUCCESS,
+                        born_s: now_s,
+                    });
+                }
                 if let Some(p) = engine.payment(payment)
                     && let PaymentStatus::Succeeded { at_ms, .. } = p.status
                 {
