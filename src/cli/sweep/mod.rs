@@ -1,22 +1,30 @@
 //! `lnlab sweep`: a grid of independent `compare` and `train` jobs from a RON spec
 //! (`spec`), written as a plan (`plan`) and as files for an existing scheduler
-//! (`schedulers`: a GNU parallel job list and a Slurm array script), and run here at most N
-//! at once (`local`). This file holds the arguments and the sweep folder: what may be
-//! written where, and when a folder is refused.
+//! (`schedulers`: a GNU parallel job list and a Slurm array script), run here at most N at
+//! once (`local`), and merged into tables (`collect`). This file holds the arguments and
+//! the sweep folder: what may be written where, and when a folder is refused.
 
+mod collect;
 mod local;
 mod plan;
 mod schedulers;
 mod spec;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, Subcommand};
 use plan::{PLAN_FILE, PLAN_VERSION, Plan};
 use schedulers::{JOBS_FILE, SLURM_FILE};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = "Then `lnlab sweep collect DIR` merges the results into tables."
+)]
 pub struct SweepArgs {
+    #[command(subcommand)]
+    pub command: Option<SweepCommand>,
     /// The sweep spec (RON): a name and grids of `compare` and `train` jobs.
     #[arg(required = true)]
     pub spec: Option<PathBuf>,
@@ -37,11 +45,28 @@ pub struct SweepArgs {
     pub lnlab: Option<PathBuf>,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// Merge the jobs' results into one table (CSV and Markdown), with 95% CIs.
+    Collect {
+        /// The sweep's folder (`--out` of `lnlab sweep`).
+        dir: PathBuf,
+        /// Tabulate the jobs that have a result and leave the others out.
+        #[arg(long)]
+        allow_missing: bool,
+    },
+}
+
 pub fn sweep(args: SweepArgs) -> anyhow::Result<()> {
-    let (Some(spec), Some(out)) = (&args.spec, &args.out) else {
-        anyhow::bail!("give a spec and --out DIR");
-    };
-    plan_and_run(spec, out, &args)
+    match args.command {
+        Some(SweepCommand::Collect { dir, allow_missing }) => collect::collect(&dir, allow_missing),
+        None => {
+            let (Some(spec), Some(out)) = (&args.spec, &args.out) else {
+                anyhow::bail!("give a spec and --out DIR, or `collect DIR`");
+            };
+            plan_and_run(spec, out, &args)
+        }
+    }
 }
 
 fn plan_and_run(spec_path: &Path, out: &Path, args: &SweepArgs) -> anyhow::Result<()> {
@@ -82,13 +107,15 @@ fn plan_and_run(spec_path: &Path, out: &Path, args: &SweepArgs) -> anyhow::Resul
         let shown = schedulers::quote(&out.display().to_string());
         println!("run them with GNU parallel:  parallel --jobs N < {shown}/{JOBS_FILE}");
         println!("or as a Slurm job array:     sbatch {shown}/{SLURM_FILE}");
+        println!("then:                        lnlab sweep collect {shown}");
         return Ok(());
     }
     let workers = match args.jobs {
         Some(n) => n as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    local::run(&plan, &out, &exe, workers)
+    local::run(&plan, &out, &exe, workers)?;
+    collect::collect(&out, false)
 }
 
 /// "1 job", "3 jobs".

@@ -18,6 +18,10 @@ pub const RESULT_FILE: &str = "result.json";
 pub const CHECKPOINT_FILE: &str = "agent.safetensors";
 /// The training metrics of a train job, inside its folder.
 pub const METRICS_FILE: &str = "metrics.csv";
+/// The policy label `collect` gives a train job's own checkpoint (its path differs from job
+/// to job, so jobs that differ only in seed would not line up under it).
+pub const TRAINED_LABEL: &str = "trained";
+
 /// A job's number: its line in `jobs.txt` (from 0) and its Slurm array index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -113,6 +117,15 @@ impl Job {
             self.payments, self.seeds, self.first_seed
         );
         s
+    }
+
+    /// The label a policy of this job gets in tables: [`TRAINED_LABEL`] for the job's own
+    /// checkpoint, the policy itself otherwise.
+    pub fn policy_label<'a>(&self, policy: &'a str) -> &'a str {
+        match &self.training {
+            Some(t) if policy.strip_prefix("ppo:") == t.checkpoint.to_str() => TRAINED_LABEL,
+            _ => policy,
+        }
     }
 }
 
@@ -235,6 +248,34 @@ mod tests {
         assert_eq!(
             job_folder(JobId(10_000), folder_digits(10_001)),
             "jobs/10000"
+        );
+    }
+
+    #[test]
+    fn a_train_jobs_own_checkpoint_is_labelled_trained() {
+        let job = Job {
+            id: JobId(0),
+            kind: JobKind::Train,
+            scene: "s.ron".into(),
+            scene_path: "/x/s.ron".into(),
+            training: Some(Training {
+                steps: 10,
+                seed: 1,
+                segment_payments: None,
+                checkpoint: "/out/jobs/0000/agent.safetensors".into(),
+            }),
+            payments: 5,
+            seeds: 1,
+            first_seed: 1001,
+            policies: vec!["ppo:/out/jobs/0000/agent.safetensors".into(), "lnd".into()],
+            folder: "jobs/0000".into(),
+            commands: vec![],
+        };
+        assert_eq!(job.policy_label(&job.policies[0]), TRAINED_LABEL);
+        assert_eq!(job.policy_label("lnd"), "lnd");
+        assert_eq!(
+            job.policy_label("ppo:/other.safetensors"),
+            "ppo:/other.safetensors"
         );
     }
 }
