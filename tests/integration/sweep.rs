@@ -116,7 +116,8 @@ fn result_path(dir: &Path, job: &Value) -> PathBuf {
 fn emitted_jobs_run_as_a_scheduler_would_and_match_the_local_run() {
     let tmp = tempfile::tempdir().unwrap();
     let spec = write_spec(tmp.path());
-    let dir = tmp.path().join("out");
+    // A space in the path: jobs.txt and slurm.sh must quote it.
+    let dir = tmp.path().join("out dir");
     let stdout = ok(&lnlab(&[
         "sweep".as_ref(),
         spec.as_os_str(),
@@ -143,6 +144,8 @@ fn emitted_jobs_run_as_a_scheduler_would_and_match_the_local_run() {
     let text = std::fs::read_to_string(dir.join("jobs.txt")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), jobs.len());
+    let quoted = format!("'{}/jobs/0000/result.json'", dir.display());
+    assert!(lines[0].ends_with(&quoted), "{}", lines[0]);
     let mut argvs: Vec<Vec<Vec<String>>> = Vec::new();
     for (line, job) in lines.iter().zip(jobs) {
         let words = shlex::split(line).expect("a valid shell line");
