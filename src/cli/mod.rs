@@ -10,6 +10,7 @@ mod lab;
 mod progress;
 mod run;
 pub mod stats;
+mod sweep;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -53,6 +54,9 @@ pub enum Command {
     },
     /// Generate a synthetic graph as a scene.
     Generate(import::GenerateArgs),
+    /// Expand a grid of compare and train jobs: run them here, or write them for GNU
+    /// parallel and Slurm; `sweep collect` merges the results.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Parse arguments, run the command, and return the process exit code.
@@ -67,6 +71,7 @@ pub fn main() -> i32 {
         Some(Command::Import { format }) => import::import(format),
         Some(Command::Generate(args)) => import::generate(args),
         Some(Command::L402 { command }) => l402::l402(command),
+        Some(Command::Sweep(args)) => sweep::sweep(args),
     };
     match result {
         Ok(()) => 0,

@@ -1,9 +1,9 @@
 //! Small-sample statistics for comparisons: mean and a 95% confidence interval from
 //! Student's t distribution.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     pub mean: f64,
     pub ci95_low: f64,

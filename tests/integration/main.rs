@@ -11,3 +11,4 @@ mod mpp;
 mod properties;
 mod scenarios;
 mod support;
+mod sweep;
