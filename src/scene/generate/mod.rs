@@ -168,15 +168,14 @@ pub fn generate(params: &GenerateParams) -> Result<Scene, String> {
                     (capacity_sat, p1, policy(&mut rng, capacity_sat))
                 }
             };
-            let (node1_policy, node2_policy) = (Some(node1_policy), Some(node2_policy));
             SceneChannel {
                 scid: ShortChannelId::new(700_000 + (i / 1000) as u32, (i % 1000) as u32, 0),
                 node1: a,
                 node2: b,
                 capacity_sat,
                 node1_balance_msat: None,
-                node1_policy,
-                node2_policy,
+                node1_policy: Some(node1_policy),
+                node2_policy: Some(node2_policy),
             }
         })
         .collect();

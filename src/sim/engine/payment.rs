@@ -110,10 +110,12 @@ impl Engine {
             return;
         }
         self.starts.drop_front_while(Option::is_none);
+        // A payment that succeeded may still have parts settling back (the first part home
+        // told the sender): it ends with its last part.
         let ended = |p: &Payment| match p.status {
             PaymentStatus::InFlight => false,
             PaymentStatus::Succeeded { at_ms, .. } | PaymentStatus::Failed { at_ms, .. } => {
-                at_ms < cutoff_ms
+                at_ms < cutoff_ms && p.parts.in_flight == 0
             }
         };
         let old = |p: &Payment| p.started_ms < cutoff_ms;
@@ -281,10 +283,15 @@ impl Engine {
     /// The receiver's wait for the rest of a payment's parts ran out: it fails every part
     /// it holds back.
     pub(super) fn mpp_timeout(&mut self, pid: PaymentId) {
-        let p = &mut self.payments[pid.index()];
-        if p.parts.held_until_ms.is_none_or(|t| t > self.now_ms) {
+        let now_ms = self.now_ms;
+        let Some(p) = self
+            .payments
+            .get_mut(pid.index())
+            .filter(|p| p.parts.held_until_ms.is_some_and(|t| t <= now_ms))
+        else {
+            // Completed (or forgotten) since the clock was started.
             return;
-        }
+        };
         p.parts.held_until_ms = None;
         p.parts.held_msat = 0;
         for part in std::mem::take(&mut p.parts.held) {

@@ -269,7 +269,13 @@ impl Engine {
             Event::Settle { attempt, hop } | Event::Fail { attempt, hop } => {
                 Some(self.attempts[attempt.index()].hops[hop as usize].to)
             }
-            Event::MppTimeout { payment } => Some(self.payments[payment.index()].request.receiver),
+            // A payment forgotten since (it completed long ago) has nothing left to time out.
+            Event::MppTimeout { payment } => {
+                let Some(p) = self.payments.get(payment.index()) else {
+                    return;
+                };
+                Some(p.request.receiver)
+            }
             _ => None,
         };
         if let Some(node) = actor
