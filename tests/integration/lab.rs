@@ -475,3 +475,63 @@ fn lesson_steps_can_be_skipped_and_captions_gone_back_to() {
         "the 10-minute wait was skipped"
     );
 }
+
+#[test]
+fn the_traffic_overlay_draws_the_channels_that_carried_payments() {
+    let run = |tag: &str, on: bool| {
+        let state = tmp(&format!("state-traffic-{tag}.json"));
+        let png = tmp(&format!("traffic-{tag}.png"));
+        let script = lesson(
+            &format!("traffic-{tag}"),
+            &format!(
+                r#"(wait: Frames(1), do: SetSpeed(Times(8.0))),
+                   (wait: Frames(1), do: SetTraffic({on})),
+                   (wait: Sim(40000), do: Screenshot("{}")),
+                   (wait: Frames(2), do: Quit),"#,
+                png.display()
+            ),
+        );
+        let out = lab_window(&[
+            "scenes/classroom.ron",
+            "--script",
+            script.to_str().unwrap(),
+            "--dump-state",
+            state.to_str().unwrap(),
+        ]);
+        assert_ok(&out);
+        let img = image::open(&png).expect("a PNG").to_rgb8();
+        let pink = img.pixels().filter(|p| near(p, theme::TRAFFIC, 30)).count();
+        (dump(&state), pink)
+    };
+    let (state, pink) = run("on", true);
+    let traffic = &state["traffic"];
+    assert_eq!(traffic["on"], true);
+    let busiest = traffic["busiest"].as_array().unwrap();
+    assert!(!busiest.is_empty(), "payments settled in the last minute");
+    let volumes: Vec<u64> = busiest
+        .iter()
+        .map(|b| b["msat"].as_u64().unwrap())
+        .collect();
+    assert!(volumes.windows(2).all(|w| w[0] >= w[1]), "{volumes:?}");
+    assert!(volumes[0] > 0);
+    let scids: Vec<&str> = state["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["scid"].as_str().unwrap())
+        .collect();
+    assert!(
+        busiest
+            .iter()
+            .all(|b| scids.contains(&b["scid"].as_str().unwrap()))
+    );
+    // Drawn: the overlay's colour on the channels (and its swatch in the colour key),
+    // and none of it with the overlay off.
+    let (off, pink_off) = run("off", false);
+    assert_eq!(off["traffic"]["on"], false);
+    assert!(pink > 2000, "overlay pixels: {pink}");
+    assert!(
+        pink_off < 50,
+        "overlay colour with the overlay off: {pink_off}"
+    );
+}

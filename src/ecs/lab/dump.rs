@@ -1,7 +1,8 @@
 //! The engine's state as JSON (`--dump-state OUT.json`, written on exit): the clock,
 //! run metrics, every channel's balances, HTLCs and slots, every node's status and
-//! statistics, the commands applied from the lab, the engine's refused commands, and the
-//! agents' and L402 counters. Tests check scripted runs against it.
+//! statistics, the commands applied from the lab, the engine's refused commands, the
+//! busiest channels of the last minute (the traffic overlay's data), and the agents' and
+//! L402 counters. Tests check scripted runs against it.
 
 use super::state::Lab;
 use crate::ecs::sim::SimDriver;
@@ -84,8 +85,18 @@ pub fn state(lab: &Lab, driver: &SimDriver) -> Value {
                 })
             })
             .collect();
+    let busiest: Vec<Value> = lab
+        .traffic
+        .busiest(5)
+        .into_iter()
+        .filter_map(|(id, msat)| {
+            let ch = net.channel(id)?;
+            Some(json!({"scid": ch.scid.to_string(), "msat": msat}))
+        })
+        .collect();
     json!({
         "scene": lab.scene.name,
+        "traffic": {"on": lab.traffic.on, "window_ms": super::traffic::WINDOW_MS, "busiest": busiest},
         "scene_path": lab.path.display().to_string(),
         "sim_ms": engine.now_ms(),
         "events_processed": t.events_processed(),

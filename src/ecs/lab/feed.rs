@@ -127,6 +127,10 @@ fn collect(
                 let (Some(from), Some(to)) = (pos(h.from), pos(h.to)) else {
                     continue;
                 };
+                if matches!(e, SimEvent::HtlcSettled { .. }) {
+                    lab.traffic
+                        .record(engine.now_ms(), h.channel, h.amount_msat);
+                }
                 let l402 = flights.l402_payments.contains(&u64::from(a.payment.0));
                 // The parts of a split payment leave the sender as separate pulses; a badge
                 // names the payment they belong to.
@@ -188,6 +192,7 @@ fn collect(
             _ => {}
         }
     }
+    lab.traffic.expire(engine.now_ms());
     flights.pulses.retain(|p| now_s - p.born_s < PULSE_S);
     let room = MAX_PULSES
         .saturating_sub(flights.pulses.len())

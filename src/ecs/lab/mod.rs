@@ -34,6 +34,7 @@ mod plots;
 mod script;
 mod state;
 pub mod theme;
+mod traffic;
 mod ui;
 mod view;
 

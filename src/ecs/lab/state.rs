@@ -75,6 +75,8 @@ pub enum LabCommand {
     /// Lessons: show the previous caption again (the simulation does not run backward).
     PreviousStep,
     SetPresenter(bool),
+    /// Show or hide the traffic overlay (channels by the volume they carried recently).
+    SetTraffic(bool),
     /// Show or hide the help overlay.
     ToggleHelp,
     /// Fit the graph to the view.
@@ -161,6 +163,8 @@ pub struct Lab {
     pub unattended: bool,
     /// The lesson's narration now on screen.
     pub caption: Option<String>,
+    /// What channels carried recently, and whether the overlay shows it.
+    pub traffic: super::traffic::Traffic,
 }
 
 impl Lab {
@@ -231,6 +235,7 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("G", "demand spike toward the selected node"),
     ("Esc", "clear selection, close dialogs"),
     ("P", "presenter mode"),
+    ("V", "traffic overlay (volume over the last minute)"),
     ("N / B", "lesson: next step now / previous caption"),
     ("H or F1", "this help"),
     ("F12", "screenshot (PNG)"),

@@ -18,6 +18,8 @@ pub const FAILURE: Rgb = [240, 72, 72];
 pub const IN_FLIGHT: Rgb = [235, 235, 245];
 pub const L402: Rgb = [176, 120, 255];
 pub const CONGESTION: Rgb = [255, 70, 40];
+/// The traffic overlay: what channels carried over the last minute.
+pub const TRAFFIC: Rgb = [255, 110, 190];
 pub const SELECTED: Rgb = [255, 255, 255];
 pub const HOVERED: Rgb = [255, 230, 120];
 pub const OFFLINE: Rgb = [70, 72, 80];

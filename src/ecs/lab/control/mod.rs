@@ -194,6 +194,7 @@ fn apply(
                 }
             }
             LabCommand::SetPresenter(on) => lab.presenter = on,
+            LabCommand::SetTraffic(on) => lab.traffic.on = on,
             LabCommand::ToggleHelp => lab.help = !lab.help,
             LabCommand::Fit => lab.fit_requested = true,
             LabCommand::Quit if lab.dirty => lab.confirm_quit = true,
@@ -309,6 +310,7 @@ fn restart(
             lab.path = path;
             lab.selection = None;
             lab.markers.clear();
+            lab.traffic.clear();
             lab.generation += 1;
             lab.log.clear();
             let text = format!("{verb} {}", lab.path.display());

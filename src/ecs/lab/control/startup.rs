@@ -83,6 +83,7 @@ impl Startup {
             confirm_quit: false,
             fit_requested: true,
             caption: None,
+            traffic: Default::default(),
             unattended: args.frames.is_some()
                 || args.screenshot.is_some()
                 || args.bench_frames.is_some(),

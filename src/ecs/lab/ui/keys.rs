@@ -1,7 +1,7 @@
 //! Every keyboard shortcut (the list the help shows is `state::SHORTCUTS`): run controls,
-//! speed, agents mode, routing policy, presenter mode, files, and the congestion edits on
-//! the selected node or channel. Each key ends as a [`LabCommand`] (or opens the file
-//! dialog); the session is only read.
+//! speed, agents mode, routing policy, presenter mode, the traffic overlay, files, and the
+//! congestion edits on the selected node or channel. Each key ends as a [`LabCommand`] (or
+//! opens the file dialog); the session is only read.
 
 use crate::ecs::lab::inspector::{drain, jam, spike, toggle_online};
 use crate::ecs::lab::state::{
@@ -83,6 +83,9 @@ pub(super) fn shortcuts(
     }
     if plain(Key::P) {
         send(LabCommand::SetPresenter(!lab.presenter));
+    }
+    if plain(Key::V) {
+        send(LabCommand::SetTraffic(!lab.traffic.on));
     }
     if plain(Key::H) || plain(Key::F1) {
         send(LabCommand::ToggleHelp);

@@ -98,6 +98,9 @@ fn colour_key(painter: &egui::Painter, lab: &Lab) -> egui::Rect {
         (theme::L402, "L402 payment", true),
         (theme::CONGESTION, "slots filling", true),
     ]);
+    if lab.traffic.on {
+        entries.push((theme::TRAFFIC, "traffic, last 60 s", true));
+    }
     let rect = painter.clip_rect();
     let line = font.size + 5.0;
     let width = 8.0 + 18.0 + 8.0 * font.size;

@@ -32,6 +32,14 @@ pub(super) fn run_panel(
             send(LabCommand::SetPresenter(true));
         }
     });
+    let mut traffic = lab.traffic.on;
+    if ui
+        .checkbox(&mut traffic, "traffic overlay")
+        .on_hover_text("V: channels by the volume they carried in the last minute")
+        .changed()
+    {
+        send(LabCommand::SetTraffic(traffic));
+    }
     ui.label(RichText::new(lab.path.display().to_string()).small().weak());
     if lab.dirty {
         ui.colored_label(theme::egui(theme::REMOTE), "unsaved changes");

@@ -153,7 +153,15 @@ pub(super) fn build(engine: SessionView, lab: &Lab, hover: &Hover, px: f32) -> [
     } else {
         Buffers::new()
     };
-    let bar_alpha = if large { 0.55 } else { 1.0 };
+    // The traffic overlay dims the liquidity bars and draws each channel's recent volume
+    // over them, wider and brighter the more it carried.
+    let traffic = lab.traffic.on.then_some(&lab.traffic);
+    let bar_alpha = match (large, traffic.is_some()) {
+        (true, false) => 0.55,
+        (false, false) => 1.0,
+        (true, true) => 0.2,
+        (false, true) => 0.35,
+    };
     for (id, a, b, ch) in net.channels() {
         let (Some(na), Some(nb)) = (net.node(a), net.node(b)) else {
             continue;
@@ -173,6 +181,20 @@ pub(super) fn build(engine: SessionView, lab: &Lab, hover: &Hover, px: f32) -> [
                 theme::HOVERED
             };
             glow.segment(pa, pb, half + 3.0 * px, theme::linear(c, 0.9));
+        }
+        if let Some(t) = traffic {
+            let share = t.share(id);
+            if share > 0.0 {
+                // Linear in the share, so the busiest channels stand out from the many
+                // that carried a little.
+                let (base, extra) = if large { (0.5, 5.0) } else { (1.0, 12.0) };
+                glow.segment(
+                    pa,
+                    pb,
+                    half + (base + extra * share) * px,
+                    theme::linear(theme::TRAFFIC, 0.15 + 0.8 * share),
+                );
+            }
         }
         let occupancy = s1.slot_occupancy().max(s2.slot_occupancy());
         if occupancy > 0.02 {
