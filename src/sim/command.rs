@@ -82,6 +82,11 @@ pub enum Command {
     CloseChannel {
         scid: ShortChannelId,
     },
+    /// Switch every node that is not an agent to this baseline router, from now on (what
+    /// the lab's router menu does after t = 0). The new router starts with nothing learnt.
+    SetRouter {
+        policy: crate::routing::RouterKind,
+    },
 }
 
 impl Command {
@@ -97,6 +102,7 @@ impl Command {
             Command::SetPolicy { scid, .. } => format!("policy {scid}"),
             Command::OpenChannel { node1, node2, .. } => format!("open {node1}-{node2}"),
             Command::CloseChannel { scid } => format!("close {scid}"),
+            Command::SetRouter { policy } => format!("routing: {policy}"),
         }
     }
 }

@@ -535,3 +535,49 @@ fn the_traffic_overlay_draws_the_channels_that_carried_payments() {
         "overlay colour with the overlay off: {pink_off}"
     );
 }
+
+#[test]
+fn a_router_switch_after_the_start_is_saved_where_it_happened() {
+    let saved = tmp("switched.ron");
+    let state = tmp("state-switched.json");
+    let script = lesson(
+        "switch",
+        &format!(
+            r#"(wait: Frames(1), do: SetSpeed(Times(8.0))),
+               (wait: Sim(10000), do: SetPolicy("ldk")),
+               (wait: Sim(12000), do: SaveScene("{}")),
+               (wait: Frames(2), do: Quit),"#,
+            saved.display()
+        ),
+    );
+    let out = lab_window(&[
+        "scenes/congestion.ron",
+        "--script",
+        script.to_str().unwrap(),
+        "--dump-state",
+        state.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    assert_eq!(dump(&state)["policy"], "ldk");
+    let scene = lnlab::load_scene(&saved).unwrap();
+    assert_eq!(
+        scene.routing.policy,
+        lnlab::RouterKind::Lnd,
+        "the scene still starts with lnd"
+    );
+    let switch = scene
+        .timeline
+        .iter()
+        .find(|e| {
+            e.command
+                == lnlab::Command::SetRouter {
+                    policy: lnlab::RouterKind::Ldk,
+                }
+        })
+        .expect("the switch is in the timeline");
+    assert!(
+        (10_000..12_000).contains(&switch.at_ms),
+        "at {} ms",
+        switch.at_ms
+    );
+}

@@ -35,7 +35,7 @@ fn scene_strategy() -> impl Strategy<Value = (Scene, RouterKind, u64)> {
             EndpointModel::CapacityWeighted,
             EndpointModel::MerchantZipf { exponent: 1.0 },
         ]),
-        prop::collection::vec((0u64..120_000, 0u8..9, any::<u32>()), 0..8),
+        prop::collection::vec((0u64..120_000, 0u8..10, any::<u32>()), 0..8),
         any::<bool>(),
     )
         .prop_map(
@@ -109,6 +109,9 @@ fn scene_strategy() -> impl Strategy<Value = (Scene, RouterKind, u64)> {
                                 amount_msat: 50_000_000,
                                 hold_ms: 1_500,
                                 duration_ms: 15_000,
+                            },
+                            8 => Command::SetRouter {
+                                policy: RouterKind::ALL[pick as usize % RouterKind::ALL.len()],
                             },
                             _ => Command::DemandSpike {
                                 node,

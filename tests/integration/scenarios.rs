@@ -510,3 +510,33 @@ fn fast_jamming_keeps_a_channel_busy_only_while_it_lasts() {
     ));
     assert_clean(&e);
 }
+
+#[test]
+fn a_router_switch_takes_effect_when_it_is_applied() {
+    // lnd needs two attempts on the square (its first path has a hidden empty channel);
+    // switched to the oracle before the payment, the sender gets it right first time.
+    let scene = square_with_a_hidden_empty_channel();
+    let mut e = engine(&scene, RouterKind::Lnd);
+    e.apply(Command::SetRouter {
+        policy: RouterKind::Oracle,
+    })
+    .unwrap();
+    pay(&mut e, 0, 3, 100_000_000);
+    assert!(matches!(
+        e.payments()[0].status,
+        PaymentStatus::Succeeded { .. }
+    ));
+    assert_eq!(e.payments()[0].attempts, 1, "the oracle routed it");
+    assert_eq!(e.router_name(), "lnd", "the run keeps its scene's name");
+    assert_clean(&e);
+    // The command is a scene timeline entry like any other.
+    let entry: lnlab::TimedCommand =
+        ron::from_str(r#"(at_ms: 5000, command: SetRouter(policy: "ldk"))"#).unwrap();
+    assert_eq!(
+        entry.command,
+        Command::SetRouter {
+            policy: RouterKind::Ldk
+        }
+    );
+    assert!(entry.validate(4).is_ok());
+}

@@ -48,6 +48,16 @@ impl Engine {
     /// from the UI both come through here.
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
         match command {
+            Command::SetRouter { policy } => {
+                let nodes: Vec<NodeId> = self
+                    .network
+                    .nodes()
+                    .map(|(id, _)| id)
+                    .filter(|&id| !self.is_external(id))
+                    .collect();
+                let router = crate::routing::build_router(policy, self.seed);
+                self.set_router_for(&nodes, router);
+            }
             Command::JamChannel {
                 scid,
                 direction,

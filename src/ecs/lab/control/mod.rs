@@ -18,7 +18,7 @@ use crate::rl::onward::Onward;
 use crate::routing::{RouterKind, build_router};
 use crate::scene::Scene;
 use crate::session::Budget;
-use crate::sim::command::TimedCommand;
+use crate::sim::command::{Command as SimCommand, TimedCommand};
 use bevy::prelude::*;
 use startup::{check_png, configure, new_session};
 use std::path::{Path, PathBuf};
@@ -84,7 +84,9 @@ fn apply(
                 }
             }
             LabCommand::SetPolicy(name) => match RouterKind::parse(&name) {
-                Ok(kind) => {
+                // At t = 0 the switch is the scene's own routing policy; later it is a
+                // timeline entry, so a saved scene replays it when it happened.
+                Ok(kind) if now == 0 => {
                     let view = driver.session.view();
                     let others: Vec<NodeId> = view
                         .network()
@@ -105,33 +107,20 @@ fn apply(
                         false,
                     );
                 }
+                Ok(kind) => {
+                    if inject(
+                        &mut lab,
+                        &mut driver,
+                        now,
+                        SimCommand::SetRouter { policy: kind },
+                    ) {
+                        lab.policy = kind.to_string();
+                    }
+                }
                 Err(e) => lab.say(now, e, true),
             },
             LabCommand::Inject(cmd) => {
-                let label = super::state::describe(&cmd, driver.session.view().network());
-                // What the engine accepts must also be a valid scene entry, or the saved
-                // scene would not load again.
-                let entry = TimedCommand {
-                    at_ms: now,
-                    command: cmd,
-                };
-                let nodes = lab.scene.nodes.len() as u32;
-                if let Err(e) = entry.validate(nodes) {
-                    lab.say(now, format!("{label}: refused: {e}"), true);
-                    continue;
-                }
-                match driver.session.apply(entry.command.clone()) {
-                    Ok(()) => {
-                        lab.scene.timeline.push(entry);
-                        lab.dirty = true;
-                        lab.markers.push(Marker {
-                            at_ms: now,
-                            label: label.clone(),
-                        });
-                        lab.say(now, label, false);
-                    }
-                    Err(e) => lab.say(now, format!("{label}: refused: {e}"), true),
-                }
+                inject(&mut lab, &mut driver, now, cmd);
             }
             LabCommand::SelectNode(i) => {
                 let id = NodeId(i);
@@ -347,4 +336,38 @@ fn explain(
     r.candidates = t.explain(&mut r.onward, node, destination, amount_msat);
     r.request = request.0;
     r.at_s = now;
+}
+
+/// Apply a command from the UI now and keep it in the scene's timeline (with a chart
+/// marker and a log line), so that a saved scene replays it at the same time. Returns
+/// whether the engine took it.
+fn inject(lab: &mut Lab, driver: &mut SimDriver, now: u64, cmd: SimCommand) -> bool {
+    let label = super::state::describe(&cmd, driver.session.view().network());
+    // What the engine accepts must also be a valid scene entry, or the saved scene would
+    // not load again.
+    let entry = TimedCommand {
+        at_ms: now,
+        command: cmd,
+    };
+    let nodes = lab.scene.nodes.len() as u32;
+    if let Err(e) = entry.validate(nodes) {
+        lab.say(now, format!("{label}: refused: {e}"), true);
+        return false;
+    }
+    match driver.session.apply(entry.command.clone()) {
+        Ok(()) => {
+            lab.scene.timeline.push(entry);
+            lab.dirty = true;
+            lab.markers.push(Marker {
+                at_ms: now,
+                label: label.clone(),
+            });
+            lab.say(now, label, false);
+            true
+        }
+        Err(e) => {
+            lab.say(now, format!("{label}: refused: {e}"), true);
+            false
+        }
+    }
 }
