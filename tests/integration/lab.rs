@@ -129,6 +129,19 @@ fn dump(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// Run `scene` in the window under `script`, and return the state it dumps on exit.
+fn scripted_run(scene: &str, script: &Path, state: &Path) -> Value {
+    let out = lab_window(&[
+        scene,
+        "--script",
+        script.to_str().unwrap(),
+        "--dump-state",
+        state.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    dump(state)
+}
+
 /// Jam the hub-to-hub channel at 5 s, fail to open a broken scene, save, run on to 15 s.
 fn scripted_jam(tag: &str) -> (Value, PathBuf) {
     let broken = tmp("broken-for-lab.ron");
@@ -360,15 +373,7 @@ fn the_scenes_own_timeline_entries_are_marked() {
             charts.display()
         ),
     );
-    let out = lab_window(&[
-        "scenes/congestion.ron",
-        "--script",
-        script.to_str().unwrap(),
-        "--dump-state",
-        state.to_str().unwrap(),
-    ]);
-    assert_ok(&out);
-    let state = dump(&state);
+    let state = scripted_run("scenes/congestion.ron", &script, &state);
     assert_eq!(state["caption"], "Watch the hub-to-hub channel.");
     // The hubs ranking: by forwarded share, and the two hubs lead it.
     let hubs = state["hubs"].as_array().unwrap();
@@ -491,17 +496,10 @@ fn the_traffic_overlay_draws_the_channels_that_carried_payments() {
                 png.display()
             ),
         );
-        let out = lab_window(&[
-            "scenes/classroom.ron",
-            "--script",
-            script.to_str().unwrap(),
-            "--dump-state",
-            state.to_str().unwrap(),
-        ]);
-        assert_ok(&out);
+        let state = scripted_run("scenes/classroom.ron", &script, &state);
         let img = image::open(&png).expect("a PNG").to_rgb8();
         let pink = img.pixels().filter(|p| near(p, theme::TRAFFIC, 30)).count();
-        (dump(&state), pink)
+        (state, pink)
     };
     let (state, pink) = run("on", true);
     let traffic = &state["traffic"];
@@ -550,15 +548,8 @@ fn a_router_switch_after_the_start_is_saved_where_it_happened() {
             saved.display()
         ),
     );
-    let out = lab_window(&[
-        "scenes/congestion.ron",
-        "--script",
-        script.to_str().unwrap(),
-        "--dump-state",
-        state.to_str().unwrap(),
-    ]);
-    assert_ok(&out);
-    assert_eq!(dump(&state)["policy"], "ldk");
+    let state = scripted_run("scenes/congestion.ron", &script, &state);
+    assert_eq!(state["policy"], "ldk");
     let scene = lnlab::load_scene(&saved).unwrap();
     assert_eq!(
         scene.routing.policy,
