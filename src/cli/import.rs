@@ -43,7 +43,13 @@ pub fn import(format: ImportFormat) -> anyhow::Result<()> {
             let start = Instant::now();
             let (scene, summary) = import_describegraph(&file)?;
             crate::scene::save(&scene, &out)?;
-            print!("{summary}");
+            println!("{summary}");
+            if let Some((parts, min_msat)) = scene.routing.mpp {
+                println!(
+                    "multi-part payments on, as in real wallets (routing.mpp: up to {parts} parts of at least {} sat)",
+                    min_msat / 1000
+                );
+            }
             println!(
                 "wrote {} in {:.2} s",
                 out.display(),
