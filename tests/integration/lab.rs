@@ -447,6 +447,41 @@ fn lessons_are_checked_against_their_scenes() {
         &lab_window(&["scenes/classroom.ron", "--script", bad.to_str().unwrap()]),
         "step 1: node 99, but the scene has 12 nodes",
     );
+    // Each lesson names the charts presenter mode keeps, and a chart the scene cannot
+    // draw is refused (mainnet_50 has no agents to chart).
+    for name in ["how_routing_works", "jam_a_hub", "l402_market"] {
+        let lesson = lnlab::Lesson::load(&dir.join(format!("{name}.ron"))).unwrap();
+        assert!(!lesson.charts.is_empty(), "{name} names its charts");
+    }
+    let path = tmp("lesson-bad-chart.ron");
+    std::fs::write(
+        &path,
+        "(charts: [Entropy], steps: [(wait: Frames(1), do: Quit)])",
+    )
+    .unwrap();
+    assert_one_line_error(
+        &lab_window(&["scenes/mainnet_50.ron", "--script", path.to_str().unwrap()]),
+        "charts: entropy needs PPO agents, and the scene has none",
+    );
+}
+
+#[test]
+fn presenter_mode_keeps_the_charts_the_lesson_names() {
+    let state = tmp("state-presenter.json");
+    let path = tmp("lesson-presenter.ron");
+    std::fs::write(
+        &path,
+        r#"(charts: [Success, Latency], steps: [
+             (wait: Frames(1), do: SetPresenter(true)),
+             (wait: Frames(30), do: Quit),
+           ])"#,
+    )
+    .unwrap();
+    let state = scripted_run("scenes/classroom.ron", &path, &state);
+    assert_eq!(
+        state["lesson_charts"],
+        serde_json::json!(["Success", "Latency"])
+    );
 }
 
 /// A teacher skips a long wait (N) and goes back a caption (B); as lesson steps here.

@@ -105,6 +105,7 @@ pub fn state(lab: &Lab, driver: &SimDriver) -> Value {
         "policy": lab.policy,
         "unsaved_changes": lab.dirty,
         "caption": lab.caption,
+        "lesson_charts": lab.lesson_charts,
         "selection": lab.selection,
         "metrics": {
             "payments": m.payments,

@@ -24,7 +24,9 @@ const MAX_POINTS: usize = 4000;
 /// Samples the hub-concentration window spans (about five seconds of wall time).
 const HUB_WINDOW_SAMPLES: usize = 20;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Chart {
     Success,
     Reward,
@@ -296,6 +298,17 @@ pub fn show(
     height: f32,
 ) -> Option<LabCommand> {
     let applies = |c: Chart| (!c.is_ppo() || lab.has_agents()) && (c != Chart::L402 || l402);
+    // Presenter mode shows only the lesson's charts, without the toggles.
+    if lab.presenter {
+        let kept: Vec<Chart> = lab
+            .lesson_charts
+            .iter()
+            .copied()
+            .filter(|&c| applies(c))
+            .collect();
+        charts_row(ui, plots, lab, &kept, height);
+        return None;
+    }
     let mut command = None;
     ui.horizontal_wrapped(|ui| {
         if ui
@@ -323,13 +336,19 @@ pub fn show(
         .into_iter()
         .filter(|c| !plots.hidden.contains(c) && applies(*c))
         .collect();
+    charts_row(ui, plots, lab, &visible, height);
+    command
+}
+
+/// The given charts side by side, each with its expand button.
+fn charts_row(ui: &mut egui::Ui, plots: &mut Plots, lab: &Lab, visible: &[Chart], height: f32) {
     if visible.is_empty() {
-        return command;
+        return;
     }
     let width = (ui.available_width() / visible.len() as f32 - 8.0).max(140.0);
     egui::ScrollArea::horizontal().show(ui, |ui| {
         ui.horizontal(|ui| {
-            for chart in visible {
+            for &chart in visible {
                 ui.vertical(|ui| {
                     ui.set_width(width);
                     ui.horizontal(|ui| {
@@ -347,7 +366,6 @@ pub fn show(
             }
         });
     });
-    command
 }
 
 /// One chart, its lines and the injected-event markers.

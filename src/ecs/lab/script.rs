@@ -28,6 +28,10 @@ pub struct Lesson {
     /// scene it opened, and checks it against that one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scene: Option<PathBuf>,
+    /// The charts the lesson tells students to watch: presenter mode keeps them on screen
+    /// (it hides the others with the side panel), e.g. `charts: [Success, HubGini]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<super::plots::Chart>,
     pub steps: Vec<LessonStep>,
 }
 
@@ -76,6 +80,20 @@ impl Lesson {
     /// screenshots are PNG files. Errors name the step (`step 3: ...`).
     pub fn check_against(&self, scene: &crate::scene::Scene) -> Result<(), String> {
         let nodes = scene.nodes.len() as u32;
+        for chart in &self.charts {
+            if chart.is_ppo() && scene.agents.is_none() {
+                return Err(format!(
+                    "charts: {} needs PPO agents, and the scene has none",
+                    chart.title()
+                ));
+            }
+            if *chart == super::plots::Chart::L402 && scene.l402.is_none() {
+                return Err(format!(
+                    "charts: {} needs paid APIs, and the scene has none",
+                    chart.title()
+                ));
+            }
+        }
         for (i, step) in self.steps.iter().enumerate() {
             let at = |e: String| format!("step {}: {e}", i + 1);
             match &step.command {

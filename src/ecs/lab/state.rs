@@ -165,6 +165,8 @@ pub struct Lab {
     pub caption: Option<String>,
     /// What channels carried recently, and whether the overlay shows it.
     pub traffic: super::traffic::Traffic,
+    /// Charts the running lesson names: presenter mode keeps these.
+    pub lesson_charts: Vec<super::plots::Chart>,
 }
 
 impl Lab {

@@ -84,6 +84,11 @@ impl Startup {
             fit_requested: true,
             caption: None,
             traffic: Default::default(),
+            lesson_charts: self
+                .lesson
+                .as_ref()
+                .map(|l| l.charts.clone())
+                .unwrap_or_default(),
             unattended: args.frames.is_some()
                 || args.screenshot.is_some()
                 || args.bench_frames.is_some(),

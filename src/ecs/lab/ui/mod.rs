@@ -88,7 +88,8 @@ fn ui(
             .max_rect(ctx.viewport_rect()),
     );
     top_bar(&mut root, &lab, &driver, &mut send);
-    if !lab.presenter {
+    // Presenter mode keeps only the charts the lesson names (none without a lesson).
+    if !lab.presenter || !lab.lesson_charts.is_empty() {
         egui::Panel::bottom("charts")
             .resizable(false)
             .exact_size(CHART_HEIGHT + 62.0)
@@ -103,6 +104,8 @@ fn ui(
                     send(c);
                 }
             });
+    }
+    if !lab.presenter {
         egui::Panel::left("run")
             .resizable(true)
             .default_size(250.0)
