@@ -189,6 +189,24 @@ impl Network {
         out
     }
 
+    /// What could move over all of `node`'s channels now: outward (what it can send) or
+    /// inward (what it can receive). A channel counts when it is open, its direction is
+    /// enabled and has a free slot, and the peer is online; it contributes the sending
+    /// side's balance, capped by that direction's `htlc_maximum_msat`.
+    pub fn movable_msat(&self, node: NodeId, outward: bool) -> u64 {
+        let online = |v: NodeId| self.node(v).is_some_and(|n| n.online);
+        self.channels_of(node)
+            .into_iter()
+            .filter(|&(_, _, peer)| online(peer))
+            .filter_map(|(channel, dir, _)| {
+                let ch = self.channel(channel)?;
+                let side = ch.side(if outward { dir } else { dir.reverse() });
+                let usable = !ch.closing && !side.policy.disabled && side.slots_free() > 0;
+                usable.then_some(side.balance_msat.min(side.policy.htlc_maximum_msat))
+            })
+            .sum()
+    }
+
     /// Total capacity of a node's channels, in sat.
     pub fn node_capacity_sat(&self, node: NodeId) -> u64 {
         self.channels_of(node)

@@ -201,27 +201,10 @@ impl OracleRouter {
 
 /// Why no path exists: the sender's side, the receiver's side, or a cut in between.
 pub fn classify(net: &Network, sender: NodeId, receiver: NodeId, amount_msat: u64) -> Unroutable {
-    let online = |v: NodeId| net.node(v).is_some_and(|n| n.online);
-    // What can move over `dir` of `channel` now, if it is usable at all.
-    let movable = |channel: ChannelId, dir: Direction, peer: NodeId| -> Option<u64> {
-        let ch = net.channel(channel)?;
-        let side = ch.side(dir);
-        let usable = online(peer) && !ch.closing && !side.policy.disabled && side.slots_free() > 0;
-        usable.then_some(side.balance_msat.min(side.policy.htlc_maximum_msat))
-    };
-    let outbound: u64 = net
-        .channels_of(sender)
-        .into_iter()
-        .filter_map(|(channel, dir, peer)| movable(channel, dir, peer))
-        .sum();
-    let inbound: u64 = net
-        .channels_of(receiver)
-        .into_iter()
-        .filter_map(|(channel, dir, peer)| movable(channel, dir.reverse(), peer))
-        .sum();
-    if outbound < amount_msat {
+    let online = net.node(receiver).is_some_and(|n| n.online);
+    if net.movable_msat(sender, true) < amount_msat {
         Unroutable::SenderOutbound
-    } else if !online(receiver) || inbound < amount_msat {
+    } else if !online || net.movable_msat(receiver, false) < amount_msat {
         Unroutable::ReceiverInbound
     } else {
         Unroutable::Cut

@@ -187,15 +187,6 @@ impl Session {
         self.engine.apply(command)
     }
 
-    /// Route the payments of `nodes` with `router` from now on.
-    pub fn set_router_for(
-        &mut self,
-        nodes: &[crate::network::NodeId],
-        router: Box<dyn crate::routing::Router>,
-    ) {
-        self.engine.set_router_for(nodes, router);
-    }
-
     /// Start a payment now, outside the workload (returns its id).
     pub fn start_payment(
         &mut self,

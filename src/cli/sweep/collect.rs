@@ -376,35 +376,41 @@ fn estimate_cells(e: Option<&Estimate>) -> [String; 3] {
 }
 
 fn results_csv(rows: &[Row], metrics: &[String]) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let header: Vec<String> = ROW_PARAMS
-        .iter()
-        .map(|s| s.to_string())
-        .chain(estimate_header(metrics))
-        .collect();
-    w.write_record(&header)?;
-    for row in rows {
-        let mut record: Vec<String> = row_params(row).into();
-        for m in metrics {
-            record.extend(estimate_cells(row.metrics.get(m)));
-        }
-        w.write_record(&record)?;
-    }
-    w.into_inner().context("writing CSV")
+    estimates_csv(&ROW_PARAMS, metrics, rows, row_params, |row, m| {
+        row.metrics.get(m).copied()
+    })
 }
 
 fn across_seeds_csv(groups: &[Group], metrics: &[String]) -> anyhow::Result<Vec<u8>> {
+    estimates_csv(
+        &GROUP_PARAMS,
+        metrics,
+        groups,
+        group_params,
+        Group::estimate,
+    )
+}
+
+/// A CSV with the given parameter columns, then mean and CI bounds of every metric: one
+/// record per item.
+fn estimates_csv<T>(
+    params: &[&str],
+    metrics: &[String],
+    items: &[T],
+    item_params: impl Fn(&T) -> [String; 10],
+    estimate: impl Fn(&T, &str) -> Option<Estimate>,
+) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let header: Vec<String> = GROUP_PARAMS
+    let header: Vec<String> = params
         .iter()
         .map(|s| s.to_string())
         .chain(estimate_header(metrics))
         .collect();
     w.write_record(&header)?;
-    for g in groups {
-        let mut record: Vec<String> = group_params(g).into();
+    for item in items {
+        let mut record: Vec<String> = item_params(item).into();
         for m in metrics {
-            record.extend(estimate_cells(g.estimate(m).as_ref()));
+            record.extend(estimate_cells(estimate(item, m).as_ref()));
         }
         w.write_record(&record)?;
     }

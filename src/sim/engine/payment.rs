@@ -42,7 +42,6 @@ pub struct Parts {
     pub failed: u32,
     /// Parts the receiver holds, waiting for the rest.
     pub held: Vec<AttemptId>,
-    pub held_msat: u64,
     /// When the receiver fails what it holds back, if it holds anything.
     pub held_until_ms: Option<u64>,
     /// The parts the receiver settled (the payment succeeded).
@@ -256,10 +255,15 @@ impl Engine {
             return;
         }
         p.parts.held.push(attempt_id);
-        p.parts.held_msat += amount_msat;
-        if p.parts.held_msat >= p.request.amount_msat {
+        let attempts = &self.attempts;
+        let held_msat: u64 = p
+            .parts
+            .held
+            .iter()
+            .map(|h| attempts[h.index()].amount_msat)
+            .sum();
+        if held_msat >= p.request.amount_msat {
             let held = std::mem::take(&mut p.parts.held);
-            p.parts.held_msat = 0;
             p.parts.held_until_ms = None;
             p.parts.settled.extend(&held);
             for part in held {
@@ -293,7 +297,6 @@ impl Engine {
             return;
         };
         p.parts.held_until_ms = None;
-        p.parts.held_msat = 0;
         for part in std::mem::take(&mut p.parts.held) {
             let at = self.attempts[part.index()].hops.len();
             self.fail_at(part, Some(at), FailureReason::MppTimeout);
@@ -420,19 +423,7 @@ impl Engine {
         }
         // As lnd does, a sender whose channels together cannot carry this part does not
         // split it (the parts would only be held at the receiver and time out).
-        let outbound_msat: u64 = self
-            .network
-            .channels_of(p.request.sender)
-            .into_iter()
-            .filter(|&(_, _, peer)| self.is_online(peer))
-            .filter_map(|(channel, direction, _)| {
-                let ch = self.network.channel(channel)?;
-                let side = ch.side(direction);
-                (!ch.closing && !side.policy.disabled)
-                    .then(|| side.balance_msat.min(side.policy.htlc_maximum_msat))
-            })
-            .sum();
-        if outbound_msat < a.amount_msat {
+        if self.network.movable_msat(p.request.sender, true) < a.amount_msat {
             return false;
         }
         let rest_msat = a.amount_msat - half_msat;

@@ -15,7 +15,7 @@ use super::state::{AgentMode, ExplainRequest, ExplainResult, Lab, LabCommand, Ma
 use crate::ecs::sim::{SimDriver, SimStatus};
 use crate::network::NodeId;
 use crate::rl::onward::Onward;
-use crate::routing::{RouterKind, build_router};
+use crate::routing::RouterKind;
 use crate::scene::Scene;
 use crate::session::Budget;
 use crate::sim::command::{Command as SimCommand, TimedCommand};
@@ -87,25 +87,16 @@ fn apply(
                 // At t = 0 the switch is the scene's own routing policy; later it is a
                 // timeline entry, so a saved scene replays it when it happened.
                 Ok(kind) if now == 0 => {
-                    let view = driver.session.view();
-                    let others: Vec<NodeId> = view
-                        .network()
-                        .nodes()
-                        .map(|(id, _)| id)
-                        .filter(|&id| view.group_of(id).is_none())
-                        .collect();
-                    let seed = lab.seed.unwrap_or(lab.scene.seed);
-                    driver
-                        .session
-                        .set_router_for(&others, build_router(kind, seed));
-                    lab.policy = kind.to_string();
-                    lab.scene.routing.policy = kind;
-                    lab.dirty = true;
-                    lab.say(
-                        now,
-                        format!("{} nodes now route with {kind}", others.len()),
-                        false,
-                    );
+                    let switch = SimCommand::SetRouter { policy: kind };
+                    match driver.session.apply(switch) {
+                        Ok(()) => {
+                            lab.policy = kind.to_string();
+                            lab.scene.routing.policy = kind;
+                            lab.dirty = true;
+                            lab.say(now, format!("non-agent nodes now route with {kind}"), false);
+                        }
+                        Err(e) => lab.say(now, format!("routing: {kind}: refused: {e}"), true),
+                    }
                 }
                 Ok(kind) => {
                     if inject(
