@@ -172,6 +172,7 @@ pub struct SourceRouter {
     /// How long shortest/cheapest avoid a channel that failed one of their payments.
     exclusion_ms: u64,
     mask: Vec<bool>,
+    into_mask: Vec<bool>,
     /// Payments failed without a search: no channel of the node could carry the amount.
     pub quick_no_route: u64,
 }
@@ -253,6 +254,7 @@ impl SourceRouter {
             exclusions: Exclusions::default(),
             exclusion_ms: 60_000,
             mask: Vec::new(),
+            into_mask: Vec::new(),
             quick_no_route: 0,
         }
     }
@@ -303,6 +305,16 @@ impl Router for SourceRouter {
                 *m = true;
             }
         }
+        let into: Vec<NodeId> = match &self.scoring {
+            Scoring::Lnd(_) => self.mission_control.success_targets_of(node).collect(),
+            _ => Vec::new(),
+        };
+        self.into_mask.resize(ctx.gossip.node_bound(), false);
+        for n in &into {
+            if let Some(m) = self.into_mask.get_mut(n.index()) {
+                *m = true;
+            }
+        }
         let has_history = !learnt.is_empty();
         let use_cache = ctx.settings.path_cache && !has_history;
         let mask = &self.mask;
@@ -333,6 +345,7 @@ impl Router for SourceRouter {
                     config,
                     history: self.mission_control.history(node),
                     mask,
+                    into_mask: &self.into_mask,
                     now_ms: ctx.now_ms,
                 },
                 ctx,
@@ -353,6 +366,11 @@ impl Router for SourceRouter {
         };
         for n in &learnt {
             if let Some(m) = self.mask.get_mut(n.index()) {
+                *m = false;
+            }
+        }
+        for n in &into {
+            if let Some(m) = self.into_mask.get_mut(n.index()) {
                 *m = false;
             }
         }

@@ -8,7 +8,7 @@
 
 use super::AttemptOutcome;
 use super::per_sender::PerSender;
-use super::search::EdgeScorer;
+use super::search::{EdgeScorer, HopBound};
 use crate::network::failure::FailureReason;
 use crate::network::gossip::InEdge;
 use crate::network::{ChannelId, Direction, NodeId};
@@ -174,5 +174,17 @@ impl EdgeScorer for LdkScorer<'_> {
             + c.liquidity_penalty_multiplier_msat * neg_log10
             + c.liquidity_penalty_amount_multiplier_msat * amount / (1u64 << 20) as f64 * neg_log10;
         Some((fee_msat as f64 + penalty, 1.0))
+    }
+
+    /// Every hop pays at least the base penalties (or, if cheaper, the penalty for an
+    /// amount believed impossible); fees and liquidity penalties only add.
+    fn hop_into_bound(&self, _node: u32, amount_msat: u64) -> HopBound {
+        let c = self.config;
+        let base = c.base_penalty_msat
+            + c.base_penalty_amount_multiplier_msat * amount_msat as f64 / (1u64 << 30) as f64;
+        HopBound {
+            max_probability: 1.0,
+            min_weight: base.min(c.considered_impossible_penalty_msat).max(0.0),
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! `AprioriWeight`; this estimator is pair-level only.
 
 use super::per_sender::PerSender;
-use super::search::EdgeScorer;
+use super::search::{EdgeScorer, HopBound};
 use super::{AttemptOutcome, HopRecord};
 use crate::network::NodeId;
 use crate::network::failure::FailureReason;
@@ -74,6 +74,14 @@ impl MissionControl {
         self.senders.entries(sender).map(|(&(from, _), _)| from)
     }
 
+    /// Nodes that some remembered success of `sender` ends at.
+    pub fn success_targets_of(&self, sender: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        self.senders
+            .entries(sender)
+            .filter(|(_, r)| r.success_amount_msat.is_some())
+            .map(|(&(_, to), _)| to)
+    }
+
     /// Record an attempt: hops before the failing one forwarded fine (a success at their
     /// amount); the failing pair gets a failure at the amount for liquidity failures, or
     /// for any amount when the channel or node could not be used at all.
@@ -125,6 +133,9 @@ pub struct LndScorer<'a> {
     /// Set for nodes some remembered pair starts at (empty: look everything up), so the
     /// search only hashes where the sender has learnt something.
     pub mask: &'a [bool],
+    /// Set for nodes some remembered success ends at: only hops into them can be more
+    /// likely than the a-priori probability (empty: any node may be).
+    pub into_mask: &'a [bool],
     pub now_ms: u64,
 }
 
@@ -192,5 +203,22 @@ impl EdgeScorer for LndScorer<'_> {
     }
     fn min_probability(&self) -> f64 {
         self.config.min_probability
+    }
+    /// Only a remembered success makes a hop more likely than the a-priori probability
+    /// (failures and the capacity factor only lower it).
+    fn hop_into_bound(&self, node: u32, _amount_msat: u64) -> HopBound {
+        let c = self.config;
+        let remembered = self.history.is_some()
+            && (self.into_mask.is_empty()
+                || self.into_mask.get(node as usize).copied().unwrap_or(false));
+        let max = if remembered {
+            c.prev_success_probability.max(c.apriori_hop_probability)
+        } else {
+            c.apriori_hop_probability
+        };
+        HopBound {
+            max_probability: max.clamp(f64::MIN_POSITIVE, 1.0),
+            min_weight: 0.0,
+        }
     }
 }

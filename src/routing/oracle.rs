@@ -114,12 +114,13 @@ impl OracleRouter {
                 settled: false,
             };
             self.heap.push(Item {
+                key: 0.0,
                 dist: 0.0,
                 node: destination.0,
             });
         }
         let mut found = false;
-        while let Some(Item { dist, node }) = self.heap.pop() {
+        while let Some(Item { dist, node, .. }) = self.heap.pop() {
             let u = NodeId(node);
             let here = self.labels[u.index()];
             if here.settled || dist > here.dist {
@@ -172,6 +173,7 @@ impl OracleRouter {
                         settled: false,
                     };
                     self.heap.push(Item {
+                        key: dist_v,
                         dist: dist_v,
                         node: peer.0,
                     });
