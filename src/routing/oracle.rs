@@ -113,15 +113,11 @@ impl OracleRouter {
                 stamp: generation,
                 settled: false,
             };
-            self.heap.push(Item {
-                key: 0.0,
-                dist: 0.0,
-                node: destination.0,
-            });
+            self.heap.push(Item::new(0.0, 0.0, destination.0));
         }
         let mut found = false;
-        while let Some(Item { dist, node, .. }) = self.heap.pop() {
-            let u = NodeId(node);
+        while let Some(item) = self.heap.pop() {
+            let (dist, u) = (item.key, NodeId(item.node()));
             let here = self.labels[u.index()];
             if here.settled || dist > here.dist {
                 continue;
@@ -172,11 +168,7 @@ impl OracleRouter {
                         stamp: generation,
                         settled: false,
                     };
-                    self.heap.push(Item {
-                        key: dist_v,
-                        dist: dist_v,
-                        node: peer.0,
-                    });
+                    self.heap.push(Item::new(dist_v, dist_v, peer.0));
                 }
             }
         }

@@ -13,10 +13,13 @@
 //! that is not the sender's peer still needs a hop into that node forwarded by someone
 //! else, and the scorer bounds what that hop can cost ([`EdgeScorer::hop_into_bound`]).
 //! Heap keys add the bound; labels keep the true distance. Because the bound never
-//! overstates, a node's label is final when it leaves the heap, and the labels (and so the
-//! routes) are exactly those of the plain search; on exact ties the predecessor the plain
-//! search would have settled first wins, so the order of settling never shows. On a
-//! mainnet-shaped graph the lookahead settles about a sixth of the nodes.
+//! overstates, keys never fall along a path and any offer a node receives after it left
+//! the heap is at least its distance, so its label is final then, and the labels (and so
+//! the routes) are exactly those of the plain search. Exact ties keep that so: an offer
+//! that ties a label goes to the predecessor the plain search settles first, and between
+//! equal keys the heap serves nodes with a lookahead first (the only order that can show).
+//! This needs every hop to lengthen the distance, as lnd's and LDK's scorers do. On a
+//! mainnet-shaped graph an lnd search settles about a sixth of the nodes it used to.
 
 use super::RoutingSettings;
 use super::{LocalView, Route, RouteHop};
@@ -105,13 +108,28 @@ pub(super) fn next_generation<L: Clone + Default>(
 }
 
 /// A node waiting in a search's heap (also the oracle's): a min-heap on `key` (the
-/// distance plus any lookahead), then on the distance itself, then on the node id, so the
-/// order is deterministic and, between equal keys, the plain search's order.
+/// distance plus any lookahead). Between equal keys, nodes whose key adds a lookahead come
+/// first, then smaller ids: that is the plain search's order wherever the order can show
+/// (an offer that ties a node's settled distance comes from a node with a lookahead whose
+/// key equals the tied node's, see `Tree::run`). Sixteen bytes, since the heap moves them.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct HeapItem {
     pub(super) key: f64,
-    pub(super) dist: f64,
-    pub(super) node: u32,
+    /// The node id, with the top bit set when the key adds no lookahead.
+    rank: u32,
+}
+impl HeapItem {
+    const PLAIN: u32 = 1 << 31;
+    pub(super) fn new(key: f64, dist: f64, node: u32) -> Self {
+        debug_assert!(node < Self::PLAIN, "node ids fit in 31 bits");
+        HeapItem {
+            key,
+            rank: node | if key == dist { Self::PLAIN } else { 0 },
+        }
+    }
+    pub(super) fn node(&self) -> u32 {
+        self.rank & !Self::PLAIN
+    }
 }
 impl Eq for HeapItem {}
 impl Ord for HeapItem {
@@ -119,8 +137,7 @@ impl Ord for HeapItem {
         other
             .key
             .total_cmp(&self.key)
-            .then_with(|| other.dist.total_cmp(&self.dist))
-            .then_with(|| other.node.cmp(&self.node))
+            .then_with(|| other.rank.cmp(&self.rank))
     }
 }
 impl PartialOrd for HeapItem {
@@ -141,9 +158,16 @@ struct Label {
     amount_msat: u64,
     cltv: u32,
     next: EdgeIdx,
-    /// The search generation that wrote this label; older labels count as absent.
-    stamp: u32,
     hops: u8,
+}
+
+/// Whether a node has a label in the current search, and whether it is settled: kept apart
+/// from the labels, small and dense, because relaxing a hub asks it of hundreds of nodes
+/// and most of the answers are "settled".
+#[derive(Clone, Copy, Debug, Default)]
+struct Mark {
+    /// The search generation that wrote the label; older labels count as absent.
+    stamp: u32,
     settled: bool,
 }
 
@@ -158,6 +182,7 @@ pub struct Tree {
     /// exact search); it never forwards for others.
     source: Option<NodeId>,
     generation: u32,
+    marks: Vec<Mark>,
     labels: Vec<Label>,
     /// The source's peers, stamped with the generation: no lookahead there, since the
     /// source's own hop is free and certain.
@@ -175,6 +200,7 @@ impl Tree {
             epoch: 0,
             source: None,
             generation: 0,
+            marks: Vec::new(),
             labels: Vec::new(),
             peer_stamp: Vec::new(),
             heap: BinaryHeap::new(),
@@ -198,7 +224,10 @@ impl Tree {
         source: Option<NodeId>,
     ) {
         let n = gossip.node_bound();
-        next_generation(&mut self.labels, &mut self.generation, n);
+        next_generation(&mut self.marks, &mut self.generation, n);
+        if self.labels.len() != n {
+            self.labels = vec![Label::default(); n];
+        }
         if self.peer_stamp.len() != n || self.generation == 1 {
             // New size, or the generation counter started over: old stamps could match.
             self.peer_stamp = vec![0; n];
@@ -227,33 +256,40 @@ impl Tree {
                 amount_msat,
                 cltv: limits.final_cltv_delta,
                 next: NO_EDGE,
-                stamp: self.generation,
                 hops: 0,
+            };
+            self.marks[d] = Mark {
+                stamp: self.generation,
                 settled: false,
             };
-            self.heap.push(HeapItem {
-                key: 0.0,
-                dist: 0.0,
-                node: d as u32,
-            });
+            self.heap.push(HeapItem::new(0.0, 0.0, d as u32));
         }
     }
 
     fn label(&self, v: usize) -> Option<&Label> {
-        self.labels.get(v).filter(|l| l.stamp == self.generation)
+        self.marks
+            .get(v)
+            .filter(|m| m.stamp == self.generation)
+            .map(|_| &self.labels[v])
+    }
+
+    fn settled_label(&self, v: usize) -> Option<&Label> {
+        self.marks
+            .get(v)
+            .filter(|m| m.stamp == self.generation && m.settled)
+            .map(|_| &self.labels[v])
     }
 
     /// The settled distance of `v`, if any.
     pub fn distance(&self, v: NodeId) -> Option<f64> {
-        self.label(v.index()).filter(|l| l.settled).map(|l| l.dist)
+        self.settled_label(v.index()).map(|l| l.dist)
     }
 
     /// Hops and fees (what `v` must receive above the destination amount) of `v`'s settled
     /// route to the destination (the onward estimates' tests check their estimates against it).
     #[cfg(test)]
     pub fn settled_hops_and_fee(&self, v: NodeId) -> Option<(u8, u64)> {
-        self.label(v.index())
-            .filter(|l| l.settled)
+        self.settled_label(v.index())
             .map(|l| (l.hops, l.amount_msat.saturating_sub(self.amount_msat)))
     }
 
@@ -275,15 +311,17 @@ impl Tree {
     ) -> Option<NodeId> {
         let penalty = scorer.attempt_penalty_msat(self.amount_msat);
         let min_prob = scorer.min_probability();
-        while let Some(HeapItem { key, dist, node }) = self.heap.pop() {
+        while let Some(item) = self.heap.pop() {
+            let node = item.node();
             let u = node as usize;
             let here = self.labels[u];
             // An entry of a replaced label is stale (a better distance can have a larger
-            // key, so both are compared).
-            if here.settled || key != here.key || dist != here.dist {
+            // key, hence `!=`; an entry whose key equals the label's pops where the label's
+            // own entry would).
+            if self.marks[u].settled || item.key != here.key {
                 continue;
             }
-            self.labels[u].settled = true;
+            self.marks[u].settled = true;
             self.settled_count += 1;
             // Relax before asking `stop`, so a search resumed later is still complete.
             // The sender never forwards for others.
@@ -318,9 +356,9 @@ impl Tree {
                 if !is_source && !gossip.could_relay(in_edge.from, u as u32) {
                     continue;
                 }
-                let there = self.labels[v];
-                let known = there.stamp == generation;
-                if known && there.settled {
+                let mark = self.marks[v];
+                let known = mark.stamp == generation;
+                if known && mark.settled {
                     continue;
                 }
                 let (amount_v, cltv_v, weight_v, prob_v) = if is_source {
@@ -353,10 +391,12 @@ impl Tree {
                     continue;
                 }
                 let dist_v = weight_v + if penalty > 0.0 { penalty / prob_v } else { 0.0 };
-                let better = !known
-                    || dist_v < there.dist
-                    || (dist_v == there.dist
-                        && self.wins_tie(gossip, local, is_source, in_edge, u, there.next));
+                let better = !known || {
+                    let there = &self.labels[v];
+                    dist_v < there.dist
+                        || (dist_v == there.dist
+                            && self.wins_tie(gossip, local, is_source, in_edge, u, there.next))
+                };
                 if better {
                     // The lookahead (none at the sender, its peers, or without a sender).
                     let key_v =
@@ -380,15 +420,13 @@ impl Tree {
                         amount_msat: amount_v,
                         cltv: cltv_v,
                         next: in_edge.edge,
-                        stamp: generation,
                         hops: here.hops + 1,
+                    };
+                    self.marks[v] = Mark {
+                        stamp: generation,
                         settled: false,
                     };
-                    self.heap.push(HeapItem {
-                        key: key_v,
-                        dist: dist_v,
-                        node: v as u32,
-                    });
+                    self.heap.push(HeapItem::new(key_v, dist_v, v as u32));
                 }
             }
         }
