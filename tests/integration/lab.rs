@@ -484,6 +484,55 @@ fn presenter_mode_keeps_the_charts_the_lesson_names() {
     );
 }
 
+/// The lesson picker's command (the top bar's "lesson" menu) opens the lesson's scene and
+/// runs the lesson from its first step, with its captions and charts.
+#[test]
+fn a_lesson_picked_in_the_app_opens_its_scene_and_runs() {
+    let state = tmp("state-picker.json");
+    let jam = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/lessons/jam_a_hub.ron");
+    let script = lesson(
+        "picker",
+        &format!(
+            r#"(wait: Frames(1), do: StartLesson("{}")),"#,
+            jam.display()
+        ),
+    );
+    let out = lab_window(&[
+        "scenes/hubs.ron",
+        "--script",
+        script.to_str().unwrap(),
+        "--frames",
+        "40",
+        "--dump-state",
+        state.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let d = dump(&state);
+    let classroom = lnlab::load_scene(Path::new("scenes/classroom.ron")).unwrap();
+    assert_eq!(d["scene"], classroom.name.as_str(), "{d}");
+    assert!(
+        d["scene_path"].as_str().unwrap().ends_with("classroom.ron"),
+        "{d}"
+    );
+    assert!(
+        d["caption"].as_str().unwrap().starts_with("Two hubs"),
+        "the lesson's first caption: {d}"
+    );
+    assert_eq!(
+        d["lesson_charts"],
+        serde_json::json!(["Success", "Latency"])
+    );
+    assert!(d["lesson"].as_str().unwrap().ends_with("jam_a_hub.ron"));
+    let offered = d["lessons"].as_array().unwrap();
+    assert!(
+        offered.len() >= 3
+            && offered
+                .iter()
+                .any(|l| l.as_str().unwrap().ends_with("jam_a_hub.ron")),
+        "the picker offers the shipped lessons: {offered:?}"
+    );
+}
+
 /// A teacher skips a long wait (N) and goes back a caption (B); as lesson steps here.
 #[test]
 fn lesson_steps_can_be_skipped_and_captions_gone_back_to() {

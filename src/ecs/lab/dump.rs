@@ -106,6 +106,8 @@ pub fn state(lab: &Lab, driver: &SimDriver) -> Value {
         "unsaved_changes": lab.dirty,
         "caption": lab.caption,
         "lesson_charts": lab.lesson_charts,
+        "lesson": lab.lesson,
+        "lessons": lab.lessons,
         "selection": lab.selection,
         "metrics": {
             "payments": m.payments,

@@ -55,6 +55,40 @@ pub enum Wait {
 }
 
 impl Lesson {
+    /// The steps as a lesson started in the window runs them: `Quit` pauses instead.
+    fn steps_in_app(self) -> VecDeque<LessonStep> {
+        self.steps
+            .into_iter()
+            .map(|step| match step.command {
+                LabCommand::Quit | LabCommand::QuitNow => LessonStep {
+                    command: LabCommand::Pause,
+                    ..step
+                },
+                _ => step,
+            })
+            .collect()
+    }
+
+    /// The scene the lesson is written for, resolved against the lesson file's folder.
+    /// (`lessons/../classroom.ron` reads as `classroom.ron`).
+    pub fn scene_path(&self, lesson_path: &Path) -> Option<PathBuf> {
+        use std::path::Component;
+        let scene = self.scene.as_ref()?;
+        let joined = lesson_path.parent().unwrap_or(Path::new("")).join(scene);
+        let mut path = PathBuf::new();
+        for part in joined.components() {
+            match part {
+                Component::ParentDir
+                    if matches!(path.components().next_back(), Some(Component::Normal(_))) =>
+                {
+                    path.pop();
+                }
+                other => path.push(other),
+            }
+        }
+        Some(path)
+    }
+
     pub fn load(path: &Path) -> anyhow::Result<Lesson> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
@@ -97,8 +131,8 @@ impl Lesson {
         for (i, step) in self.steps.iter().enumerate() {
             let at = |e: String| format!("step {}: {e}", i + 1);
             match &step.command {
-                // From here on the lesson runs on another scene.
-                LabCommand::OpenScene(_) => break,
+                // From here on another scene (or another lesson) runs.
+                LabCommand::OpenScene(_) | LabCommand::StartLesson(_) => break,
                 LabCommand::SelectNode(n) if *n >= nodes => {
                     return Err(at(format!("node {n}, but the scene has {nodes} nodes")));
                 }
@@ -169,6 +203,17 @@ struct Bench {
 }
 
 impl Runner {
+    /// Run `lesson` from its first step, in place of the steps left; its `Quit` steps
+    /// pause instead, since a user started it in the window (see `StartLesson`).
+    pub fn start(&mut self, lesson: Lesson) {
+        self.steps = lesson.steps_in_app();
+        self.frames_in_step = 0;
+        self.seconds_in_step = 0.0;
+        self.skip_wait = false;
+        self.back = false;
+        self.captions.clear();
+    }
+
     pub fn new(args: &LabOptions, lesson: Option<Lesson>) -> Self {
         Runner {
             steps: lesson.map(|l| l.steps.into()).unwrap_or_default(),
@@ -318,7 +363,10 @@ fn drive(
         let step = r.steps.pop_front().expect("peeked");
         r.frames_in_step = 0;
         r.seconds_in_step = 0.0;
-        let restarts = matches!(step.command, LabCommand::Reset | LabCommand::OpenScene(_));
+        let restarts = matches!(
+            step.command,
+            LabCommand::Reset | LabCommand::OpenScene(_) | LabCommand::StartLesson(_)
+        );
         let command = match step.command {
             LabCommand::Quit => LabCommand::QuitNow,
             c => c,
@@ -399,4 +447,34 @@ fn exit_when_done(
         None => AppExit::Success,
         Some(c) => AppExit::Error(c),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A lesson picked in the window ends paused, not closed, and keeps its other steps;
+    /// its scene is found next to the lesson file.
+    #[test]
+    fn a_lesson_started_in_the_app_pauses_where_a_script_quits() {
+        let text = r#"(scene: Some("../classroom.ron"), steps: [
+            (wait: Frames(1), do: Caption("hello")),
+            (wait: Sim(1000), do: Quit),
+        ])"#;
+        let path = Path::new("scenes/lessons/x.ron");
+        let lesson = Lesson::parse(text, path).unwrap();
+        assert_eq!(
+            lesson.scene_path(path),
+            Some(PathBuf::from("scenes/classroom.ron"))
+        );
+        let steps: Vec<LabCommand> = lesson
+            .steps_in_app()
+            .into_iter()
+            .map(|s| s.command)
+            .collect();
+        assert_eq!(
+            steps,
+            [LabCommand::Caption("hello".into()), LabCommand::Pause]
+        );
+    }
 }

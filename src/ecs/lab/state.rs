@@ -64,6 +64,10 @@ pub enum LabCommand {
     ClearSelection,
     Screenshot(PathBuf),
     OpenScene(PathBuf),
+    /// Open a lesson's scene and run the lesson from its first step, in place of any lesson
+    /// running (the lesson picker's command). A lesson started this way ends paused
+    /// where a scripted run would quit.
+    StartLesson(PathBuf),
     SaveScene(PathBuf),
     /// Write every chart's data as CSV (chart, line, simulated seconds, value).
     ExportCharts(PathBuf),
@@ -167,6 +171,10 @@ pub struct Lab {
     pub traffic: super::traffic::Traffic,
     /// Charts the running lesson names: presenter mode keeps these.
     pub lesson_charts: Vec<super::plots::Chart>,
+    /// The running lesson's file, if any.
+    pub lesson: Option<PathBuf>,
+    /// The lessons the picker offers (found when the lab opens).
+    pub lessons: Vec<PathBuf>,
 }
 
 impl Lab {

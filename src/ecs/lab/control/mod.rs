@@ -10,7 +10,7 @@ mod startup;
 
 pub use startup::Startup;
 
-use super::script::Exit;
+use super::script::{Exit, Lesson, Runner};
 use super::state::{AgentMode, ExplainRequest, ExplainResult, Lab, LabCommand, Marker, Selection};
 use crate::ecs::sim::{SimDriver, SimStatus};
 use crate::network::NodeId;
@@ -57,6 +57,7 @@ fn apply(
     mut driver: NonSendMut<SimDriver>,
     mut status: ResMut<SimStatus>,
     mut exit: ResMut<Exit>,
+    mut runner: ResMut<Runner>,
     mut windows: Query<&mut Window>,
 ) {
     let list: Vec<LabCommand> = incoming.read().cloned().collect();
@@ -134,6 +135,27 @@ fn apply(
                     lab.say(now, format!("screenshot -> {}", path.display()), false);
                 }
                 Err(e) => lab.say(now, e.to_string(), true),
+            },
+            LabCommand::StartLesson(path) => match load_lesson(&path, &lab) {
+                Ok((lesson, scene, scene_path)) => {
+                    restart(
+                        &mut lab,
+                        &mut driver,
+                        &mut status,
+                        scene,
+                        scene_path,
+                        "opened",
+                    );
+                    lab.lesson_charts = lesson.charts.clone();
+                    lab.lesson = Some(path.clone());
+                    lab.caption = None;
+                    runner.start(lesson);
+                    lab.say(0, format!("lesson {}", path.display()), false);
+                }
+                Err(e) => {
+                    lab.error = Some(format!("Could not start the lesson.\n\n{e}"));
+                    lab.say(now, e, true);
+                }
             },
             LabCommand::OpenScene(path) => match crate::scene::load(&path) {
                 Ok(scene) => {
@@ -264,6 +286,23 @@ fn step_one(driver: &mut SimDriver) -> Vec<crate::rl::agents::MetricsRow> {
 }
 
 /// Replace the driver with a fresh one for `scene`; on failure keep the old one.
+/// A lesson, the scene it is written for (the open one if it names none) and that scene's
+/// path, checked against each other.
+fn load_lesson(path: &Path, lab: &Lab) -> Result<(Lesson, Scene, PathBuf), String> {
+    let lesson = Lesson::load(path).map_err(|e| e.to_string())?;
+    let (scene, scene_path) = match lesson.scene_path(path) {
+        Some(scene_path) => (
+            crate::scene::load(&scene_path).map_err(|e| e.to_string())?,
+            scene_path,
+        ),
+        None => (lab.scene.clone(), lab.path.clone()),
+    };
+    lesson
+        .check_against(&scene)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((lesson, scene, scene_path))
+}
+
 fn restart(
     lab: &mut Lab,
     driver: &mut SimDriver,

@@ -89,6 +89,8 @@ impl Startup {
                 .as_ref()
                 .map(|l| l.charts.clone())
                 .unwrap_or_default(),
+            lesson: args.script.clone(),
+            lessons: find_lessons(),
             unattended: args.frames.is_some()
                 || args.screenshot.is_some()
                 || args.bench_frames.is_some(),
@@ -116,6 +118,25 @@ fn check_display() -> anyhow::Result<()> {
 }
 
 /// `scenes/classroom.ron`, from the working directory or else from the source tree.
+/// The lessons shipped in `scenes/lessons` (next to the working folder's scenes, else the
+/// project's), by file name.
+fn find_lessons() -> Vec<PathBuf> {
+    let local = PathBuf::from("scenes/lessons");
+    let dir = if local.is_dir() {
+        local
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes/lessons")
+    };
+    let mut lessons: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "ron"))
+        .collect();
+    lessons.sort();
+    lessons
+}
+
 fn default_scene() -> PathBuf {
     let local = PathBuf::from("scenes/classroom.ron");
     if local.exists() {
