@@ -365,6 +365,23 @@ impl Session {
         (progress, rows)
     }
 
+    /// Run until everything due by `at_ms` has happened, or the run ends (the lab's undo
+    /// replays a run to where it was). Returns the update rows.
+    pub fn run_until(&mut self, at_ms: u64) -> Vec<MetricsRow> {
+        let mut rows = Vec::new();
+        loop {
+            let budget = Budget {
+                until_ms: Some(at_ms),
+                ..Budget::events(RUN_SLICE_EVENTS)
+            };
+            let (progress, new_rows) = self.tick(budget);
+            rows.extend(new_rows);
+            if self.reached(at_ms) || progress == Progress::Finished {
+                return rows;
+            }
+        }
+    }
+
     /// Run until every requested payment resolved and the last update finished.
     /// `on_slice` sees the session between slices (progress bars). Returns the update rows.
     pub fn run_to_completion(&mut self, mut on_slice: impl FnMut(&Session)) -> Vec<MetricsRow> {

@@ -656,3 +656,54 @@ fn a_router_switch_after_the_start_is_saved_where_it_happened() {
         switch.at_ms
     );
 }
+
+/// Run classroom to 15 s under `steps` (after a speed-up and a jam at 5 s), saving the
+/// scene at the end; return the dump and the saved scene.
+fn edited_run(tag: &str, steps: &str) -> (Value, lnlab::Scene) {
+    let saved = tmp(&format!("saved-{tag}.ron"));
+    let state = tmp(&format!("state-{tag}.json"));
+    let script = lesson(
+        tag,
+        &format!(
+            r#"(wait: Frames(1), do: SetSpeed(Times(25.0))),
+           (wait: Sim(5000), do: Inject(JamChannel(scid: "800000x8x0", direction: None, duration_ms: 600000))),
+           {steps}
+           (wait: Sim(15000), do: SaveScene("{}")),
+           (wait: Sim(15000), do: Quit),"#,
+            saved.display()
+        ),
+    );
+    let d = scripted_run("scenes/classroom.ron", &script, &state);
+    (d, lnlab::load_scene(&saved).unwrap())
+}
+
+/// What two runs must share to be the same run: clock, metrics, every channel's state.
+fn same_run(a: &Value, b: &Value) {
+    for key in ["sim_ms", "metrics", "channels", "agents"] {
+        assert_eq!(a[key], b[key], "{key} differs");
+    }
+}
+
+/// Undo takes an injection back as if it never happened (the run is replayed without
+/// it), redo puts it back as if it had never been taken back, and the saved scene holds
+/// exactly the edits that stand.
+#[test]
+fn undo_and_redo_give_the_run_without_and_with_the_edit() {
+    let drain = r#"(wait: Sim(7000), do: Inject(DrainChannel(scid: "800000x1x0", direction: Forward, fraction: 1.0))),"#;
+    let (undone, undone_scene) =
+        edited_run("undo", &format!("{drain}\n(wait: Sim(9000), do: Undo),"));
+    let (never, never_scene) = edited_run("never", "");
+    same_run(&undone, &never);
+    assert_eq!(undone_scene.timeline, never_scene.timeline);
+    assert_eq!(undone_scene.timeline.len(), 1, "the jam stands");
+    let (redone, redone_scene) = edited_run(
+        "redo",
+        &format!("{drain}\n(wait: Sim(9000), do: Undo),\n(wait: Frames(1), do: Redo),"),
+    );
+    let (kept, kept_scene) = edited_run("kept", drain);
+    same_run(&redone, &kept);
+    assert_eq!(redone_scene.timeline, kept_scene.timeline);
+    assert_eq!(redone_scene.timeline.len(), 2);
+    // The drain changed the run, so the comparisons above could tell.
+    assert_ne!(kept["channels"], never["channels"]);
+}

@@ -68,6 +68,11 @@ pub enum LabCommand {
     /// running (the lesson picker's command). A lesson started this way ends paused
     /// where a scripted run would quit.
     StartLesson(PathBuf),
+    /// Take back the last edit or injection (Ctrl+Z): the run is rebuilt without it and
+    /// replayed to the current time.
+    Undo,
+    /// Put back the last edit taken back (Ctrl+Y or Ctrl+Shift+Z), the same way.
+    Redo,
     SaveScene(PathBuf),
     /// Write every chart's data as CSV (chart, line, simulated seconds, value).
     ExportCharts(PathBuf),
@@ -175,6 +180,39 @@ pub struct Lab {
     pub lesson: Option<PathBuf>,
     /// The lessons the picker offers (found when the lab opens).
     pub lessons: Vec<PathBuf>,
+    /// Edits and injections that can be taken back, the last one last.
+    pub undo: Vec<Edit>,
+    /// Edits taken back that can be put back, the last one taken back last.
+    pub redo: Vec<Edit>,
+}
+
+/// One user edit of the working scene, as undo and redo see it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Edit {
+    /// An entry added to the scene's timeline (an injection or a later edit).
+    Timeline(crate::sim::command::TimedCommand),
+    /// The scene's routing policy, changed at t = 0.
+    Policy {
+        before: crate::routing::RouterKind,
+        after: crate::routing::RouterKind,
+    },
+}
+
+impl Edit {
+    /// Apply (`forward`) or take back this edit on the working scene.
+    pub fn apply_to(&self, scene: &mut Scene, forward: bool) {
+        match self {
+            Edit::Timeline(entry) if forward => scene.timeline.push(entry.clone()),
+            Edit::Timeline(entry) => {
+                if let Some(i) = scene.timeline.iter().rposition(|e| e == entry) {
+                    scene.timeline.remove(i);
+                }
+            }
+            Edit::Policy { before, after } => {
+                scene.routing.policy = if forward { *after } else { *before };
+            }
+        }
+    }
 }
 
 impl Lab {
@@ -251,6 +289,10 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
     ("F12", "screenshot (PNG)"),
     ("Ctrl+O", "open a scene"),
     ("Ctrl+S / Ctrl+Shift+S", "save / save as"),
+    (
+        "Ctrl+Z / Ctrl+Y",
+        "undo / redo an edit (replays the run to now)",
+    ),
     ("Ctrl+Q", "quit"),
     ("drag, wheel", "pan, zoom"),
     ("click", "inspect a node or channel"),

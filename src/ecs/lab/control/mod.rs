@@ -11,7 +11,9 @@ mod startup;
 pub use startup::Startup;
 
 use super::script::{Exit, Lesson, Runner};
-use super::state::{AgentMode, ExplainRequest, ExplainResult, Lab, LabCommand, Marker, Selection};
+use super::state::{
+    AgentMode, Edit, ExplainRequest, ExplainResult, Lab, LabCommand, Marker, Selection,
+};
 use crate::ecs::sim::{SimDriver, SimStatus};
 use crate::network::NodeId;
 use crate::rl::onward::Onward;
@@ -91,6 +93,12 @@ fn apply(
                     let switch = SimCommand::SetRouter { policy: kind };
                     match driver.session.apply(switch) {
                         Ok(()) => {
+                            let before = lab.scene.routing.policy;
+                            lab.undo.push(Edit::Policy {
+                                before,
+                                after: kind,
+                            });
+                            lab.redo.clear();
                             lab.policy = kind.to_string();
                             lab.scene.routing.policy = kind;
                             lab.dirty = true;
@@ -157,6 +165,29 @@ fn apply(
                     lab.say(now, e, true);
                 }
             },
+            LabCommand::Undo | LabCommand::Redo => {
+                let forward = command == LabCommand::Redo;
+                let edit = if forward {
+                    lab.redo.pop()
+                } else {
+                    lab.undo.pop()
+                };
+                match edit {
+                    Some(edit) => {
+                        edit.apply_to(&mut lab.scene, forward);
+                        replay(&mut lab, &mut driver, &mut status, now, &edit, forward);
+                        if forward {
+                            lab.undo.push(edit);
+                        } else {
+                            lab.redo.push(edit);
+                        }
+                    }
+                    None => {
+                        let what = if forward { "redo" } else { "undo" };
+                        lab.say(now, format!("nothing to {what}"), false);
+                    }
+                }
+            }
             LabCommand::OpenScene(path) => match crate::scene::load(&path) {
                 Ok(scene) => {
                     restart(&mut lab, &mut driver, &mut status, scene, path, "opened");
@@ -285,7 +316,6 @@ fn step_one(driver: &mut SimDriver) -> Vec<crate::rl::agents::MetricsRow> {
     rows
 }
 
-/// Replace the driver with a fresh one for `scene`; on failure keep the old one.
 /// A lesson, the scene it is written for (the open one if it names none) and that scene's
 /// path, checked against each other.
 fn load_lesson(path: &Path, lab: &Lab) -> Result<(Lesson, Scene, PathBuf), String> {
@@ -303,6 +333,75 @@ fn load_lesson(path: &Path, lab: &Lab) -> Result<(Lesson, Scene, PathBuf), Strin
     Ok((lesson, scene, scene_path))
 }
 
+/// Undo and redo: rebuild the run from the working scene (already edited) and replay it
+/// headless to `at_ms`, where it was. The engine is deterministic, so the replayed run is
+/// the run the scene gives; what it costs is the replay (a fraction of a second on the
+/// shipped scenes, as long as the run so far on large ones), and the charts start again at
+/// `at_ms`, since their history came from the run with the edit.
+fn replay(
+    lab: &mut Lab,
+    driver: &mut SimDriver,
+    status: &mut SimStatus,
+    at_ms: u64,
+    edit: &Edit,
+    forward: bool,
+) {
+    let label = match edit {
+        Edit::Timeline(entry) => {
+            super::state::describe(&entry.command, driver.session.view().network())
+        }
+        Edit::Policy { before, after } => {
+            format!("routing: {}", if forward { after } else { before })
+        }
+    };
+    match new_session(&lab.scene, &lab.path, lab.seed) {
+        Ok(mut new) => {
+            configure(&mut new, lab);
+            let rows = new.session.run_until(at_ms);
+            new.stop_at_ms = driver.stop_at_ms;
+            *driver = new;
+            *status = SimStatus {
+                rows_total: rows.len(),
+                new_rows: rows,
+                ..SimStatus::default()
+            };
+            lab.policy = lab.scene.routing.policy.to_string();
+            if let Edit::Timeline(entry) = edit {
+                match lab
+                    .markers
+                    .iter()
+                    .rposition(|m| m.at_ms == entry.at_ms && m.label == label)
+                {
+                    Some(i) if !forward => {
+                        lab.markers.remove(i);
+                    }
+                    _ if forward => lab.markers.push(Marker {
+                        at_ms: entry.at_ms,
+                        label: label.clone(),
+                    }),
+                    _ => {}
+                }
+            }
+            let net = driver.session.view().network();
+            if let Some(Selection::Channel(id)) = lab.selection
+                && net.channel(id).is_none()
+            {
+                lab.selection = None;
+            }
+            lab.traffic.clear();
+            lab.generation += 1;
+            lab.dirty = true;
+            let verb = if forward { "redid" } else { "undid" };
+            lab.say(at_ms, format!("{verb}: {label}"), false);
+        }
+        Err(e) => {
+            lab.error = Some(format!("Could not replay the scene.\n\n{e}"));
+            lab.say(at_ms, e, true);
+        }
+    }
+}
+
+/// Replace the driver with a fresh one for `scene`; on failure keep the old one.
 fn restart(
     lab: &mut Lab,
     driver: &mut SimDriver,
@@ -321,6 +420,8 @@ fn restart(
             let fresh_file = verb == "opened";
             if fresh_file {
                 lab.dirty = false;
+                lab.undo.clear();
+                lab.redo.clear();
                 lab.policy = scene.routing.policy.to_string();
                 lab.agents = AgentMode::for_scene(&scene);
                 lab.fit_requested = true;
@@ -386,6 +487,8 @@ fn inject(lab: &mut Lab, driver: &mut SimDriver, now: u64, cmd: SimCommand) -> b
     }
     match driver.session.apply(entry.command.clone()) {
         Ok(()) => {
+            lab.undo.push(Edit::Timeline(entry.clone()));
+            lab.redo.clear();
             lab.scene.timeline.push(entry);
             lab.dirty = true;
             lab.markers.push(Marker {

@@ -91,6 +91,8 @@ impl Startup {
                 .unwrap_or_default(),
             lesson: args.script.clone(),
             lessons: find_lessons(),
+            undo: Vec::new(),
+            redo: Vec::new(),
             unattended: args.frames.is_some()
                 || args.screenshot.is_some()
                 || args.bench_frames.is_some(),

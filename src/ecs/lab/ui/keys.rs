@@ -34,6 +34,13 @@ pub(super) fn shortcuts(
     if pressed(Modifiers::COMMAND, Key::S) {
         send(LabCommand::SaveScene(lab.path.clone()));
     }
+    if pressed(Modifiers::COMMAND | Modifiers::SHIFT, Key::Z) || pressed(Modifiers::COMMAND, Key::Y)
+    {
+        send(LabCommand::Redo);
+    }
+    if pressed(Modifiers::COMMAND, Key::Z) {
+        send(LabCommand::Undo);
+    }
     if pressed(Modifiers::COMMAND, Key::Q) {
         send(LabCommand::Quit);
     }

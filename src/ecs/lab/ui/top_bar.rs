@@ -1,4 +1,4 @@
-//! The top bar: the scene's name and clock, play / step / reset, the speed slider, the
+//! The top bar: the scene's name and clock, play / step / reset / undo / redo, the speed slider, the
 //! agents' mode, the routing policy of the other nodes, the lesson picker, and in presenter
 //! mode the headline numbers.
 
@@ -30,6 +30,18 @@ pub(super) fn top_bar(
             }
             if ui.button("reset").on_hover_text("R").clicked() {
                 send(LabCommand::Reset);
+            }
+            let undo = ui
+                .add_enabled(!lab.undo.is_empty(), egui::Button::new("undo"))
+                .on_hover_text("Ctrl+Z: take back the last edit (replays the run to now)");
+            if undo.clicked() {
+                send(LabCommand::Undo);
+            }
+            let redo = ui
+                .add_enabled(!lab.redo.is_empty(), egui::Button::new("redo"))
+                .on_hover_text("Ctrl+Y");
+            if redo.clicked() {
+                send(LabCommand::Redo);
             }
             ui.separator();
             let mut max = lab.speed == Speed::Max;
