@@ -484,7 +484,7 @@ fn presenter_mode_keeps_the_charts_the_lesson_names() {
     );
 }
 
-/// The lesson picker's command (the top bar's "lesson" menu) opens the lesson's scene and
+/// The lesson picker's command (the run panel's "lesson" menu) opens the lesson's scene and
 /// runs the lesson from its first step, with its captions and charts.
 #[test]
 fn a_lesson_picked_in_the_app_opens_its_scene_and_runs() {

@@ -313,6 +313,10 @@ pub(super) struct UiState {
     /// for.
     pub(super) betweenness: Option<Vec<f64>>,
     pub(super) hubs_key: Option<(u64, usize, u64)>,
+    /// A channel being opened (from its first node, waiting for the second).
+    pub(super) open: Option<super::inspector::edit::OpenForm>,
+    /// A direction's fees being edited.
+    pub(super) fees: Option<super::inspector::edit::FeeForm>,
 }
 
 impl Default for UiState {
@@ -325,6 +329,8 @@ impl Default for UiState {
             find: String::new(),
             betweenness: None,
             hubs_key: None,
+            open: None,
+            fees: None,
         }
     }
 }

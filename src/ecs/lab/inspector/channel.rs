@@ -1,9 +1,10 @@
 //! The inspector for a channel: its endpoints and capacity, each direction's balance,
-//! HTLCs in flight, slots and policy, and the buttons that drain a direction, jam it or
-//! close it.
+//! HTLCs in flight, slots and policy, and the buttons that drain a direction, edit its
+//! fees, jam it or close it.
 
+use super::edit::FeeForm;
 use super::{alias, drain, jam};
-use crate::ecs::lab::state::{ExplainRequest, LabCommand};
+use crate::ecs::lab::state::{ExplainRequest, LabCommand, UiState};
 use crate::ecs::lab::theme;
 use crate::ecs::sim::SimDriver;
 use crate::network::{ChannelId, Direction};
@@ -14,6 +15,7 @@ pub(super) fn show(
     ui: &mut egui::Ui,
     driver: &SimDriver,
     id: ChannelId,
+    state: &mut UiState,
     explain: &mut ExplainRequest,
     send: &mut impl FnMut(LabCommand),
 ) {
@@ -72,6 +74,26 @@ pub(super) fn show(
             .clicked()
         {
             send(LabCommand::Inject(drain(ch.scid, dir)));
+        }
+        let editing = state
+            .fees
+            .as_mut()
+            .filter(|f| f.scid == ch.scid && f.direction == dir);
+        match editing {
+            Some(form) => {
+                let apply = form.ui(ui);
+                if apply {
+                    send(LabCommand::Inject(form.command()));
+                }
+                if apply || ui.button("cancel").clicked() {
+                    state.fees = None;
+                }
+            }
+            None => {
+                if ui.button("edit fees").clicked() {
+                    state.fees = Some(FeeForm::new(ch.scid, dir, &s.policy));
+                }
+            }
         }
     }
     ui.separator();

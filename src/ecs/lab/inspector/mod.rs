@@ -1,9 +1,10 @@
-//! The inspector panel: what a selected node (`node`) or channel (`channel`) is and the
-//! congestion buttons that act on it. This file draws the panel's header and holds the
+//! The inspector panel: what a selected node (`node`) or channel (`channel`) is, the
+//! congestion buttons that act on it, and the topology edits (`edit`). This file draws the panel's header and holds the
 //! edits the buttons and the keyboard shortcuts share (jam, drain, demand spike, offline /
 //! online), as the engine's own commands carried by [`LabCommand`]s.
 
 mod channel;
+pub(super) mod edit;
 mod node;
 
 use super::state::{ExplainRequest, ExplainResult, Lab, LabCommand, Selection, UiState};
@@ -75,7 +76,7 @@ pub(super) fn inspector(
         Some(Selection::Node(id)) => {
             node::show(ui, lab, driver, id, state, explain, result, send);
         }
-        Some(Selection::Channel(id)) => channel::show(ui, driver, id, explain, send),
+        Some(Selection::Channel(id)) => channel::show(ui, driver, id, state, explain, send),
         None => {}
     }
 }

@@ -1,9 +1,11 @@
 //! The inspector for a node: what it is (pubkey, role, how it routes, online), what it
 //! earned, forwarded and caused to fail, its channels (balances, fees, HTLCs; a peer's
-//! name selects the channel), the buttons that take it offline or send it a demand spike,
+//! name selects the channel), the buttons that take it offline, send it a demand spike or
+//! open a channel from it to the next node clicked,
 //! and, for an agent, its policy's probabilities for a destination and amount the user
 //! picks (asked through [`ExplainRequest`], answered by `control`).
 
+use super::edit::OpenForm;
 use super::{alias, spike, toggle_online};
 use crate::ecs::lab::state::{ExplainRequest, ExplainResult, Lab, LabCommand, UiState};
 use crate::ecs::sim::SimDriver;
@@ -67,6 +69,29 @@ pub(super) fn show(
             send(LabCommand::Inject(spike(id)));
         }
     });
+    // Opening a channel: arm it here, then click the other end.
+    match state.open.as_mut() {
+        Some(form) if form.from != id => {
+            let open = form.ui(ui, &alias(net, form.from), &node.alias);
+            if open {
+                send(LabCommand::Inject(form.command(id)));
+            }
+            if open || ui.button("cancel").clicked() {
+                state.open = None;
+            }
+        }
+        Some(_) => {
+            ui.label("now click the node at the other end");
+            if ui.button("cancel").clicked() {
+                state.open = None;
+            }
+        }
+        None => {
+            if ui.button("open a channel from here…").clicked() {
+                state.open = Some(OpenForm::new(id));
+            }
+        }
+    }
     ui.separator();
     // Agents show their policy first; their channel list starts folded.
     let agent = t.group_of(id).is_some();

@@ -1,5 +1,5 @@
-//! The run panel on the left: file buttons (open, save as, help, presenter), the scene's
-//! path and unsaved state, a search for a node by alias, the run's counters (payments,
+//! The run panel on the left: file buttons (open, save as, help, presenter), the traffic
+//! overlay switch, the lesson picker, the scene's path and unsaved state, a search for a node by alias, the run's counters (payments,
 //! fees, HTLCs in flight, agents, L402), the hubs ranking and the event log.
 
 use crate::ecs::lab::state::{DialogMode, FileDialog, Lab, LabCommand, UiState};
@@ -39,6 +39,9 @@ pub(super) fn run_panel(
         .changed()
     {
         send(LabCommand::SetTraffic(traffic));
+    }
+    if !lab.lessons.is_empty() {
+        lesson_picker(ui, lab, send);
     }
     ui.label(RichText::new(lab.path.display().to_string()).small().weak());
     if lab.dirty {
@@ -207,5 +210,28 @@ fn hubs_section(ui: &mut egui::Ui, lab: &Lab, driver: &SimDriver, state: &mut Ui
                         ui.end_row();
                     }
                 });
+        });
+}
+
+/// The lessons menu: picking one opens its scene and runs it from the start.
+fn lesson_picker(ui: &mut egui::Ui, lab: &Lab, send: &mut impl FnMut(LabCommand)) {
+    let title = |path: &std::path::Path| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().replace('_', " "))
+            .unwrap_or_default()
+    };
+    let running = lab.lesson.as_deref().map(title);
+    egui::ComboBox::from_label("lesson")
+        .selected_text(running.clone().unwrap_or_else(|| "pick one…".into()))
+        .show_ui(ui, |ui| {
+            for path in &lab.lessons {
+                let name = title(path);
+                if ui
+                    .selectable_label(running.as_deref() == Some(&name), &name)
+                    .clicked()
+                {
+                    send(LabCommand::StartLesson(path.clone()));
+                }
+            }
         });
 }

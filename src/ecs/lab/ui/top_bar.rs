@@ -1,6 +1,6 @@
 //! The top bar: the scene's name and clock, play / step / reset / undo / redo, the speed slider, the
-//! agents' mode, the routing policy of the other nodes, the lesson picker, and in presenter
-//! mode the headline numbers.
+//! agents' mode, the routing policy of the other nodes, and in presenter mode the headline
+//! numbers.
 
 use crate::ecs::lab::state::{AgentMode, Lab, LabCommand, Speed};
 use crate::ecs::sim::SimDriver;
@@ -100,10 +100,6 @@ pub(super) fn top_bar(
                         }
                     }
                 });
-            if !lab.lessons.is_empty() {
-                ui.separator();
-                lesson_picker(ui, lab, send);
-            }
             if lab.presenter {
                 ui.separator();
                 let m = engine.metrics();
@@ -121,27 +117,4 @@ pub(super) fn top_bar(
             }
         });
     });
-}
-
-/// The lessons menu: picking one opens its scene and runs it from the start.
-fn lesson_picker(ui: &mut egui::Ui, lab: &Lab, send: &mut impl FnMut(LabCommand)) {
-    let title = |path: &std::path::Path| {
-        path.file_stem()
-            .map(|s| s.to_string_lossy().replace('_', " "))
-            .unwrap_or_default()
-    };
-    let running = lab.lesson.as_deref().map(title);
-    egui::ComboBox::from_label("lesson")
-        .selected_text(running.clone().unwrap_or_else(|| "pick one…".into()))
-        .show_ui(ui, |ui| {
-            for path in &lab.lessons {
-                let name = title(path);
-                if ui
-                    .selectable_label(running.as_deref() == Some(&name), &name)
-                    .clicked()
-                {
-                    send(LabCommand::StartLesson(path.clone()));
-                }
-            }
-        });
 }
