@@ -187,6 +187,11 @@ impl Session {
         self.engine.apply(command)
     }
 
+    /// Move a node on the layout (see `Engine::set_node_position`).
+    pub fn set_node_position(&mut self, node: crate::network::NodeId, position: [f32; 2]) -> bool {
+        self.engine.set_node_position(node, position)
+    }
+
     /// Start a payment now, outside the workload (returns its id).
     pub fn start_payment(
         &mut self,

@@ -707,3 +707,45 @@ fn undo_and_redo_give_the_run_without_and_with_the_edit() {
     // The drain changed the run, so the comparisons above could tell.
     assert_ne!(kept["channels"], never["channels"]);
 }
+
+/// Dragging a node moves it in the run and in the saved scene; the whole drag is one
+/// edit for undo and redo.
+#[test]
+fn a_dragged_node_is_saved_where_it_was_dropped_and_undo_puts_it_back() {
+    let saved: Vec<PathBuf> = (1..=3)
+        .map(|i| tmp(&format!("saved-drag-{i}.ron")))
+        .collect();
+    let state = tmp("state-drag.json");
+    let script = lesson(
+        "drag",
+        &format!(
+            r#"(wait: Frames(1), do: MoveNode(node: 4, to: (10.0, 20.0), done: false)),
+           (wait: Frames(1), do: MoveNode(node: 4, to: (30.0, 40.0), done: true)),
+           (wait: Frames(1), do: SaveScene("{}")),
+           (wait: Frames(1), do: Undo),
+           (wait: Frames(1), do: SaveScene("{}")),
+           (wait: Frames(1), do: Redo),
+           (wait: Frames(1), do: SaveScene("{}")),
+           (wait: Frames(1), do: Quit),"#,
+            saved[0].display(),
+            saved[1].display(),
+            saved[2].display()
+        ),
+    );
+    let d = scripted_run("scenes/classroom.ron", &script, &state);
+    assert!(d["lab_errors"].as_array().unwrap().is_empty(), "{d}");
+    let original = lnlab::load_scene(Path::new("scenes/classroom.ron")).unwrap();
+    let pos = |path: &Path| lnlab::load_scene(path).unwrap().nodes[4].pos;
+    assert_eq!(pos(&saved[0]), Some((30.0, 40.0)));
+    assert_eq!(
+        pos(&saved[1]),
+        original.nodes[4].pos,
+        "one undo takes the whole drag back"
+    );
+    assert_eq!(pos(&saved[2]), Some((30.0, 40.0)));
+    // Only the layout moved: the run kept no timeline entry for it.
+    assert_eq!(
+        lnlab::load_scene(&saved[2]).unwrap().timeline,
+        original.timeline
+    );
+}

@@ -73,6 +73,13 @@ pub enum LabCommand {
     Undo,
     /// Put back the last edit taken back (Ctrl+Y or Ctrl+Shift+Z), the same way.
     Redo,
+    /// Move a node on the layout (dragging it); the scene keeps the position. `done` ends
+    /// a drag, which undo then takes back as one edit.
+    MoveNode {
+        node: u32,
+        to: [f32; 2],
+        done: bool,
+    },
     SaveScene(PathBuf),
     /// Write every chart's data as CSV (chart, line, simulated seconds, value).
     ExportCharts(PathBuf),
@@ -184,6 +191,8 @@ pub struct Lab {
     pub undo: Vec<Edit>,
     /// Edits taken back that can be put back, the last one taken back last.
     pub redo: Vec<Edit>,
+    /// Where the node being dragged started.
+    pub drag_from: Option<(NodeId, [f32; 2])>,
 }
 
 /// One user edit of the working scene, as undo and redo see it.
@@ -191,6 +200,12 @@ pub struct Lab {
 pub enum Edit {
     /// An entry added to the scene's timeline (an injection or a later edit).
     Timeline(crate::sim::command::TimedCommand),
+    /// A node dragged on the layout (no replay needed: only drawing reads positions).
+    Position {
+        node: NodeId,
+        before: [f32; 2],
+        after: [f32; 2],
+    },
     /// The scene's routing policy, changed at t = 0.
     Policy {
         before: crate::routing::RouterKind,
@@ -206,6 +221,16 @@ impl Edit {
             Edit::Timeline(entry) => {
                 if let Some(i) = scene.timeline.iter().rposition(|e| e == entry) {
                     scene.timeline.remove(i);
+                }
+            }
+            Edit::Position {
+                node,
+                before,
+                after,
+            } => {
+                let [x, y] = if forward { *after } else { *before };
+                if let Some(n) = scene.nodes.get_mut(node.index()) {
+                    n.pos = Some((x, y));
                 }
             }
             Edit::Policy { before, after } => {
@@ -294,7 +319,10 @@ pub const SHORTCUTS: &[(&str, &str)] = &[
         "undo / redo an edit (replays the run to now)",
     ),
     ("Ctrl+Q", "quit"),
-    ("drag, wheel", "pan, zoom"),
+    (
+        "drag, wheel",
+        "pan (or move the node under the pointer), zoom",
+    ),
     ("click", "inspect a node or channel"),
 ];
 
@@ -432,6 +460,8 @@ impl GraphArea {
 pub struct Hover {
     pub node: Option<NodeId>,
     pub channel: Option<ChannelId>,
+    /// The node being dragged, from the press on it to the release.
+    pub dragging: Option<NodeId>,
 }
 
 /// A command as the log and the chart markers show it: nodes by alias.

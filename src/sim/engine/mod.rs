@@ -253,6 +253,17 @@ impl Engine {
     pub fn network(&self) -> &Network {
         &self.network
     }
+    /// Move a node on the layout (the lab's drag). Only drawing reads positions, so no
+    /// invariant is involved. Returns whether the node exists.
+    pub fn set_node_position(&mut self, node: NodeId, position: [f32; 2]) -> bool {
+        match self.network.node_mut(node) {
+            Some(n) => {
+                n.position = position;
+                true
+            }
+            None => false,
+        }
+    }
     pub fn gossip(&self) -> &GossipView {
         &self.gossip
     }

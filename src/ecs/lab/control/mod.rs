@@ -165,6 +165,31 @@ fn apply(
                     lab.say(now, e, true);
                 }
             },
+            LabCommand::MoveNode { node, to, done } => {
+                let id = NodeId(node);
+                let at = driver.session.view().network().node(id).map(|n| n.position);
+                if let Some(at) = at {
+                    if lab.drag_from.is_none_or(|(n, _)| n != id) {
+                        lab.drag_from = Some((id, at));
+                    }
+                    let edit = Edit::Position {
+                        node: id,
+                        before: at,
+                        after: to,
+                    };
+                    move_node(&mut lab, &mut driver, &edit, true);
+                    if done && let Some((_, from)) = lab.drag_from.take() {
+                        lab.undo.push(Edit::Position {
+                            node: id,
+                            before: from,
+                            after: to,
+                        });
+                        lab.redo.clear();
+                    }
+                } else {
+                    lab.say(now, format!("no node {node}"), true);
+                }
+            }
             LabCommand::Undo | LabCommand::Redo => {
                 let forward = command == LabCommand::Redo;
                 let edit = if forward {
@@ -173,6 +198,14 @@ fn apply(
                     lab.undo.pop()
                 };
                 match edit {
+                    Some(edit @ Edit::Position { .. }) => {
+                        move_node(&mut lab, &mut driver, &edit, forward);
+                        if forward {
+                            lab.undo.push(edit);
+                        } else {
+                            lab.redo.push(edit);
+                        }
+                    }
                     Some(edit) => {
                         edit.apply_to(&mut lab.scene, forward);
                         replay(&mut lab, &mut driver, &mut status, now, &edit, forward);
@@ -333,6 +366,23 @@ fn load_lesson(path: &Path, lab: &Lab) -> Result<(Lesson, Scene, PathBuf), Strin
     Ok((lesson, scene, scene_path))
 }
 
+/// Put a node where `edit` says (after it, or before it when taking it back), in the
+/// running network and in the working scene.
+fn move_node(lab: &mut Lab, driver: &mut SimDriver, edit: &Edit, forward: bool) {
+    if let Edit::Position {
+        node,
+        before,
+        after,
+    } = edit
+    {
+        driver
+            .session
+            .set_node_position(*node, if forward { *after } else { *before });
+        edit.apply_to(&mut lab.scene, forward);
+        lab.dirty = true;
+    }
+}
+
 /// Undo and redo: rebuild the run from the working scene (already edited) and replay it
 /// headless to `at_ms`, where it was. The engine is deterministic, so the replayed run is
 /// the run the scene gives; what it costs is the replay (a fraction of a second on the
@@ -353,6 +403,7 @@ fn replay(
         Edit::Policy { before, after } => {
             format!("routing: {}", if forward { after } else { before })
         }
+        Edit::Position { node, .. } => format!("move node {node}"),
     };
     match new_session(&lab.scene, &lab.path, lab.seed) {
         Ok(mut new) => {

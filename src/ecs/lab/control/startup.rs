@@ -93,6 +93,7 @@ impl Startup {
             lessons: find_lessons(),
             undo: Vec::new(),
             redo: Vec::new(),
+            drag_from: None,
             unattended: args.frames.is_some()
                 || args.screenshot.is_some()
                 || args.bench_frames.is_some(),

@@ -1,4 +1,5 @@
-//! Pointer input over the graph: drag to pan, wheel or pinch to zoom around the pointer,
+//! Pointer input over the graph: drag to pan (or, from a node, to move the node), wheel or
+//! pinch to zoom around the pointer,
 //! picking the node or channel under it (the same sizes the meshes are drawn with), click to
 //! select, and the hover tooltip. Moves the camera; everything else is a [`LabCommand`].
 
@@ -20,12 +21,45 @@ pub(super) fn graph_input(
     hover: &mut Hover,
     send: &mut impl FnMut(LabCommand),
 ) {
-    if response.dragged() {
-        let d = response.drag_delta();
-        let k = area.world_per_point(cam);
-        cam.center += Vec2::new(-d.x, d.y) * k;
-    }
     let pointer = response.hover_pos();
+    // A drag that starts on a node moves the node; anywhere else it pans.
+    if response.drag_started() {
+        hover.dragging = hover.node;
+    }
+    let moved_to = |p: egui::Pos2, cam: &ViewCam| {
+        let w = area.to_world(cam, Vec2::new(p.x, p.y));
+        [w.x, -w.y]
+    };
+    match (hover.dragging, pointer) {
+        (Some(node), Some(p)) if response.dragged() || response.drag_stopped() => {
+            let done = response.drag_stopped();
+            send(LabCommand::MoveNode {
+                node: node.0,
+                to: moved_to(p, cam),
+                done,
+            });
+            if done {
+                hover.dragging = None;
+            }
+        }
+        // Released outside the graph: the drag ends where the node last was.
+        (Some(node), None) if response.drag_stopped() => {
+            if let Some(n) = driver.session.view().network().node(node) {
+                send(LabCommand::MoveNode {
+                    node: node.0,
+                    to: n.position,
+                    done: true,
+                });
+            }
+            hover.dragging = None;
+        }
+        (None, _) if response.dragged() => {
+            let d = response.drag_delta();
+            let k = area.world_per_point(cam);
+            cam.center += Vec2::new(-d.x, d.y) * k;
+        }
+        _ => {}
+    }
     if let Some(p) = pointer {
         let (scroll, zoom) = ctx.input(|i| (i.smooth_scroll_delta.y, i.zoom_delta()));
         let factor = (-scroll * 0.002).exp() / zoom;
@@ -37,10 +71,12 @@ pub(super) fn graph_input(
             cam.center += before - after;
         }
     }
+    let dragging = hover.dragging;
     *hover = match pointer {
         Some(p) if !response.dragged() => pick(driver, lab, area, cam, Vec2::new(p.x, p.y)),
         _ => Hover::default(),
     };
+    hover.dragging = dragging;
     if response.clicked() {
         match (hover.node, hover.channel) {
             (Some(n), _) => send(LabCommand::SelectNode(n.0)),
@@ -74,6 +110,7 @@ fn pick(driver: &SimDriver, lab: &Lab, area: &GraphArea, cam: &ViewCam, p: Vec2)
         return Hover {
             node: Some(id),
             channel: None,
+            dragging: None,
         };
     }
     let mut best: Option<(f32, ChannelId)> = None;
@@ -93,6 +130,7 @@ fn pick(driver: &SimDriver, lab: &Lab, area: &GraphArea, cam: &ViewCam, p: Vec2)
     Hover {
         node: None,
         channel: best.map(|(_, id)| id),
+        dragging: None,
     }
 }
 
