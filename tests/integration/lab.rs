@@ -131,16 +131,26 @@ fn dump(path: &Path) -> Value {
 
 /// Run `scene` in the window under `script`, and return the state it dumps on exit.
 fn scripted_run(scene: &str, script: &Path, state: &Path) -> Value {
-    let out = lab_window(&[
+    scripted_run_with(scene, script, state, &[])
+}
+
+/// [`scripted_run`] with more flags (e.g. `--frames N`).
+fn scripted_run_with(scene: &str, script: &Path, state: &Path, flags: &[&str]) -> Value {
+    let mut args = vec![
         scene,
         "--script",
         script.to_str().unwrap(),
         "--dump-state",
         state.to_str().unwrap(),
-    ]);
-    assert_ok(&out);
+    ];
+    args.extend_from_slice(flags);
+    assert_ok(&lab_window(&args));
     dump(state)
 }
+
+/// Lesson steps: run at 25x, and jam classroom's hub-to-hub channel at 5 s.
+const SPEED_UP_AND_JAM: &str = r#"(wait: Frames(1), do: SetSpeed(Times(25.0))),
+           (wait: Sim(5000), do: Inject(JamChannel(scid: "800000x8x0", direction: None, duration_ms: 600000))),"#;
 
 /// Jam the hub-to-hub channel at 5 s, fail to open a broken scene, save, run on to 15 s.
 fn scripted_jam(tag: &str) -> (Value, PathBuf) {
@@ -151,8 +161,7 @@ fn scripted_jam(tag: &str) -> (Value, PathBuf) {
     let script = lesson(
         tag,
         &format!(
-            r#"(wait: Frames(1), do: SetSpeed(Times(25.0))),
-           (wait: Sim(5000), do: Inject(JamChannel(scid: "800000x8x0", direction: None, duration_ms: 600000))),
+            r#"{SPEED_UP_AND_JAM}
            (wait: Sim(6000), do: OpenScene("{}")),
            (wait: Sim(8000), do: SaveScene("{}")),
            (wait: Sim(9000), do: SelectNode(4)),
@@ -497,17 +506,7 @@ fn a_lesson_picked_in_the_app_opens_its_scene_and_runs() {
             jam.display()
         ),
     );
-    let out = lab_window(&[
-        "scenes/hubs.ron",
-        "--script",
-        script.to_str().unwrap(),
-        "--frames",
-        "40",
-        "--dump-state",
-        state.to_str().unwrap(),
-    ]);
-    assert_ok(&out);
-    let d = dump(&state);
+    let d = scripted_run_with("scenes/hubs.ron", &script, &state, &["--frames", "40"]);
     let classroom = lnlab::load_scene(Path::new("scenes/classroom.ron")).unwrap();
     assert_eq!(d["scene"], classroom.name.as_str(), "{d}");
     assert!(
@@ -547,17 +546,12 @@ fn lesson_steps_can_be_skipped_and_captions_gone_back_to() {
            (wait: Frames(3), do: QuitNow),"#,
     );
     // `--frames` is only a safety net: a lesson stuck at the long wait ends there.
-    let out = lab_window(&[
+    let state = scripted_run_with(
         "scenes/classroom.ron",
-        "--script",
-        script.to_str().unwrap(),
-        "--frames",
-        "600",
-        "--dump-state",
-        state.to_str().unwrap(),
-    ]);
-    assert_ok(&out);
-    let state = dump(&state);
+        &script,
+        &state,
+        &["--frames", "600"],
+    );
     assert_eq!(state["caption"], "two", "back from three to two");
     assert!(
         state["sim_ms"].as_u64().unwrap() < 600_000,
@@ -665,8 +659,7 @@ fn edited_run(tag: &str, steps: &str) -> (Value, lnlab::Scene) {
     let script = lesson(
         tag,
         &format!(
-            r#"(wait: Frames(1), do: SetSpeed(Times(25.0))),
-           (wait: Sim(5000), do: Inject(JamChannel(scid: "800000x8x0", direction: None, duration_ms: 600000))),
+            r#"{SPEED_UP_AND_JAM}
            {steps}
            (wait: Sim(15000), do: SaveScene("{}")),
            (wait: Sim(15000), do: Quit),"#,

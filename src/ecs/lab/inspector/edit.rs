@@ -65,12 +65,7 @@ impl OpenForm {
                 ui.label(format!("{from}'s share"));
                 ui.add(egui::Slider::new(&mut self.from_share_pct, 0.0..=100.0).suffix(" %"));
                 ui.end_row();
-                ui.label("fee base");
-                ui.add(egui::DragValue::new(&mut self.fee_base_msat).suffix(" msat"));
-                ui.end_row();
-                ui.label("fee rate");
-                ui.add(egui::DragValue::new(&mut self.fee_rate_ppm).suffix(" ppm"));
-                ui.end_row();
+                fee_rows(ui, &mut self.fee_base_msat, &mut self.fee_rate_ppm);
             });
         ui.button("open").clicked()
     }
@@ -116,18 +111,23 @@ impl FeeForm {
         egui::Grid::new(("fees", self.direction.index()))
             .num_columns(2)
             .show(ui, |ui| {
-                ui.label("fee base");
-                ui.add(egui::DragValue::new(&mut self.fee_base_msat).suffix(" msat"));
-                ui.end_row();
-                ui.label("fee rate");
-                ui.add(egui::DragValue::new(&mut self.fee_rate_ppm).suffix(" ppm"));
-                ui.end_row();
+                fee_rows(ui, &mut self.fee_base_msat, &mut self.fee_rate_ppm);
                 ui.label("cltv delta");
                 ui.add(egui::DragValue::new(&mut self.cltv_expiry_delta).range(1..=2016));
                 ui.end_row();
             });
         ui.button("apply").clicked()
     }
+}
+
+/// The two fee fields both forms show, as grid rows.
+fn fee_rows(ui: &mut egui::Ui, fee_base_msat: &mut u64, fee_rate_ppm: &mut u64) {
+    ui.label("fee base");
+    ui.add(egui::DragValue::new(fee_base_msat).suffix(" msat"));
+    ui.end_row();
+    ui.label("fee rate");
+    ui.add(egui::DragValue::new(fee_rate_ppm).suffix(" ppm"));
+    ui.end_row();
 }
 
 #[cfg(test)]
