@@ -437,6 +437,8 @@ impl Tree {
     /// one with the most balance (as the shared trees do); otherwise the first offer on the
     /// same peer stays, and between peers the one the plain search settles first wins
     /// (smaller distance, then smaller id), so the label does not depend on settling order.
+    /// Without a lookahead, offers arrive in exactly that order, so the first one stays,
+    /// as it always did.
     fn wins_tie(
         &self,
         gossip: &GossipView,

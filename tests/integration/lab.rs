@@ -670,9 +670,16 @@ fn edited_run(tag: &str, steps: &str) -> (Value, lnlab::Scene) {
     (d, lnlab::load_scene(&saved).unwrap())
 }
 
-/// What two runs must share to be the same run: clock, metrics, every channel's state.
+/// What two runs must share to be the same run: clock, metrics, every channel's state, and
+/// the edits marked on the charts.
 fn same_run(a: &Value, b: &Value) {
-    for key in ["sim_ms", "metrics", "channels", "agents"] {
+    for key in [
+        "sim_ms",
+        "metrics",
+        "channels",
+        "agents",
+        "applied_commands",
+    ] {
         assert_eq!(a[key], b[key], "{key} differs");
     }
 }

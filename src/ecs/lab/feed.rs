@@ -20,7 +20,7 @@ const PULSE_S: f32 = 0.45;
 const BADGE_S: f32 = 2.2;
 const MAX_BADGES: usize = 48;
 /// Simulated time a finished payment stays in the engine's tables.
-const KEEP_HISTORY_MS: u64 = 120_000;
+pub(super) const KEEP_HISTORY_MS: u64 = 120_000;
 
 #[derive(Clone, Copy)]
 pub struct Pulse {

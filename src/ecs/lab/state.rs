@@ -193,6 +193,8 @@ pub struct Lab {
     pub redo: Vec<Edit>,
     /// Where the node being dragged started.
     pub drag_from: Option<(NodeId, [f32; 2])>,
+    /// Bumped whenever a node moves, so the graph is redrawn at once.
+    pub layout_version: u64,
 }
 
 /// One user edit of the working scene, as undo and redo see it.

@@ -146,14 +146,15 @@ fn apply(
             },
             LabCommand::StartLesson(path) => match load_lesson(&path, &lab) {
                 Ok((lesson, scene, scene_path)) => {
-                    restart(
-                        &mut lab,
-                        &mut driver,
-                        &mut status,
-                        scene,
-                        scene_path,
-                        "opened",
-                    );
+                    // A lesson on the open scene keeps its edits (and their undo).
+                    let verb = if lesson.scene.is_some() {
+                        "opened"
+                    } else {
+                        "restarted"
+                    };
+                    restart(&mut lab, &mut driver, &mut status, scene, scene_path, verb);
+                    // Hold the new run at 0 until the lesson's first step is looked at.
+                    driver.stop_at_ms = Some(0);
                     lab.lesson_charts = lesson.charts.clone();
                     lab.lesson = Some(path.clone());
                     lab.caption = None;
@@ -169,6 +170,7 @@ fn apply(
                 let id = NodeId(node);
                 let at = driver.session.view().network().node(id).map(|n| n.position);
                 if let Some(at) = at {
+                    pin_layout(&mut lab, &driver);
                     if lab.drag_from.is_none_or(|(n, _)| n != id) {
                         lab.drag_from = Some((id, at));
                     }
@@ -208,11 +210,20 @@ fn apply(
                     }
                     Some(edit) => {
                         edit.apply_to(&mut lab.scene, forward);
-                        replay(&mut lab, &mut driver, &mut status, now, &edit, forward);
-                        if forward {
-                            lab.undo.push(edit);
+                        if replay(&mut lab, &mut driver, &mut status, now, &edit, forward) {
+                            if forward {
+                                lab.undo.push(edit);
+                            } else {
+                                lab.redo.push(edit);
+                            }
                         } else {
-                            lab.redo.push(edit);
+                            // The run could not be rebuilt: the scene stays as it runs.
+                            edit.apply_to(&mut lab.scene, !forward);
+                            if forward {
+                                lab.redo.push(edit);
+                            } else {
+                                lab.undo.push(edit);
+                            }
                         }
                     }
                     None => {
@@ -366,6 +377,36 @@ fn load_lesson(path: &Path, lab: &Lab) -> Result<(Lesson, Scene, PathBuf), Strin
     Ok((lesson, scene, scene_path))
 }
 
+/// Write every node's drawn position into the working scene, so that a scene laid out
+/// automatically keeps its layout once a node is dragged (a rebuilt run would otherwise
+/// lay the others out again around the one pinned node).
+fn pin_layout(lab: &mut Lab, driver: &SimDriver) {
+    let net = driver.session.view().network();
+    for (i, node) in lab.scene.nodes.iter_mut().enumerate() {
+        if node.pos.is_none()
+            && let Some(n) = net.node(NodeId(i as u32))
+        {
+            node.pos = Some((n.position[0], n.position[1]));
+        }
+    }
+}
+
+/// The routing policy of the other nodes at `at_ms`: the scene's, or the last router
+/// switch in its timeline by then.
+fn policy_at(scene: &Scene, at_ms: u64) -> String {
+    scene
+        .timeline
+        .iter()
+        .filter(|e| e.at_ms <= at_ms)
+        .filter_map(|e| match e.command {
+            SimCommand::SetRouter { policy } => Some(policy),
+            _ => None,
+        })
+        .next_back()
+        .unwrap_or(scene.routing.policy)
+        .to_string()
+}
+
 /// Put a node where `edit` says (after it, or before it when taking it back), in the
 /// running network and in the working scene.
 fn move_node(lab: &mut Lab, driver: &mut SimDriver, edit: &Edit, forward: bool) {
@@ -380,6 +421,7 @@ fn move_node(lab: &mut Lab, driver: &mut SimDriver, edit: &Edit, forward: bool) 
             .set_node_position(*node, if forward { *after } else { *before });
         edit.apply_to(&mut lab.scene, forward);
         lab.dirty = true;
+        lab.layout_version += 1;
     }
 }
 
@@ -387,7 +429,8 @@ fn move_node(lab: &mut Lab, driver: &mut SimDriver, edit: &Edit, forward: bool) 
 /// headless to `at_ms`, where it was. The engine is deterministic, so the replayed run is
 /// the run the scene gives; what it costs is the replay (a fraction of a second on the
 /// shipped scenes, as long as the run so far on large ones), and the charts start again at
-/// `at_ms`, since their history came from the run with the edit.
+/// `at_ms`, since their history came from the run with the edit. Returns whether the run
+/// could be rebuilt (if not, the old one goes on).
 fn replay(
     lab: &mut Lab,
     driver: &mut SimDriver,
@@ -395,7 +438,7 @@ fn replay(
     at_ms: u64,
     edit: &Edit,
     forward: bool,
-) {
+) -> bool {
     let label = match edit {
         Edit::Timeline(entry) => {
             super::state::describe(&entry.command, driver.session.view().network())
@@ -409,14 +452,20 @@ fn replay(
         Ok(mut new) => {
             configure(&mut new, lab);
             let rows = new.session.run_until(at_ms);
+            // What the replay went through is not news: no pulses, markers or log lines
+            // for it, no training rows drawn at one instant, and only recent payments kept.
+            new.session.take_observed();
+            new.session.take_l402_events();
+            new.session
+                .forget_before(at_ms.saturating_sub(super::feed::KEEP_HISTORY_MS));
             new.stop_at_ms = driver.stop_at_ms;
             *driver = new;
             *status = SimStatus {
                 rows_total: rows.len(),
-                new_rows: rows,
                 ..SimStatus::default()
             };
-            lab.policy = lab.scene.routing.policy.to_string();
+            lab.policy = policy_at(&lab.scene, at_ms);
+            lab.drag_from = None;
             if let Edit::Timeline(entry) = edit {
                 match lab
                     .markers
@@ -444,10 +493,12 @@ fn replay(
             lab.dirty = true;
             let verb = if forward { "redid" } else { "undid" };
             lab.say(at_ms, format!("{verb}: {label}"), false);
+            true
         }
         Err(e) => {
             lab.error = Some(format!("Could not replay the scene.\n\n{e}"));
             lab.say(at_ms, e, true);
+            false
         }
     }
 }
@@ -480,6 +531,7 @@ fn restart(
             lab.scene = scene;
             lab.path = path;
             lab.selection = None;
+            lab.drag_from = None;
             lab.markers.clear();
             lab.traffic.clear();
             lab.generation += 1;

@@ -94,6 +94,7 @@ impl Startup {
             undo: Vec::new(),
             redo: Vec::new(),
             drag_from: None,
+            layout_version: 0,
             unattended: args.frames.is_some()
                 || args.screenshot.is_some()
                 || args.bench_frames.is_some(),

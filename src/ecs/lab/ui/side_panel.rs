@@ -224,6 +224,12 @@ fn lesson_picker(ui: &mut egui::Ui, lab: &Lab, send: &mut impl FnMut(LabCommand)
     egui::ComboBox::from_label("lesson")
         .selected_text(running.clone().unwrap_or_else(|| "pick one…".into()))
         .show_ui(ui, |ui| {
+            if lab.dirty {
+                ui.colored_label(
+                    theme::egui(theme::REMOTE),
+                    "starting a lesson discards unsaved changes",
+                );
+            }
             for path in &lab.lessons {
                 let name = title(path);
                 if ui

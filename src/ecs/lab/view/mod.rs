@@ -45,7 +45,7 @@ struct GraphMeshes {
     built_s: f32,
     built_scale: f32,
     built_generation: u64,
-    built_marks: (Option<Selection>, Hover, bool, bool),
+    built_marks: (Option<Selection>, Hover, bool, bool, u64),
 }
 
 pub struct ViewPlugin;
@@ -149,7 +149,7 @@ fn setup(
         built_s: f32::NEG_INFINITY,
         built_scale: 0.0,
         built_generation: 0,
-        built_marks: (None, Hover::default(), false, false),
+        built_marks: (None, Hover::default(), false, false, 0),
     });
 }
 
@@ -171,7 +171,13 @@ fn rebuild(
         return;
     };
     let now = time.elapsed_secs();
-    let marks = (lab.selection, *hover, lab.presenter, lab.traffic.on);
+    let marks = (
+        lab.selection,
+        *hover,
+        lab.presenter,
+        lab.traffic.on,
+        lab.layout_version,
+    );
     let zoomed = (cam.world_per_px / graph.built_scale - 1.0).abs() > 0.01;
     let interval = if driver.session.view().network().node_count() > 1000 {
         REBUILD_LARGE_S
