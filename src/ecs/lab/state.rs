@@ -497,4 +497,51 @@ mod tests {
         scene.agents = None;
         assert_eq!(AgentMode::for_scene(&scene), AgentMode::Frozen);
     }
+
+    /// Taking an edit back restores the scene exactly, and putting it back redoes it; a
+    /// timeline edit takes back the last equal entry only.
+    #[test]
+    fn edits_apply_and_take_back_exactly() {
+        use super::Edit;
+        use crate::network::NodeId;
+        use crate::routing::RouterKind;
+        use crate::sim::command::{Command, TimedCommand};
+        let original = crate::scene::parse(
+            include_str!("../../../scenes/classroom.ron"),
+            "c.ron".as_ref(),
+        )
+        .unwrap();
+        let (x, y) = original.nodes[4].pos.expect("classroom places its nodes");
+        let offline = TimedCommand {
+            at_ms: 7_000,
+            command: Command::NodeOffline { node: NodeId(3) },
+        };
+        let edits = [
+            Edit::Timeline(offline.clone()),
+            Edit::Timeline(offline),
+            Edit::Policy {
+                before: original.routing.policy,
+                after: RouterKind::Cheapest,
+            },
+            Edit::Position {
+                node: NodeId(4),
+                before: [x, y],
+                after: [5.0, -6.0],
+            },
+        ];
+        let mut scene = original.clone();
+        let mut states = vec![scene.clone()];
+        for edit in &edits {
+            edit.apply_to(&mut scene, true);
+            states.push(scene.clone());
+        }
+        assert_eq!(scene.timeline.len(), original.timeline.len() + 2);
+        assert_eq!(scene.routing.policy, RouterKind::Cheapest);
+        assert_eq!(scene.nodes[4].pos, Some((5.0, -6.0)));
+        for (i, edit) in edits.iter().enumerate().rev() {
+            edit.apply_to(&mut scene, false);
+            assert!(scene == states[i], "taking back edit {i}");
+        }
+        assert!(scene == original);
+    }
 }
