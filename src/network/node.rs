@@ -93,6 +93,21 @@ pub struct Node {
     pub online: bool,
 }
 
+impl Node {
+    /// An online router named `n{i}` at the origin, for tests that build networks by hand.
+    #[cfg(test)]
+    pub fn router_for_tests(i: usize) -> Node {
+        Node {
+            alias: format!("n{i}"),
+            pubkey: PubKey([2; 33]),
+            role: Role::Router,
+            position: [0.0, 0.0],
+            processing_delay: None,
+            online: true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

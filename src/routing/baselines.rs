@@ -22,6 +22,17 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap as HashMap;
 
+/// Set (`on`) or clear the marks of `nodes` in a per-node mask of `bound` entries (the
+/// masks stay all clear between decisions, so only the marked nodes are touched).
+fn mark(mask: &mut Vec<bool>, bound: usize, nodes: &[NodeId], on: bool) {
+    mask.resize(bound, false);
+    for n in nodes {
+        if let Some(m) = mask.get_mut(n.index()) {
+            *m = on;
+        }
+    }
+}
+
 /// Forwards over a uniformly random usable channel that does not lead back into the route.
 pub struct RandomRouter {
     rng: ChaCha8Rng,
@@ -299,22 +310,13 @@ impl Router for SourceRouter {
                 self.exclusions.nodes_of(node).collect()
             }
         };
-        self.mask.resize(ctx.gossip.node_bound(), false);
-        for n in &learnt {
-            if let Some(m) = self.mask.get_mut(n.index()) {
-                *m = true;
-            }
-        }
         let into: Vec<NodeId> = match &self.scoring {
             Scoring::Lnd(_) => self.mission_control.success_targets_of(node).collect(),
             _ => Vec::new(),
         };
-        self.into_mask.resize(ctx.gossip.node_bound(), false);
-        for n in &into {
-            if let Some(m) = self.into_mask.get_mut(n.index()) {
-                *m = true;
-            }
-        }
+        let bound = ctx.gossip.node_bound();
+        mark(&mut self.mask, bound, &learnt, true);
+        mark(&mut self.into_mask, bound, &into, true);
         let has_history = !learnt.is_empty();
         let use_cache = ctx.settings.path_cache && !has_history;
         let mask = &self.mask;
@@ -364,16 +366,8 @@ impl Router for SourceRouter {
                 use_cache,
             ),
         };
-        for n in &learnt {
-            if let Some(m) = self.mask.get_mut(n.index()) {
-                *m = false;
-            }
-        }
-        for n in &into {
-            if let Some(m) = self.into_mask.get_mut(n.index()) {
-                *m = false;
-            }
-        }
+        mark(&mut self.mask, bound, &learnt, false);
+        mark(&mut self.into_mask, bound, &into, false);
         match route {
             // At the sender this is the onion; elsewhere (hop-by-hop use) only its first hop.
             Some(r) if node == p.sender => Decision::Route(r),

@@ -634,18 +634,11 @@ mod tests {
     /// first, and A must still take B1.
     #[test]
     fn ties_fall_as_in_the_plain_search() {
-        use crate::network::node::{Node, PubKey, Role};
+        use crate::network::node::Node;
         use crate::network::{Channel, ChannelPolicy, HalfChannel, ShortChannelId};
         let mut network = Network::new();
         for i in 0..5 {
-            network.add_node(Node {
-                alias: format!("n{i}"),
-                pubkey: PubKey([2; 33]),
-                role: Role::Router,
-                position: [0.0, 0.0],
-                processing_delay: None,
-                online: true,
-            });
+            network.add_node(Node::router_for_tests(i));
         }
         let channels = [
             (0, 1, 500),

@@ -8,6 +8,7 @@ use crate::limits::MAX_CAPACITY_SAT;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+/// Errors reading or writing the project's RON files (scenes, lessons, sweep specs).
 #[derive(Debug, thiserror::Error)]
 pub enum SceneError {
     #[error("{path}: cannot read: {reason}")]
@@ -232,7 +233,7 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
     Ok(())
 }
 
-/// A RON syntax error as `path:line:column: message` (scenes, lessons).
+/// A RON syntax error as `path:line:column: message` (scenes, lessons, sweep specs).
 pub fn syntax_error(path: &Path, e: &ron::error::SpannedError) -> SceneError {
     SceneError::Syntax {
         path: path.to_owned(),

@@ -129,20 +129,13 @@ pub fn ranking(net: &Network, metrics: &Metrics, centrality: &[f64], top: usize)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::node::{Node, PubKey, Role};
+    use crate::network::node::Node;
     use crate::network::{Channel, ChannelPolicy, HalfChannel, ShortChannelId};
 
     fn network(nodes: usize, edges: &[(u32, u32)]) -> Network {
         let mut net = Network::new();
         for i in 0..nodes {
-            net.add_node(Node {
-                alias: format!("n{i}"),
-                pubkey: PubKey([2; 33]),
-                role: Role::Router,
-                position: [0.0, 0.0],
-                processing_delay: None,
-                online: true,
-            });
+            net.add_node(Node::router_for_tests(i));
         }
         for (i, &(a, b)) in edges.iter().enumerate() {
             let side = || HalfChannel::new(ChannelPolicy::lnd_default(1_000_000), 500_000_000);

@@ -92,23 +92,9 @@ fn thousand() -> u64 {
 /// How far train's own evaluation seed is from the training seed (`lnlab train`).
 const EVAL_SEED_OFFSET: u64 = 1_000;
 
-#[derive(Debug, thiserror::Error)]
-pub enum SpecError {
-    #[error("{path}: cannot read: {reason}")]
-    Read {
-        path: PathBuf,
-        reason: std::io::Error,
-    },
-    #[error("{path}:{line}:{column}: {message}")]
-    At {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
+/// A spec's errors are the project's RON-file errors: `path: cannot read`,
+/// `path:line:column: message`, or `path: message`.
+pub use crate::scene::io::SceneError as SpecError;
 
 /// Read and parse a spec file (syntax only; [`expand`] checks the meaning). Returns the
 /// text too, for locating later errors.
@@ -125,12 +111,7 @@ pub fn load(path: &Path) -> Result<(Sweep, String), SpecError> {
 pub fn parse(text: &str, path: &Path) -> Result<Sweep, SpecError> {
     ron::Options::default()
         .from_str(text)
-        .map_err(|e| SpecError::At {
-            path: path.to_owned(),
-            line: e.span.start.line,
-            column: e.span.start.col,
-            message: e.code.to_string(),
-        })
+        .map_err(|e| crate::scene::io::syntax_error(path, &e))
 }
 
 /// Where in the spec a fault lies: fields and list items from the top.
@@ -215,7 +196,7 @@ pub fn expand(
         match locate(text, &f.at) {
             Some(offset) => {
                 let (line, column) = line_column(text, offset);
-                SpecError::At {
+                SpecError::Syntax {
                     path: spec_path.to_owned(),
                     line,
                     column,

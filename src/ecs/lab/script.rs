@@ -133,7 +133,7 @@ impl Lesson {
             match &step.command {
                 // From here on another scene (or another lesson) runs.
                 LabCommand::OpenScene(_) | LabCommand::StartLesson(_) => break,
-                LabCommand::SelectNode(n) if *n >= nodes => {
+                LabCommand::SelectNode(n) | LabCommand::MoveNode { node: n, .. } if *n >= nodes => {
                     return Err(at(format!("node {n}, but the scene has {nodes} nodes")));
                 }
                 LabCommand::SelectChannel(scid)
@@ -475,6 +475,23 @@ mod tests {
         assert_eq!(
             steps,
             [LabCommand::Caption("hello".into()), LabCommand::Pause]
+        );
+    }
+
+    /// A lesson moving a node the scene does not have is refused before the window opens.
+    #[test]
+    fn moving_a_missing_node_is_refused_with_the_step() {
+        let scene = crate::scene::parse(
+            include_str!("../../../scenes/classroom.ron"),
+            "c.ron".as_ref(),
+        )
+        .unwrap();
+        let text =
+            "(steps: [(wait: Frames(1), do: MoveNode(node: 99, to: (0.0, 0.0), done: true))])";
+        let lesson = Lesson::parse(text, Path::new("l.ron")).unwrap();
+        assert_eq!(
+            lesson.check_against(&scene).unwrap_err(),
+            "step 1: node 99, but the scene has 12 nodes"
         );
     }
 }
