@@ -85,6 +85,10 @@ pub struct GossipView {
     in_pos: Vec<u32>,
     out_offsets: Vec<u32>,
     out_edges: Vec<EdgeIdx>,
+    /// `out_edges` with each edge's data inline (for forward searches); `out_pos[e]` is
+    /// edge `e`'s slot.
+    out_data: Vec<InEdge>,
+    out_pos: Vec<u32>,
     /// `channel.index() * 2 + direction.index()` -> edge, `u32::MAX` when absent.
     edge_of_channel: Vec<EdgeIdx>,
     /// Per node: the one peer all its incoming edges come from, [`MANY_PEERS`] when they
@@ -143,6 +147,11 @@ impl GossipView {
             v.in_pos[e as usize] = pos as u32;
         }
         v.in_data = v.in_edges.iter().map(|&e| v.in_edge(e)).collect();
+        v.out_pos = vec![0; v.from.len()];
+        for (pos, &e) in v.out_edges.iter().enumerate() {
+            v.out_pos[e as usize] = pos as u32;
+        }
+        v.out_data = v.out_edges.iter().map(|&e| v.in_edge(e)).collect();
         v.in_peer = (0..v.node_bound)
             .map(|i| {
                 v.incoming_data(NodeId(i as u32))
@@ -212,6 +221,11 @@ impl GossipView {
         slice(&self.out_offsets, &self.out_edges, node)
     }
 
+    /// Edges leaving `node`, with their data inline.
+    pub fn outgoing_data(&self, node: NodeId) -> &[InEdge] {
+        slice(&self.out_offsets, &self.out_data, node)
+    }
+
     pub fn edge(&self, channel: ChannelId, dir: Direction) -> Option<EdgeIdx> {
         self.edge_of_channel
             .get(channel.index() * 2 + dir.index())
@@ -224,12 +238,13 @@ impl GossipView {
         if let Some(e) = self.edge(channel, dir) {
             self.policy[e as usize] = policy;
             self.in_data[self.in_pos[e as usize] as usize].policy = policy;
+            self.out_data[self.out_pos[e as usize] as usize].policy = policy;
             self.epoch += 1;
         }
     }
 }
 
-fn slice<'a>(offsets: &[u32], edges: &'a [EdgeIdx], node: NodeId) -> &'a [EdgeIdx] {
+fn slice<'a, T>(offsets: &[u32], edges: &'a [T], node: NodeId) -> &'a [T] {
     let i = node.index();
     if i + 1 >= offsets.len() {
         return &[];

@@ -8,15 +8,18 @@
 //! - `ldk`: fees plus LDK-style penalties from liquidity bounds learnt per sender.
 //!
 //! Senders with nothing learnt share destination-rooted trees from `cache`; senders with
-//! history of their own get an exact search.
+//! history of their own get an exact search, as do destinations not worth a tree. For
+//! `shortest` and `cheapest` exact searches are guided by the payment's forward floors
+//! from `potential` (its retries reuse them).
 
 use super::cache::{DEFAULT_CAPACITY, TreeCache};
 use super::ldk::{LdkConfig, LdkKnowledge, LdkScorer};
 use super::mission_control::{LndScorer, MissionControl, MissionControlConfig};
+use super::potential::{Guide, Guided, Potentials};
 use super::search::{EdgeScorer, Limits, Tree, build_route};
 use super::{AttemptOutcome, Decision, DecisionContext, Route, Router};
 use crate::network::failure::FailureReason;
-use crate::network::gossip::InEdge;
+use crate::network::gossip::{GossipPolicy, InEdge};
 use crate::network::{ChannelId, Direction, NodeId};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -86,17 +89,42 @@ pub enum Scoring {
 }
 
 struct ShortestScorer;
+impl ShortestScorer {
+    #[inline]
+    fn weight(fee_msat: u64) -> f64 {
+        1.0 + fee_msat as f64 * 1e-15
+    }
+}
 impl EdgeScorer for ShortestScorer {
     fn score(&self, _: &InEdge, _: u64, fee_msat: u64) -> Option<(f64, f64)> {
-        Some((1.0 + fee_msat as f64 * 1e-15, 1.0))
+        Some((Self::weight(fee_msat), 1.0))
+    }
+    fn weight_floor(&self, policy: &GossipPolicy, amount_msat: u64) -> Option<f64> {
+        Some(Self::weight(policy.fee_msat(amount_msat)))
     }
 }
 
 struct CheapestScorer;
+impl CheapestScorer {
+    /// Fees plus lnd's timelock risk; grows with the amount, so its value at a payment's
+    /// amount is a floor for every hop of the payment's routes.
+    #[inline]
+    fn weight(cltv_expiry_delta: u16, amount_msat: u64, fee_msat: u64) -> f64 {
+        fee_msat as f64 + amount_msat as f64 * f64::from(cltv_expiry_delta) * 15e-9
+    }
+}
 impl EdgeScorer for CheapestScorer {
     fn score(&self, edge: &InEdge, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
-        let cltv = f64::from(edge.policy.cltv_expiry_delta);
-        Some((fee_msat as f64 + amount_msat as f64 * cltv * 15e-9, 1.0))
+        let weight = Self::weight(edge.policy.cltv_expiry_delta, amount_msat, fee_msat);
+        Some((weight, 1.0))
+    }
+    fn weight_floor(&self, policy: &GossipPolicy, amount_msat: u64) -> Option<f64> {
+        let fee_msat = policy.fee_msat(amount_msat);
+        Some(Self::weight(
+            policy.cltv_expiry_delta,
+            amount_msat,
+            fee_msat,
+        ))
     }
 }
 
@@ -171,6 +199,10 @@ impl<S: EdgeScorer> EdgeScorer for Excluding<'_, S> {
         }
         self.inner.score(edge, amount_msat, fee_msat)
     }
+    /// Exclusions only take edges away, so the inner scorer's floor still holds.
+    fn weight_floor(&self, policy: &GossipPolicy, amount_msat: u64) -> Option<f64> {
+        self.inner.weight_floor(policy, amount_msat)
+    }
 }
 
 /// A source router: the whole path is computed at the sender.
@@ -193,24 +225,29 @@ pub struct SourceRouter {
 struct Searches {
     cache: TreeCache,
     exact: Tree,
+    /// Forward floors that guide the exact searches of a payment's retries.
+    potentials: Potentials,
     exact_searches: u64,
     /// Nodes the exact searches settled, in total (the work they did).
     exact_settled: u64,
     /// Exact searches that found no route, and the nodes they settled.
     exact_failed: u64,
     exact_failed_settled: u64,
+    exact_scanned: u64,
 }
 
 impl Searches {
     /// The best route for the payment under `scorer`: from a shared tree when the sender
-    /// may use one and it answers exactly, else from an exact search. Generic over the
-    /// scorer so that scoring inlines into the search's inner loop.
+    /// may use one and it answers exactly, else from an exact search, guided by the
+    /// payment's forward floors when `floors` (additive scorers). Generic over the scorer so
+    /// that scoring inlines into the search's inner loop.
     fn route<S: EdgeScorer>(
         &mut self,
         scorer: &S,
         ctx: &DecisionContext,
         limits: Limits,
         use_cache: bool,
+        floors: bool,
     ) -> Option<Route> {
         let p = &ctx.payment;
         if use_cache
@@ -226,6 +263,12 @@ impl Searches {
             return Some(route);
         }
         self.exact_searches += 1;
+        let guide = if floors {
+            self.potentials
+                .guide(ctx.gossip, scorer, ctx.node, p.destination, p.amount_msat)
+        } else {
+            Guide::None
+        };
         let tree = &mut self.exact;
         tree.reset(
             ctx.gossip,
@@ -234,10 +277,23 @@ impl Searches {
             limits,
             Some(ctx.node),
         );
-        let found = tree
-            .run(ctx.gossip, scorer, Some(&ctx.local), |v| v == ctx.node)
-            .is_some();
+        let local = Some(&ctx.local);
+        let found = match guide {
+            Guide::None => tree.run(ctx.gossip, scorer, local, |v| v == ctx.node),
+            Guide::Floor(floor) => tree.run(
+                ctx.gossip,
+                &Guided {
+                    inner: scorer,
+                    floor,
+                },
+                local,
+                |v| v == ctx.node,
+            ),
+            Guide::Unreachable => None,
+        }
+        .is_some();
         self.exact_settled += tree.settled_count as u64;
+        self.exact_scanned += tree.scanned_count as u64;
         if !found {
             self.exact_failed += 1;
             self.exact_failed_settled += tree.settled_count as u64;
@@ -255,10 +311,12 @@ impl SourceRouter {
             searches: Searches {
                 cache: TreeCache::new(DEFAULT_CAPACITY),
                 exact: Tree::new(),
+                potentials: Potentials::default(),
                 exact_searches: 0,
                 exact_settled: 0,
                 exact_failed: 0,
                 exact_failed_settled: 0,
+                exact_scanned: 0,
             },
             mission_control: MissionControl::default(),
             ldk: LdkKnowledge::default(),
@@ -331,6 +389,7 @@ impl Router for SourceRouter {
                 ctx,
                 limits,
                 use_cache,
+                true,
             ),
             Scoring::Cheapest => searches.route(
                 &Excluding {
@@ -341,6 +400,7 @@ impl Router for SourceRouter {
                 ctx,
                 limits,
                 use_cache,
+                true,
             ),
             Scoring::Lnd(config) => searches.route(
                 &LndScorer {
@@ -353,6 +413,7 @@ impl Router for SourceRouter {
                 ctx,
                 limits,
                 use_cache,
+                false,
             ),
             Scoring::Ldk(config) => searches.route(
                 &LdkScorer {
@@ -364,6 +425,7 @@ impl Router for SourceRouter {
                 ctx,
                 limits,
                 use_cache,
+                false,
             ),
         };
         mark(&mut self.mask, bound, &learnt, false);
@@ -382,7 +444,7 @@ impl Router for SourceRouter {
     fn stats(&self) -> String {
         let c = &self.searches.cache;
         format!(
-            "path trees: {} built, {} reused, {} answers rejected, {} one-off, {} nodes settled; exact searches: {}, {} nodes settled ({} found nothing, {} nodes settled); {} failed without a search",
+            "path trees: {} built, {} reused, {} answers rejected, {} one-off, {} nodes settled; exact searches: {}, {} nodes settled, {} edges scanned ({} found nothing, {} nodes settled); forward floors: {} built, {} reused, {} nodes settled, {} edges scanned; {} failed without a search",
             c.misses,
             c.hits,
             c.fallbacks,
@@ -390,8 +452,13 @@ impl Router for SourceRouter {
             c.settled_nodes,
             self.searches.exact_searches,
             self.searches.exact_settled,
+            self.searches.exact_scanned,
             self.searches.exact_failed,
             self.searches.exact_failed_settled,
+            self.searches.potentials.built,
+            self.searches.potentials.reused,
+            self.searches.potentials.settled_nodes,
+            self.searches.potentials.scanned_edges,
             self.quick_no_route
         )
     }

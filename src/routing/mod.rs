@@ -81,6 +81,7 @@ pub mod lru;
 pub mod mission_control;
 pub mod oracle;
 pub mod per_sender;
+pub mod potential;
 pub mod search;
 pub mod settings;
 
