@@ -104,7 +104,7 @@ impl EdgeScorer for ShortestScorer {
     }
 }
 
-struct CheapestScorer;
+pub(super) struct CheapestScorer;
 impl CheapestScorer {
     /// Fees plus lnd's timelock risk; grows with the amount, so its value at a payment's
     /// amount is a floor for every hop of the payment's routes.

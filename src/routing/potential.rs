@@ -39,8 +39,13 @@ pub const FORWARD_BUDGET: usize = 256;
 const MIN_NODES: usize = 1024;
 
 /// Floors are shrunk by this factor, so that rounding in the two searches' different
-/// summation orders can never make a floor overstate by an ulp.
+/// summation orders does not make a floor overstate: the margin is a billionth of the
+/// floor, far above rounding unless a hop costs less than about a millionth of the route
+/// before it (and then only distances within an ulp of each other could swap).
 const SHRINK: f64 = 1.0 - 1e-9;
+
+/// A payment's (sender, destination, amount_msat): what its searches share.
+type Payment = (NodeId, NodeId, u64);
 
 /// What the forward search says about one payment.
 #[derive(Debug)]
@@ -63,7 +68,7 @@ pub enum Guide<'a> {
 #[derive(Debug)]
 pub struct Potentials {
     epoch: u64,
-    table: Lru<(NodeId, NodeId, u64), Floor>,
+    table: Lru<Payment, Floor>,
     generation: u32,
     /// The forward search's labels, stamped with its generation.
     labels: Vec<(u32, f64, bool)>,
@@ -122,7 +127,7 @@ impl Potentials {
         if self.table.contains(&key) {
             self.reused += 1;
         } else {
-            let Some(floor) = self.forward(gossip, scorer, sender, destination, amount_msat) else {
+            let Some(floor) = self.forward(gossip, scorer, key) else {
                 return Guide::None;
             };
             self.built += 1;
@@ -136,15 +141,13 @@ impl Potentials {
     }
 
     /// Dijkstra from `sender` with every edge at its floor for `amount_msat` (the sender's
-    /// own hop is free), until the destination is settled. `None` when the scorer has no
-    /// floor for some edge.
+    /// own hop is free), until the destination is settled or the budget is spent. `None`
+    /// when the scorer has no floor for some edge.
     fn forward<S: EdgeScorer + ?Sized>(
         &mut self,
         gossip: &GossipView,
         scorer: &S,
-        sender: NodeId,
-        destination: NodeId,
-        amount_msat: u64,
+        (sender, destination, amount_msat): Payment,
     ) -> Option<Floor> {
         let n = gossip.node_bound();
         if sender.index() >= n || destination.index() >= n {
@@ -242,8 +245,9 @@ impl<S: EdgeScorer + ?Sized> EdgeScorer for Guided<'_, S> {
 mod tests {
     use super::*;
     use crate::network::Network;
-    use crate::network::gossip::EdgeIdx;
+    use crate::network::gossip::{EdgeIdx, GossipPolicy};
     use crate::routing::LocalView;
+    use crate::routing::baselines::CheapestScorer;
     use crate::routing::search::{Limits, Tree};
     use crate::scene::generate::{GenerateParams, GraphModel, generate};
     use rand::{Rng, SeedableRng};
@@ -253,29 +257,17 @@ mod tests {
     struct FeesAndRisk<'a> {
         excluded: &'a HashSet<EdgeIdx>,
     }
-    impl FeesAndRisk<'_> {
-        fn weight(cltv_expiry_delta: u16, amount_msat: u64, fee_msat: u64) -> f64 {
-            fee_msat as f64 + amount_msat as f64 * f64::from(cltv_expiry_delta) * 15e-9
-        }
-    }
     impl EdgeScorer for FeesAndRisk<'_> {
         fn score(&self, edge: &InEdge, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
             if self.excluded.contains(&edge.edge) {
                 return None;
             }
-            let weight = Self::weight(edge.policy.cltv_expiry_delta, amount_msat, fee_msat);
-            Some((weight, 1.0))
+            CheapestScorer.score(edge, amount_msat, fee_msat)
         }
         fn weight_floor(&self, policy: &GossipPolicy, amount_msat: u64) -> Option<f64> {
-            let fee_msat = policy.fee_msat(amount_msat);
-            Some(Self::weight(
-                policy.cltv_expiry_delta,
-                amount_msat,
-                fee_msat,
-            ))
+            CheapestScorer.weight_floor(policy, amount_msat)
         }
     }
-    use crate::network::gossip::GossipPolicy;
 
     fn limits(amount_msat: u64) -> Limits {
         Limits {
