@@ -225,7 +225,7 @@ pub struct SourceRouter {
 struct Searches {
     cache: TreeCache,
     exact: Tree,
-    /// Forward floors that guide the exact searches of a payment's retries.
+    /// Forward floors that guide a payment's exact searches (its retries reuse them).
     potentials: Potentials,
     exact_searches: u64,
     /// Nodes the exact searches settled, in total (the work they did).
