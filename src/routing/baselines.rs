@@ -443,8 +443,18 @@ impl Router for SourceRouter {
 
     fn stats(&self) -> String {
         let c = &self.searches.cache;
+        let f = &self.searches.potentials;
+        // Only `shortest` and `cheapest` use floors, and only on large graphs.
+        let floors = if f.built > 0 {
+            format!(
+                "forward floors: {} built, {} reused, {} nodes settled, {} edges scanned; ",
+                f.built, f.reused, f.settled_nodes, f.scanned_edges
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "path trees: {} built, {} reused, {} answers rejected, {} one-off, {} nodes settled; exact searches: {}, {} nodes settled, {} edges scanned ({} found nothing, {} nodes settled); forward floors: {} built, {} reused, {} nodes settled, {} edges scanned; {} failed without a search",
+            "path trees: {} built, {} reused, {} answers rejected, {} one-off, {} nodes settled; exact searches: {}, {} nodes settled, {} edges scanned ({} found nothing, {} nodes settled); {floors}{} failed without a search",
             c.misses,
             c.hits,
             c.fallbacks,
@@ -455,10 +465,6 @@ impl Router for SourceRouter {
             self.searches.exact_scanned,
             self.searches.exact_failed,
             self.searches.exact_failed_settled,
-            self.searches.potentials.built,
-            self.searches.potentials.reused,
-            self.searches.potentials.settled_nodes,
-            self.searches.potentials.scanned_edges,
             self.quick_no_route
         )
     }

@@ -127,11 +127,27 @@ impl Potentials {
         if self.table.contains(&key) {
             self.reused += 1;
         } else {
-            let Some(floor) = self.forward(gossip, scorer, key) else {
+            let Some(reached) = self.forward(gossip, scorer, key) else {
                 return Guide::None;
             };
             self.built += 1;
-            *self.table.insert_with(key, || Floor::Unreachable) = floor;
+            // An evicted payment's floors hand their buffer on.
+            let slot = self.table.insert_with(key, || Floor::Unreachable);
+            *slot = match (reached, std::mem::replace(slot, Floor::Unreachable)) {
+                (None, _) => Floor::Unreachable,
+                (Some(radius), old) => {
+                    let mut weights = match old {
+                        Floor::Weights(w) => w,
+                        Floor::Unreachable => Vec::new(),
+                    };
+                    weights.clear();
+                    weights.resize(gossip.node_bound(), radius * SHRINK);
+                    for &u in &self.settled {
+                        weights[u as usize] = self.labels[u as usize].1 * SHRINK;
+                    }
+                    Floor::Weights(weights)
+                }
+            };
         }
         match self.table.get(&key) {
             Some(Floor::Weights(w)) => Guide::Floor(w),
@@ -141,23 +157,24 @@ impl Potentials {
     }
 
     /// Dijkstra from `sender` with every edge at its floor for `amount_msat` (the sender's
-    /// own hop is free), until the destination is settled or the budget is spent. `None`
-    /// when the scorer has no floor for some edge.
+    /// own hop is free), until the destination is settled or the budget is spent, leaving
+    /// the settled nodes in `settled`. Returns the distance reached, `Some(None)` when the
+    /// destination is unreachable, and `None` when the scorer has no floor for some edge.
     fn forward<S: EdgeScorer + ?Sized>(
         &mut self,
         gossip: &GossipView,
         scorer: &S,
         (sender, destination, amount_msat): Payment,
-    ) -> Option<Floor> {
+    ) -> Option<Option<f64>> {
         let n = gossip.node_bound();
+        self.settled.clear();
         if sender.index() >= n || destination.index() >= n {
-            return Some(Floor::Unreachable);
+            return Some(None);
         }
         next_generation(&mut self.labels, &mut self.generation, n);
         let generation = self.generation;
         let budget = self.budget;
         self.heap.clear();
-        self.settled.clear();
         self.labels[sender.index()] = (generation, 0.0, false);
         self.heap.push(HeapItem::new(0.0, 0.0, sender.0));
         let mut radius = None;
@@ -202,14 +219,7 @@ impl Potentials {
             }
         }
         self.settled_nodes += self.settled.len() as u64;
-        let Some(radius) = radius else {
-            return Some(Floor::Unreachable);
-        };
-        let mut weights = vec![radius * SHRINK; n];
-        for &u in &self.settled {
-            weights[u as usize] = self.labels[u as usize].1 * SHRINK;
-        }
-        Some(Floor::Weights(weights))
+        Some(radius)
     }
 }
 
