@@ -2,6 +2,7 @@
 //! speed) and handed to the lab as plain [`LabOptions`].
 
 use crate::ecs::lab::{LabOptions, Speed};
+use crate::session::arena::LaneSetup;
 use std::path::PathBuf;
 
 /// `lnlab [SCENE] [options]`: open the lab.
@@ -39,6 +40,24 @@ pub struct LabArgs {
     /// Simulated seconds per second at start ("max" for as fast as possible).
     #[arg(long, value_name = "X", value_parser = parse_speed)]
     pub speed: Option<Speed>,
+    /// Compare 2 to 4 routing set-ups side by side, one viewport each, on the same scene
+    /// and seeded workload: `scene` (the scene's own agents), random, shortest, cheapest,
+    /// lnd, ldk, oracle, or ppo:CHECKPOINT (frozen), e.g. `--arena scene,lnd`.
+    #[arg(long, value_name = "LIST", value_parser = parse_arenas)]
+    pub arena: Option<ArenaList>,
+    /// Stop each run after this many payments, as `lnlab run --payments` does (default:
+    /// open-ended).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub payments: Option<u64>,
+}
+
+/// One `--arena` list, parsed whole (a bare `Vec` would make clap expect one set-up per
+/// occurrence).
+#[derive(Clone, Debug)]
+pub struct ArenaList(pub Vec<LaneSetup>);
+
+fn parse_arenas(s: &str) -> Result<ArenaList, String> {
+    crate::session::arena::parse_lanes(s).map(ArenaList)
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -78,6 +97,8 @@ impl From<LabArgs> for LabOptions {
             presenter: a.presenter,
             paused: a.paused,
             speed: a.speed,
+            arenas: a.arena.map(|l| l.0).unwrap_or_default(),
+            payments: a.payments,
         }
     }
 }

@@ -36,6 +36,9 @@ pub struct SimDriver {
     /// Where the paced clock should be, with the fractions of a millisecond that slow
     /// speeds add up frame by frame.
     pub clock_ms: f64,
+    /// The agents are a fixed checkpoint (`ppo:PATH`): they never learn, whatever the
+    /// lab's agents mode says.
+    pub frozen_checkpoint: bool,
 }
 
 impl SimDriver {
@@ -52,6 +55,7 @@ impl SimDriver {
             frame_budget: None,
             stop_at_ms: None,
             clock_ms: 0.0,
+            frozen_checkpoint: false,
         }
     }
 }

@@ -15,6 +15,7 @@
 //! payment limit, and the engine checks that limit when an arrival starts, not when it is
 //! drawn. How a run is sliced into budgets therefore never changes what it computes.
 
+pub mod arena;
 mod build;
 mod report;
 mod run;

@@ -450,7 +450,7 @@ fn lessons_are_checked_against_their_scenes() {
         );
         checked += 1;
     }
-    assert!(checked >= 3, "{checked} lessons");
+    assert!(checked >= 4, "{checked} lessons");
     let bad = lesson("bad-node", r#"(wait: Frames(1), do: SelectNode(99)),"#);
     assert_one_line_error(
         &lab_window(&["scenes/classroom.ron", "--script", bad.to_str().unwrap()]),
@@ -458,7 +458,12 @@ fn lessons_are_checked_against_their_scenes() {
     );
     // Each lesson names the charts presenter mode keeps, and a chart the scene cannot
     // draw is refused (mainnet_50 has no agents to chart).
-    for name in ["how_routing_works", "jam_a_hub", "l402_market"] {
+    for name in [
+        "how_routing_works",
+        "jam_a_hub",
+        "l402_market",
+        "hubs_emerging",
+    ] {
         let lesson = lnlab::Lesson::load(&dir.join(format!("{name}.ron"))).unwrap();
         assert!(!lesson.charts.is_empty(), "{name} names its charts");
     }
@@ -747,5 +752,95 @@ fn a_dragged_node_is_saved_where_it_was_dropped_and_undo_puts_it_back() {
     assert_eq!(
         lnlab::load_scene(&saved[2]).unwrap().timeline,
         original.timeline
+    );
+}
+
+/// Arenas: two policies side by side on one scene and seed. Each arena ends exactly where
+/// `lnlab run` with its policy and seed ends on the scene as saved (an injection reaches
+/// every arena at the same simulated time, and the saved scene replays it there), and
+/// both viewports are drawn, framed in their arenas' colours, with the scoreboard.
+#[test]
+fn arenas_run_side_by_side_and_each_equals_the_cli_run() {
+    let saved = tmp("saved-arenas.ron");
+    let state = tmp("state-arenas.json");
+    let shot = tmp("arenas.png");
+    let script = lesson(
+        "arenas",
+        &format!(
+            r#"(wait: Sim(5000), do: Inject(DrainChannel(scid: "800000x1x0", direction: Forward, fraction: 1.0))),
+               (wait: Frames(1), do: SaveScene("{}")),
+               (wait: Done, do: Pause),
+               (wait: Frames(40), do: Screenshot("{}")),
+               (wait: Frames(3), do: Quit),"#,
+            saved.display(),
+            shot.display()
+        ),
+    );
+    let d = scripted_run_with(
+        "scenes/classroom.ron",
+        &script,
+        &state,
+        &[
+            "--arena",
+            "lnd,cheapest",
+            "--payments",
+            "120",
+            "--speed",
+            "max",
+        ],
+    );
+    assert!(d["lab_errors"].as_array().unwrap().is_empty(), "{d}");
+    let arenas = d["arenas"].as_array().unwrap();
+    assert_eq!(arenas.len(), 2, "{arenas:?}");
+    for (arena, (label, policy)) in arenas
+        .iter()
+        .zip([("1 lnd", "lnd"), ("2 cheapest", "cheapest")])
+    {
+        assert_eq!(arena["label"], label);
+        let json = tmp(&format!("arena-cli-{policy}.json"));
+        assert_ok(&lnlab(&[
+            "run",
+            saved.to_str().unwrap(),
+            "--policy",
+            policy,
+            "--payments",
+            "120",
+            "--json",
+            json.to_str().unwrap(),
+        ]));
+        let mut cli: Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        cli["wall_seconds"] = 0.0.into();
+        cli["payments_per_second"] = 0.0.into();
+        assert_eq!(arena["report"], cli, "arena {policy} against lnlab run");
+        assert_eq!(cli["payments"], 120);
+    }
+    // The two policies ran differently, so the comparison above could tell them apart.
+    assert_ne!(
+        arenas[0]["report"]["fees_paid_msat"],
+        arenas[1]["report"]["fees_paid_msat"]
+    );
+    // The drain stands in the saved scene, at 5 s.
+    let scene = lnlab::load_scene(&saved).unwrap();
+    assert_eq!(scene.timeline.last().map(|e| e.at_ms), Some(5_000));
+
+    // Both viewports drawn: each framed in its colour, liquidity bars in the right half too.
+    let img = image::open(&shot).expect("a PNG").to_rgb8();
+    let (w, _) = img.dimensions();
+    for i in 0..2 {
+        let frame = img
+            .pixels()
+            .filter(|p| near(p, theme::arena(i), 12))
+            .count();
+        assert!(frame > 400, "arena {i} frame pixels: {frame}");
+    }
+    let right = img
+        .enumerate_pixels()
+        .filter(|(x, _, _)| *x > w * 2 / 3)
+        .filter(|(_, _, p)| near(p, theme::LOCAL, 24) || near(p, theme::REMOTE, 24))
+        .count();
+    assert!(
+        right > 800,
+        "channel pixels in the second viewport: {right}"
     );
 }

@@ -2,14 +2,14 @@
 //! run metrics, every channel's balances, HTLCs and slots, every node's status and
 //! statistics, the commands applied from the lab, the engine's refused commands, the
 //! busiest channels of the last minute (the traffic overlay's data), and the agents' and
-//! L402 counters. Tests check scripted runs against it.
+//! L402 counters, and each arena's run report. Tests check scripted runs against it.
 
 use super::state::Lab;
 use crate::ecs::sim::SimDriver;
 use crate::network::Direction;
 use serde_json::{Value, json};
 
-pub fn state(lab: &Lab, driver: &SimDriver) -> Value {
+pub fn state(lab: &Lab, driver: &SimDriver, arenas: &super::arena::Arenas) -> Value {
     let t = driver.session.view();
     let engine = t;
     let net = engine.network();
@@ -94,8 +94,15 @@ pub fn state(lab: &Lab, driver: &SimDriver) -> Value {
             Some(json!({"scid": ch.scid.to_string(), "msat": msat}))
         })
         .collect();
+    // Each arena's report as `lnlab run --json` writes it, without the wall-clock fields.
+    let arenas: Vec<Value> = arenas
+        .scores
+        .iter()
+        .map(|row| json!({"label": row.label, "report": row.report.without_timing()}))
+        .collect();
     json!({
         "scene": lab.scene.name,
+        "arenas": arenas,
         "traffic": {"on": lab.traffic.on, "window_ms": super::traffic::WINDOW_MS, "busiest": busiest},
         "scene_path": lab.path.display().to_string(),
         "sim_ms": engine.now_ms(),

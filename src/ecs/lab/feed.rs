@@ -9,7 +9,7 @@ use super::theme::{self, Rgb};
 use crate::ecs::sim::SimDriver;
 use crate::l402::market::L402EventKind;
 use crate::network::NodeId;
-use crate::sim::engine::{PaymentStatus, SimEvent};
+use crate::sim::engine::SimEvent;
 use bevy::prelude::*;
 use rustc_hash::FxHashSet;
 
@@ -46,13 +46,9 @@ pub struct Flights {
     generation: u64,
 }
 
-/// What happened since the plots last sampled.
+/// What happened since the plots last sampled that the engine's counters do not hold.
 #[derive(Resource, Default, Debug)]
 pub struct Tally {
-    pub succeeded: u64,
-    pub failed: u64,
-    pub fees_msat: u64,
-    pub latencies_ms: Vec<u64>,
     pub l402_served: u64,
 }
 
@@ -157,9 +153,7 @@ fn collect(
                     color,
                 });
             }
-            SimEvent::PaymentSucceeded { payment, fees_msat } => {
-                tally.succeeded += 1;
-                tally.fees_msat += fees_msat;
+            SimEvent::PaymentSucceeded { payment, .. } => {
                 if let Some(p) = engine.payment(payment)
                     && p.parts.settled.len() > 1
                 {
@@ -170,13 +164,7 @@ fn collect(
                         born_s: now_s,
                     });
                 }
-                if let Some(p) = engine.payment(payment)
-                    && let PaymentStatus::Succeeded { at_ms, .. } = p.status
-                {
-                    tally.latencies_ms.push(at_ms.saturating_sub(p.started_ms));
-                }
             }
-            SimEvent::PaymentFailed { .. } => tally.failed += 1,
             // The scene's own timeline (a scripted jam, or edits saved from the lab and
             // replayed): a chart marker and a log line, as for a live injection.
             SimEvent::TimelineApplied { index, at_ms } => {

@@ -25,6 +25,7 @@
 //! `ui` uses `inspector`, `dialogs`, `plots`, `feed` and `view`; `dialogs` uses `plots`;
 //! `plots` uses `feed`; `control` uses `script`, which uses `dump`.
 
+pub(crate) mod arena;
 mod control;
 mod dialogs;
 mod dump;
@@ -72,6 +73,10 @@ pub struct LabOptions {
     pub paused: bool,
     /// Simulated seconds per second at start.
     pub speed: Option<Speed>,
+    /// Arenas to compare side by side from the start (2 to 4 set-ups; empty: none).
+    pub arenas: Vec<crate::session::arena::LaneSetup>,
+    /// Payments each run resolves before it stops (default: open-ended).
+    pub payments: Option<u64>,
 }
 
 impl Default for LabOptions {
@@ -88,6 +93,8 @@ impl Default for LabOptions {
             presenter: false,
             paused: false,
             speed: None,
+            arenas: Vec::new(),
+            payments: None,
         }
     }
 }
@@ -141,6 +148,7 @@ pub fn run(args: LabOptions) -> anyhow::Result<()> {
     start.install(&mut app, &args)?;
     app.add_plugins((
         control::ControlPlugin,
+        arena::ArenaPlugin,
         feed::FeedPlugin,
         view::ViewPlugin,
         ui::UiPlugin,

@@ -7,15 +7,18 @@
 //! tallies and from each finished PPO update.
 
 use super::LabSet;
+use super::arena::Arenas;
 use super::feed::Tally;
 use super::state::{Lab, LabCommand};
 use super::theme;
 use crate::ecs::sim::{SimDriver, SimStatus};
+use crate::session::SessionView;
 use crate::sim::metrics::{gini, percentile};
 use bevy::prelude::*;
 use bevy_egui::egui;
 use egui_plot::{Corner, Legend, Line, Plot, PlotPoint, PlotPoints, Text, VLine};
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 /// Seconds of wall time between traffic samples.
 const SAMPLE_S: f32 = 0.25;
@@ -98,9 +101,8 @@ pub struct Plots {
     sampled_s: f32,
     sampled_sim_ms: u64,
     generation: u64,
-    /// Each node's forwarded volume at recent samples, oldest first: the hub chart shows
-    /// the concentration of what was forwarded between the oldest and now.
-    forwarded: std::collections::VecDeque<Vec<u64>>,
+    /// Where each run (the network, or each arena) stood at the last sample.
+    runs: Vec<RunMark>,
 }
 
 impl Default for Plots {
@@ -118,7 +120,7 @@ impl Default for Plots {
             sampled_s: 0.0,
             sampled_sim_ms: 0,
             generation: 0,
-            forwarded: std::collections::VecDeque::new(),
+            runs: Vec::new(),
         }
     }
 }
@@ -152,6 +154,7 @@ impl Plugin for PlotsPlugin {
 
 fn sample(
     driver: NonSend<SimDriver>,
+    mut arenas: NonSendMut<Arenas>,
     lab: Res<Lab>,
     time: Res<Time<Real>>,
     mut status: ResMut<SimStatus>,
@@ -170,20 +173,44 @@ fn sample(
     let engine = driver.session.view();
     let now_ms = engine.now_ms();
     let x = now_ms as f64 / 1000.0;
-    for row in std::mem::take(&mut status.new_rows) {
-        let g = row.group.as_str();
-        plots.push(Chart::Reward, g, x, row.episodic_reward as f64);
-        plots.push(Chart::PolicyLoss, g, x, row.policy_loss as f64);
-        plots.push(Chart::ValueLoss, g, x, row.value_loss as f64);
-        plots.push(Chart::Entropy, g, x, row.entropy as f64);
-        plots.push(Chart::ApproxKl, g, x, row.approx_kl as f64);
-        plots.push(Chart::ClipFraction, g, x, row.clipfrac as f64);
-        plots.push(
-            Chart::ExplainedVariance,
-            g,
-            x,
-            row.explained_variance as f64,
-        );
+    // One line per run: the network's, or each arena's (named by the arena).
+    let first = if lab.arenas.is_empty() {
+        "all".to_string()
+    } else {
+        lab.arena_label(0)
+    };
+    let prefix = |run: &str, group: &str| {
+        if run == "all" {
+            group.to_string()
+        } else {
+            format!("{run}: {group}")
+        }
+    };
+    let lanes = arenas
+        .lanes
+        .iter()
+        .map(|l| (l.lane.label.as_str(), &l.new_rows));
+    let rows = std::iter::once((first.as_str(), &status.new_rows)).chain(lanes);
+    for (run, rows) in rows {
+        for row in rows {
+            let g = prefix(run, &row.group);
+            plots.push(Chart::Reward, &g, x, row.episodic_reward as f64);
+            plots.push(Chart::PolicyLoss, &g, x, row.policy_loss as f64);
+            plots.push(Chart::ValueLoss, &g, x, row.value_loss as f64);
+            plots.push(Chart::Entropy, &g, x, row.entropy as f64);
+            plots.push(Chart::ApproxKl, &g, x, row.approx_kl as f64);
+            plots.push(Chart::ClipFraction, &g, x, row.clipfrac as f64);
+            plots.push(
+                Chart::ExplainedVariance,
+                &g,
+                x,
+                row.explained_variance as f64,
+            );
+        }
+    }
+    status.new_rows.clear();
+    for l in &mut arenas.lanes {
+        l.new_rows.clear();
     }
     let now_s = time.elapsed_secs();
     if now_s - plots.sampled_s < SAMPLE_S || now_ms <= plots.sampled_sim_ms {
@@ -193,50 +220,94 @@ fn sample(
     plots.sampled_s = now_s;
     plots.sampled_sim_ms = now_ms;
     let t = std::mem::take(&mut *tally);
-    let resolved = t.succeeded + t.failed;
-    if resolved > 0 {
-        plots.push(
-            Chart::Success,
-            "all",
-            x,
-            t.succeeded as f64 / resolved as f64,
-        );
-    }
-    if t.succeeded > 0 {
-        let fees_sat = t.fees_msat as f64 / 1000.0 / t.succeeded as f64;
-        plots.push(Chart::Fees, "all", x, fees_sat);
-        let mut lat = t.latencies_ms;
-        plots.push(Chart::Latency, "all", x, percentile(&mut lat, 95.0) as f64);
-    }
     if driver.session.view().has_market() {
-        plots.push(Chart::L402, "all", x, t.l402_served as f64 / dt_s);
+        plots.push(Chart::L402, &first, x, t.l402_served as f64 / dt_s);
     }
-    // Concentration of recent forwarding, not of everything since the start (which
-    // moves ever more slowly and hides a shift in where traffic goes).
-    let nodes = engine.network().node_bound();
-    let stats = &engine.metrics().nodes;
-    let now: Vec<u64> = (0..nodes)
-        .map(|i| stats.get(i).map_or(0, |s| s.forwarded_msat))
-        .collect();
-    if let Some(oldest) = plots.forwarded.front() {
-        let mut recent: Vec<u64> = now
+    // Every run is sampled at the first one's clock (the other arenas follow it).
+    let runs = std::iter::once((first.clone(), engine)).chain(
+        arenas
+            .lanes
             .iter()
-            .enumerate()
-            .map(|(i, &v)| v.saturating_sub(oldest.get(i).copied().unwrap_or(0)))
-            .collect();
-        if recent.iter().any(|&v| v > 0) {
-            plots.push(Chart::HubGini, "all", x, gini(&mut recent));
+            .map(|l| (l.lane.label.clone(), l.lane.session.view())),
+    );
+    for (i, (line, view)) in runs.enumerate() {
+        if plots.runs.len() <= i {
+            plots.runs.resize_with(i + 1, RunMark::default);
         }
-    }
-    plots.forwarded.push_back(now);
-    if plots.forwarded.len() > HUB_WINDOW_SAMPLES {
-        plots.forwarded.pop_front();
+        sample_run(&mut plots, i, &line, view, x);
     }
 }
 
-/// A line's colour, the same on every chart: an agent group's is its nodes' colour;
-/// the whole network's is the text colour.
+/// One run's counters when it was last sampled, and each node's forwarded volume at recent
+/// samples (oldest first), so each point covers only what happened since.
+#[derive(Default)]
+struct RunMark {
+    succeeded: u64,
+    failed: u64,
+    fees_msat: u64,
+    latencies: usize,
+    forwarded: VecDeque<Vec<u64>>,
+}
+
+/// Success, fees and latency since run `i`'s last sample, and the concentration of what
+/// it forwarded over the recent window, as points at `x` on line `line`.
+fn sample_run(plots: &mut Plots, i: usize, line: &str, view: SessionView, x: f64) {
+    let m = view.metrics();
+    let mark = &plots.runs[i];
+    let succeeded = m.succeeded.saturating_sub(mark.succeeded);
+    let resolved = succeeded + m.failed.saturating_sub(mark.failed);
+    let fees_msat = m.fees_paid_msat.saturating_sub(mark.fees_msat);
+    let mut latencies = m.latencies_ms.get(mark.latencies..).unwrap_or(&[]).to_vec();
+    // Concentration of recent forwarding, not of everything since the start (which
+    // moves ever more slowly and hides a shift in where traffic goes).
+    let nodes = view.network().node_bound();
+    let now: Vec<u64> = (0..nodes)
+        .map(|n| m.nodes.get(n).map_or(0, |s| s.forwarded_msat))
+        .collect();
+    let recent_gini = mark.forwarded.front().and_then(|oldest| {
+        let mut recent: Vec<u64> = now
+            .iter()
+            .enumerate()
+            .map(|(n, &v)| v.saturating_sub(oldest.get(n).copied().unwrap_or(0)))
+            .collect();
+        recent.iter().any(|&v| v > 0).then(|| gini(&mut recent))
+    });
+    if resolved > 0 {
+        plots.push(Chart::Success, line, x, succeeded as f64 / resolved as f64);
+    }
+    if succeeded > 0 {
+        let fees_sat = fees_msat as f64 / 1000.0 / succeeded as f64;
+        plots.push(Chart::Fees, line, x, fees_sat);
+        plots.push(
+            Chart::Latency,
+            line,
+            x,
+            percentile(&mut latencies, 95.0) as f64,
+        );
+    }
+    if let Some(g) = recent_gini {
+        plots.push(Chart::HubGini, line, x, g);
+    }
+    let mark = &mut plots.runs[i];
+    mark.succeeded = m.succeeded;
+    mark.failed = m.failed;
+    mark.fees_msat = m.fees_paid_msat;
+    mark.latencies = m.latencies_ms.len();
+    mark.forwarded.push_back(now);
+    if mark.forwarded.len() > HUB_WINDOW_SAMPLES {
+        mark.forwarded.pop_front();
+    }
+}
+
+/// A line's colour, the same on every chart: an arena's is its viewport's colour; an agent
+/// group's is its nodes' colour; the whole network's is the text colour.
 fn line_color(lab: &Lab, name: &str) -> egui::Color32 {
+    if let Some(i) = (0..lab.arenas.len()).find(|&i| {
+        let label = lab.arena_label(i);
+        name == label || name.starts_with(&format!("{label}: "))
+    }) {
+        return theme::egui(theme::arena(i));
+    }
     let group = lab
         .scene
         .agents

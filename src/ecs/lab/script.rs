@@ -52,6 +52,8 @@ pub enum Wait {
     Frames(u32),
     /// After this many seconds of frame time.
     Seconds(f64),
+    /// When every arena has resolved its payments (a lab opened with `--payments N`).
+    Done,
 }
 
 impl Lesson {
@@ -140,6 +142,9 @@ impl Lesson {
                     if !scene.channels.iter().any(|c| c.scid == *scid) =>
                 {
                     return Err(at(format!("no channel {scid} in the scene")));
+                }
+                LabCommand::SetArenas(list) if !list.is_empty() => {
+                    crate::session::arena::parse_lanes(&list.join(",")).map_err(at)?;
                 }
                 LabCommand::Inject(command) => {
                     // At_ms does not matter here; the command's own values do.
@@ -294,6 +299,7 @@ fn step_keys(mut incoming: MessageReader<LabCommand>, mut runner: ResMut<Runner>
 fn drive(
     mut runner: ResMut<Runner>,
     mut driver: NonSendMut<SimDriver>,
+    arenas: NonSend<super::arena::Arenas>,
     time: Res<Time>,
     mut out: MessageWriter<LabCommand>,
 ) {
@@ -356,6 +362,7 @@ fn drive(
                 }
                 Wait::Frames(n) => r.frames_in_step >= n,
                 Wait::Seconds(s) => r.seconds_in_step >= s,
+                Wait::Done => driver.engine_done && arenas.all_finished(),
             };
         if !due {
             break;
@@ -365,7 +372,10 @@ fn drive(
         r.seconds_in_step = 0.0;
         let restarts = matches!(
             step.command,
-            LabCommand::Reset | LabCommand::OpenScene(_) | LabCommand::StartLesson(_)
+            LabCommand::Reset
+                | LabCommand::OpenScene(_)
+                | LabCommand::StartLesson(_)
+                | LabCommand::SetArenas(_)
         );
         let command = match step.command {
             LabCommand::Quit => LabCommand::QuitNow,
@@ -416,6 +426,7 @@ fn exit_when_done(
     runner: Res<Runner>,
     lab: Res<Lab>,
     driver: NonSend<SimDriver>,
+    mut arenas: NonSendMut<super::arena::Arenas>,
     mut app_exit: MessageWriter<AppExit>,
 ) {
     if !exit.requested {
@@ -435,7 +446,11 @@ fn exit_when_done(
         code = 1;
     }
     if let Some(path) = &runner.dump_state {
-        let state = super::dump::state(&lab, &driver);
+        // The other arenas, where the first one stopped (or at their end, once it ended).
+        let target = (!driver.engine_done).then(|| driver.session.view().now_ms());
+        arenas.catch_up(target);
+        arenas.score(&lab, &driver);
+        let state = super::dump::state(&lab, &driver, &arenas);
         let text = serde_json::to_string_pretty(&state).expect("JSON values serialise");
         if let Err(e) = crate::files::write_atomically(path, text.as_bytes()) {
             error!("{}: cannot write the state dump: {e}", path.display());

@@ -52,6 +52,10 @@ pub enum LabCommand {
     Step,
     /// Start the working scene over (its injected events replay at their times).
     Reset,
+    /// Compare 2 to 4 routing set-ups side by side (`scene`, a baseline, `oracle`, or
+    /// `ppo:CHECKPOINT`), each in its own viewport, from t = 0; an empty list goes back
+    /// to the scene alone.
+    SetArenas(Vec<String>),
     SetSpeed(Speed),
     /// PPO agents: learning, learning paused (still sampling), or frozen (greedy).
     SetAgents(AgentMode),
@@ -195,6 +199,11 @@ pub struct Lab {
     pub drag_from: Option<(NodeId, [f32; 2])>,
     /// Bumped whenever a node moves, so the graph is redrawn at once.
     pub layout_version: u64,
+    /// The arenas compared side by side, the lab's own driver first; empty for the scene
+    /// alone.
+    pub arenas: Vec<crate::session::arena::LaneSetup>,
+    /// Payments each run resolves before it stops (`--payments`); open-ended by default.
+    pub payments: Option<u64>,
 }
 
 /// One user edit of the working scene, as undo and redo see it.
@@ -263,8 +272,36 @@ impl Lab {
         format!("lnlab: {}{star}", self.scene.name)
     }
 
+    /// Whether any run has PPO agents: the scene's own, or an arena's (the scene's agents
+    /// or a checkpoint).
     pub fn has_agents(&self) -> bool {
-        self.scene.agents.is_some()
+        use crate::session::{PolicyChoice, arena::LaneSetup};
+        if self.arenas.is_empty() {
+            return self.scene.agents.is_some();
+        }
+        self.arenas.iter().any(|a| match a {
+            LaneSetup::Scene => self.scene.agents.is_some(),
+            LaneSetup::Policy(PolicyChoice::Ppo(_)) => true,
+            LaneSetup::Policy(PolicyChoice::Baseline(_)) => false,
+        })
+    }
+
+    /// Arena `i`'s name on the charts and the scoreboard: its number and what routes in it.
+    pub fn arena_label(&self, i: usize) -> String {
+        arena_label(&self.arenas, &self.scene, i)
+    }
+
+    /// The set-up of the lab's own driver: the first arena's, or the scene's.
+    pub fn first_setup(&self) -> Option<&crate::session::arena::LaneSetup> {
+        self.arenas.first()
+    }
+}
+
+/// Arena `i`'s name among `arenas` on `scene` (see [`Lab::arena_label`]).
+pub fn arena_label(arenas: &[crate::session::arena::LaneSetup], scene: &Scene, i: usize) -> String {
+    match arenas.get(i) {
+        Some(setup) => format!("{} {}", i + 1, setup.label(scene)),
+        None => "network".into(),
     }
 }
 
@@ -347,6 +384,8 @@ pub(super) struct UiState {
     pub(super) open: Option<super::inspector::edit::OpenForm>,
     /// A direction's fees being edited.
     pub(super) fees: Option<super::inspector::edit::FeeForm>,
+    /// The arenas to compare, as typed in the run panel.
+    pub(super) arena_list: String,
 }
 
 impl Default for UiState {
@@ -361,6 +400,7 @@ impl Default for UiState {
             hubs_key: None,
             open: None,
             fees: None,
+            arena_list: String::new(),
         }
     }
 }

@@ -48,6 +48,17 @@ pub fn group(g: usize) -> Rgb {
     PALETTE[g % PALETTE.len()]
 }
 
+/// Arena `i`'s colour: its viewport's frame, its lines on the charts, its scoreboard row.
+pub fn arena(i: usize) -> Rgb {
+    const PALETTE: [Rgb; 4] = [
+        [120, 200, 255],
+        [255, 150, 90],
+        [170, 230, 110],
+        [230, 130, 230],
+    ];
+    PALETTE[i % PALETTE.len()]
+}
+
 pub fn linear(c: Rgb, alpha: f32) -> [f32; 4] {
     let l = LinearRgba::from(Color::srgb_u8(c[0], c[1], c[2]));
     [l.red, l.green, l.blue, alpha]

@@ -10,6 +10,7 @@ mod startup;
 
 pub use startup::Startup;
 
+use super::arena::Arenas;
 use super::script::{Exit, Lesson, Runner};
 use super::state::{
     AgentMode, Edit, ExplainRequest, ExplainResult, Lab, LabCommand, Marker, Selection,
@@ -61,7 +62,9 @@ fn apply(
     mut exit: ResMut<Exit>,
     mut runner: ResMut<Runner>,
     mut windows: Query<&mut Window>,
+    mut arenas: NonSendMut<Arenas>,
 ) {
+    let arenas = &mut *arenas;
     let list: Vec<LabCommand> = incoming.read().cloned().collect();
     for command in list {
         let now = driver.session.view().now_ms();
@@ -77,7 +80,18 @@ fn apply(
             LabCommand::Reset => {
                 let scene = lab.scene.clone();
                 let path = lab.path.clone();
-                restart(&mut lab, &mut driver, &mut status, scene, path, "restarted");
+                restart(
+                    &mut lab,
+                    &mut driver,
+                    &mut status,
+                    arenas,
+                    scene,
+                    path,
+                    "restarted",
+                );
+            }
+            LabCommand::SetArenas(list) => {
+                set_arenas(&mut lab, &mut driver, &mut status, arenas, &list)
             }
             LabCommand::SetSpeed(speed) => lab.speed = speed,
             LabCommand::SetAgents(mode) => {
@@ -86,6 +100,11 @@ fn apply(
                     lab.say(now, format!("agents: {}", mode.label()), false);
                 }
             }
+            LabCommand::SetPolicy(_) if !lab.arenas.is_empty() => lab.say(
+                now,
+                "each arena keeps its own policy: close the arenas to switch the routing",
+                true,
+            ),
             LabCommand::SetPolicy(name) => match RouterKind::parse(&name) {
                 // At t = 0 the switch is the scene's own routing policy; later it is a
                 // timeline entry, so a saved scene replays it when it happened.
@@ -111,6 +130,7 @@ fn apply(
                     if inject(
                         &mut lab,
                         &mut driver,
+                        arenas,
                         now,
                         SimCommand::SetRouter { policy: kind },
                     ) {
@@ -120,7 +140,7 @@ fn apply(
                 Err(e) => lab.say(now, e, true),
             },
             LabCommand::Inject(cmd) => {
-                inject(&mut lab, &mut driver, now, cmd);
+                inject(&mut lab, &mut driver, arenas, now, cmd);
             }
             LabCommand::SelectNode(i) => {
                 let id = NodeId(i);
@@ -152,7 +172,15 @@ fn apply(
                     } else {
                         "restarted"
                     };
-                    restart(&mut lab, &mut driver, &mut status, scene, scene_path, verb);
+                    restart(
+                        &mut lab,
+                        &mut driver,
+                        &mut status,
+                        arenas,
+                        scene,
+                        scene_path,
+                        verb,
+                    );
                     // Hold the new run at 0 until the lesson's first step is looked at.
                     driver.stop_at_ms = Some(0);
                     lab.lesson_charts = lesson.charts.clone();
@@ -210,7 +238,15 @@ fn apply(
                     }
                     Some(edit) => {
                         edit.apply_to(&mut lab.scene, forward);
-                        if replay(&mut lab, &mut driver, &mut status, now, &edit, forward) {
+                        if replay(
+                            &mut lab,
+                            &mut driver,
+                            &mut status,
+                            arenas,
+                            now,
+                            &edit,
+                            forward,
+                        ) {
                             if forward {
                                 lab.undo.push(edit);
                             } else {
@@ -234,7 +270,15 @@ fn apply(
             }
             LabCommand::OpenScene(path) => match crate::scene::load(&path) {
                 Ok(scene) => {
-                    restart(&mut lab, &mut driver, &mut status, scene, path, "opened");
+                    restart(
+                        &mut lab,
+                        &mut driver,
+                        &mut status,
+                        arenas,
+                        scene,
+                        path,
+                        "opened",
+                    );
                 }
                 Err(e) => {
                     lab.error = Some(format!("Could not open the scene.\n\n{e}"));
@@ -283,6 +327,7 @@ fn apply(
         }
     }
     configure(&mut driver, &lab);
+    arenas.configure(&lab);
     let title = lab.title();
     for mut w in &mut windows {
         if w.title != title {
@@ -435,6 +480,7 @@ fn replay(
     lab: &mut Lab,
     driver: &mut SimDriver,
     status: &mut SimStatus,
+    arenas: &mut Arenas,
     at_ms: u64,
     edit: &Edit,
     forward: bool,
@@ -448,10 +494,26 @@ fn replay(
         }
         Edit::Position { node, .. } => format!("move node {node}"),
     };
-    match new_session(&lab.scene, &lab.path, lab.seed) {
-        Ok(mut new) => {
+    let built = new_session(
+        &lab.scene,
+        &lab.path,
+        lab.seed,
+        lab.payments,
+        lab.first_setup(),
+    )
+    .and_then(|d| Ok((d, Arenas::build(lab, &lab.scene, &lab.path)?)));
+    match built {
+        Ok((mut new, mut lanes)) => {
             configure(&mut new, lab);
             let rows = new.session.run_until(at_ms);
+            lanes.catch_up(Some(at_ms));
+            for l in &mut lanes.lanes {
+                l.new_rows.clear();
+                let s = &mut l.lane.session;
+                s.take_observed();
+                s.forget_before(at_ms.saturating_sub(super::feed::KEEP_HISTORY_MS));
+            }
+            *arenas = lanes;
             // What the replay went through is not news: no pulses, markers or log lines
             // for it, no training rows drawn at one instant, and only recent payments kept.
             new.session.take_observed();
@@ -503,17 +565,62 @@ fn replay(
     }
 }
 
+/// `SetArenas`: start the working scene over with one arena per set-up, side by side (or
+/// alone again, for an empty list). A bad list, or one whose lanes cannot be built (a
+/// missing checkpoint), changes nothing and says why.
+fn set_arenas(
+    lab: &mut Lab,
+    driver: &mut SimDriver,
+    status: &mut SimStatus,
+    arenas: &mut Arenas,
+    list: &[String],
+) {
+    let now = driver.session.view().now_ms();
+    let parsed = if list.is_empty() {
+        Ok(Vec::new())
+    } else {
+        crate::session::arena::parse_lanes(&list.join(","))
+    };
+    let setups = match parsed {
+        Ok(setups) => setups,
+        Err(e) => {
+            lab.say(now, e, true);
+            return;
+        }
+    };
+    let before = std::mem::replace(&mut lab.arenas, setups);
+    let generation = lab.generation;
+    let (scene, path) = (lab.scene.clone(), lab.path.clone());
+    restart(lab, driver, status, arenas, scene, path, "restarted");
+    if lab.generation == generation {
+        lab.arenas = before;
+        return;
+    }
+    let names: Vec<String> = (0..lab.arenas.len()).map(|i| lab.arena_label(i)).collect();
+    let text = if names.is_empty() {
+        "arenas closed".to_string()
+    } else {
+        format!("arenas: {}", names.join(" | "))
+    };
+    lab.say(0, text, false);
+    lab.policy = policy_at(&lab.scene, 0);
+}
+
 /// Replace the driver with a fresh one for `scene`; on failure keep the old one.
 fn restart(
     lab: &mut Lab,
     driver: &mut SimDriver,
     status: &mut SimStatus,
+    arenas: &mut Arenas,
     scene: Scene,
     path: PathBuf,
     verb: &str,
 ) {
-    match new_session(&scene, &path, lab.seed) {
-        Ok(mut new) => {
+    let built = new_session(&scene, &path, lab.seed, lab.payments, lab.first_setup())
+        .and_then(|d| Ok((d, Arenas::build(lab, &scene, &path)?)));
+    match built {
+        Ok((mut new, lanes)) => {
+            *arenas = lanes;
             // A lesson holding the engine at a time holds the new one too, until its
             // next step is looked at.
             new.stop_at_ms = driver.stop_at_ms.map(|_| 0);
@@ -575,7 +682,13 @@ fn explain(
 /// Apply a command from the UI now and keep it in the scene's timeline (with a chart
 /// marker and a log line), so that a saved scene replays it at the same time. Returns
 /// whether the engine took it.
-fn inject(lab: &mut Lab, driver: &mut SimDriver, now: u64, cmd: SimCommand) -> bool {
+fn inject(
+    lab: &mut Lab,
+    driver: &mut SimDriver,
+    arenas: &mut Arenas,
+    now: u64,
+    cmd: SimCommand,
+) -> bool {
     let label = super::state::describe(&cmd, driver.session.view().network());
     // What the engine accepts must also be a valid scene entry, or the saved scene would
     // not load again.
@@ -590,6 +703,10 @@ fn inject(lab: &mut Lab, driver: &mut SimDriver, now: u64, cmd: SimCommand) -> b
     }
     match driver.session.apply(entry.command.clone()) {
         Ok(()) => {
+            // Every arena gets the edit at the same simulated time.
+            for (arena, e) in arenas.apply_all(now, &entry.command) {
+                lab.say(now, format!("{label}: arena {arena} refused: {e}"), true);
+            }
             lab.undo.push(Edit::Timeline(entry.clone()));
             lab.redo.clear();
             lab.scene.timeline.push(entry);

@@ -4,10 +4,12 @@
 //! and given the lab's settings (pause, speed, agents mode).
 
 use crate::ecs::lab::LabOptions;
+use crate::ecs::lab::arena::Arenas;
 use crate::ecs::lab::script::{Lesson, Runner};
 use crate::ecs::lab::state::{AgentMode, Lab, Speed};
 use crate::ecs::sim::SimDriver;
 use crate::scene::Scene;
+use crate::session::arena::LaneSetup;
 use crate::session::{Session, SessionOptions};
 use bevy::prelude::*;
 use std::collections::VecDeque;
@@ -48,7 +50,11 @@ impl Startup {
                 .check_against(&scene)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", script.display()))?;
         }
-        let driver = new_session(&scene, &path, args.seed).map_err(anyhow::Error::msg)?;
+        if !args.arenas.is_empty() {
+            crate::session::arena::check_count(args.arenas.len()).map_err(anyhow::Error::msg)?;
+        }
+        let driver = new_session(&scene, &path, args.seed, args.payments, args.arenas.first())
+            .map_err(anyhow::Error::msg)?;
         check_display()?;
         Ok(Startup {
             scene,
@@ -95,15 +101,20 @@ impl Startup {
             redo: Vec::new(),
             drag_from: None,
             layout_version: 0,
+            arenas: args.arenas.clone(),
+            payments: args.payments,
             unattended: args.frames.is_some()
                 || args.screenshot.is_some()
                 || args.bench_frames.is_some(),
         };
         let mut driver = self.driver;
         configure(&mut driver, &lab);
+        // The other arenas, built before the window opens so a bad checkpoint is one error.
+        let arenas = Arenas::build(&lab, &lab.scene, &lab.path).map_err(anyhow::Error::msg)?;
         lab.say(0, format!("opened {}", lab.path.display()), false);
         app.insert_resource(lab)
             .insert_non_send(driver)
+            .insert_non_send(arenas)
             .insert_resource(Runner::new(args, self.lesson));
         Ok(())
     }
@@ -168,17 +179,28 @@ pub(super) fn check_png(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A driver for the lab: open-ended, agents learning if the scene has them.
+/// A driver for the lab: open-ended (or limited to `payments`), with the scene's own
+/// set-up (agents learning if the scene has them) or the first arena's.
 pub(super) fn new_session(
     scene: &Scene,
     path: &Path,
     seed: Option<u64>,
+    payments: Option<u64>,
+    setup: Option<&LaneSetup>,
 ) -> Result<SimDriver, String> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let options = SessionOptions::new(seed.unwrap_or(scene.seed), None);
-    let mut session = Session::from_scene(scene, dir, &options)?;
+    let seed = seed.unwrap_or(scene.seed);
+    let options = match setup {
+        Some(setup) => setup.options(seed, payments),
+        None => SessionOptions::new(seed, payments),
+    };
+    let mut session = Session::from_scene(scene, dir, &options).map_err(|e| match setup {
+        Some(setup) => format!("arena {setup}: {e}"),
+        None => e,
+    })?;
     session.keep_events(true);
     let mut driver = SimDriver::new(session);
+    driver.frozen_checkpoint = setup.is_some_and(LaneSetup::is_frozen_checkpoint);
     driver.events_per_frame = 200_000;
     driver.minibatches_per_frame = MINIBATCHES_PER_FRAME;
     driver.frame_budget = Some(FRAME_BUDGET);
@@ -193,6 +215,9 @@ pub(super) fn configure(driver: &mut SimDriver, lab: &Lab) {
 }
 
 fn set_agents(driver: &mut SimDriver, mode: AgentMode) {
+    if driver.frozen_checkpoint {
+        return;
+    }
     if let Some(agents) = driver.session.agents_mut() {
         agents.training = mode == AgentMode::Learning;
         agents.explore = mode == AgentMode::Paused;

@@ -11,12 +11,14 @@
 //! (`super::plots`) are drawn from here. All input ends as [`LabCommand`]s or camera
 //! moves. The session is only read, through its view, to draw it.
 
+mod arenas;
 mod graph_input;
 mod keys;
 mod overlays;
 mod side_panel;
 mod top_bar;
 
+use super::arena::Arenas;
 use super::dialogs::dialogs;
 use super::feed::Flights;
 use super::inspector::inspector;
@@ -64,6 +66,7 @@ fn ui(
     time: Res<Time<Real>>,
     window: Single<&Window, With<PrimaryWindow>>,
     mut out: MessageWriter<LabCommand>,
+    lanes: NonSend<Arenas>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
     let zoom = if lab.presenter {
@@ -105,12 +108,18 @@ fn ui(
                 }
             });
     }
+    // The arenas' scoreboard, in presenter mode too: it is what a comparison is about.
+    if !lab.arenas.is_empty() {
+        egui::Panel::bottom("scoreboard")
+            .resizable(false)
+            .show(&mut root, |ui| arenas::scoreboard(ui, &lanes.scores));
+    }
     if !lab.presenter {
         egui::Panel::left("run")
             .resizable(true)
             .default_size(250.0)
             .show(&mut root, |ui| {
-                run_panel(ui, &lab, &driver, &mut state, &mut send)
+                run_panel(ui, &lab, &driver, &lanes, &mut state, &mut send)
             });
     }
     if lab.selection.is_some() {
@@ -134,14 +143,23 @@ fn ui(
         explain.0 = None;
     }
 
-    // The graph: whatever the panels left.
-    let rect = root.available_rect_before_wrap();
+    // The graph: whatever the panels left, split into one viewport per arena; the first
+    // is the renderer's and takes the pointer.
+    let free = root.available_rect_before_wrap();
+    let cells = arenas::cells(free, lab.arenas.len());
+    let rect = cells[0];
     *area = GraphArea {
         min: Vec2::new(rect.min.x, rect.min.y),
         max: Vec2::new(rect.max.x, rect.max.y),
         pixels_per_point: ctx.pixels_per_point(),
         scale_factor: window.scale_factor(),
     };
+    if cells.len() > 1 {
+        let painter = root.painter_at(free);
+        let viewports: Vec<GraphArea> = cells.iter().map(|c| arenas::area_of(*c, &area)).collect();
+        let done = driver.engine_done;
+        arenas::paint(&painter, &lab, &lanes, &hover, &cam, &viewports, done);
+    }
     let response = root.allocate_rect(rect, Sense::click_and_drag());
     if !lab.unattended {
         graph_input(

@@ -2,6 +2,7 @@
 //! overlay switch, the lesson picker, the scene's path and unsaved state, a search for a node by alias, the run's counters (payments,
 //! fees, HTLCs in flight, agents, L402), the hubs ranking and the event log.
 
+use crate::ecs::lab::arena::Arenas;
 use crate::ecs::lab::state::{DialogMode, FileDialog, Lab, LabCommand, UiState};
 use crate::ecs::lab::theme;
 use crate::ecs::sim::SimDriver;
@@ -11,6 +12,7 @@ pub(super) fn run_panel(
     ui: &mut egui::Ui,
     lab: &Lab,
     driver: &SimDriver,
+    arenas: &Arenas,
     state: &mut UiState,
     send: &mut impl FnMut(LabCommand),
 ) {
@@ -43,6 +45,7 @@ pub(super) fn run_panel(
     if !lab.lessons.is_empty() {
         lesson_picker(ui, lab, send);
     }
+    super::arenas::controls(ui, lab, state, send);
     ui.label(RichText::new(lab.path.display().to_string()).small().weak());
     if lab.dirty {
         ui.colored_label(theme::egui(theme::REMOTE), "unsaved changes");
@@ -90,7 +93,7 @@ pub(super) fn run_panel(
             }
         });
     ui.separator();
-    hubs_section(ui, lab, driver, state);
+    hubs_section(ui, lab, driver, arenas, state);
     ui.separator();
     ui.strong("events");
     egui::ScrollArea::vertical()
@@ -154,8 +157,16 @@ fn find_node(
 const HUBS_SHOWN: usize = 8;
 
 /// The hubs: nodes ranked by their share of forwarded volume, with fees earned and
-/// betweenness (computed when the section is open, again when the topology changes).
-fn hubs_section(ui: &mut egui::Ui, lab: &Lab, driver: &SimDriver, state: &mut UiState) {
+/// betweenness (computed when the section is open, again when the topology changes). With
+/// arenas, each node's share is also set against its share in the second arena (the same
+/// scene and payments under another policy).
+fn hubs_section(
+    ui: &mut egui::Ui,
+    lab: &Lab,
+    driver: &SimDriver,
+    arenas: &Arenas,
+    state: &mut UiState,
+) {
     egui::CollapsingHeader::new("hubs")
         .default_open(false)
         .show(ui, |ui| {
@@ -178,13 +189,27 @@ fn hubs_section(ui: &mut egui::Ui, lab: &Lab, driver: &SimDriver, state: &mut Ui
                 state.betweenness.as_deref().unwrap_or(&[]),
                 HUBS_SHOWN,
             );
+            // The second arena's shares, for the change against it.
+            let other = arenas.lanes.first().map(|l| {
+                let m = l.lane.session.view().metrics();
+                let total: u64 = m.nodes.iter().map(|s| s.forwarded_msat).sum();
+                let share = move |id: crate::network::NodeId| {
+                    let v = m.nodes.get(id.index()).map_or(0, |s| s.forwarded_msat);
+                    v as f64 / total.max(1) as f64
+                };
+                (l.lane.label.clone(), share)
+            });
             egui::Grid::new("hubs")
-                .num_columns(4)
+                .num_columns(if other.is_some() { 5 } else { 4 })
                 .striped(true)
                 .show(ui, |ui| {
                     ui.label(RichText::new("node").small());
                     ui.label(RichText::new("share").small())
                         .on_hover_text("share of all forwarded volume");
+                    if let Some((label, _)) = &other {
+                        ui.label(RichText::new("vs 2").small())
+                            .on_hover_text(format!("change against its share in arena {label}"));
+                    }
                     ui.label(RichText::new("fees").small())
                         .on_hover_text("fees earned, sat");
                     ui.label(RichText::new("betw.").small())
@@ -197,6 +222,10 @@ fn hubs_section(ui: &mut egui::Ui, lab: &Lab, driver: &SimDriver, state: &mut Ui
                                 .monospace()
                                 .small(),
                         );
+                        if let Some((_, share)) = &other {
+                            let delta = 100.0 * (r.forwarded_share - share(r.node));
+                            ui.label(RichText::new(format!("{delta:+.1}")).monospace().small());
+                        }
                         ui.label(
                             RichText::new(format!("{}", r.fees_earned_msat / 1000))
                                 .monospace()

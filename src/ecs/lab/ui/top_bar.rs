@@ -90,16 +90,21 @@ pub(super) fn top_bar(
             } else {
                 "routing"
             };
-            egui::ComboBox::from_label(label)
-                .selected_text(&lab.policy)
-                .show_ui(ui, |ui| {
-                    for k in RouterKind::ALL {
-                        let name = k.to_string();
-                        if ui.selectable_label(lab.policy == name, &name).clicked() {
-                            send(LabCommand::SetPolicy(name));
+            // Arenas fix each viewport's policy (the scoreboard names them).
+            if lab.arenas.is_empty() {
+                egui::ComboBox::from_label(label)
+                    .selected_text(&lab.policy)
+                    .show_ui(ui, |ui| {
+                        for k in RouterKind::ALL {
+                            let name = k.to_string();
+                            if ui.selectable_label(lab.policy == name, &name).clicked() {
+                                send(LabCommand::SetPolicy(name));
+                            }
                         }
-                    }
-                });
+                    });
+            } else {
+                ui.label(format!("{} arenas", lab.arenas.len()));
+            }
             if lab.presenter {
                 ui.separator();
                 let m = engine.metrics();

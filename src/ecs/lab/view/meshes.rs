@@ -11,8 +11,9 @@ use crate::session::SessionView;
 use bevy::asset::RenderAssetUsages;
 use bevy::mesh::{Indices, PrimitiveTopology};
 use bevy::prelude::*;
+use bevy_egui::egui;
 
-pub(super) struct Buffers {
+pub(crate) struct Buffers {
     topology: PrimitiveTopology,
     pos: Vec<[f32; 3]>,
     col: Vec<[f32; 4]>,
@@ -75,6 +76,53 @@ impl Buffers {
             self.idx
                 .extend_from_slice(&[base, base + 1 + i, base + 1 + next]);
         }
+    }
+
+    /// The buffers as an egui mesh (the arenas' other viewports are painted by egui), each
+    /// world position mapped by `to_screen`; hairlines become quads one point wide, since
+    /// egui meshes are triangles.
+    pub(crate) fn to_egui(&self, to_screen: impl Fn(Vec2) -> egui::Pos2) -> egui::Mesh {
+        let color = |c: [f32; 4]| {
+            let s = Color::linear_rgba(c[0], c[1], c[2], c[3]).to_srgba();
+            let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+            egui::Color32::from_rgba_unmultiplied(
+                byte(s.red),
+                byte(s.green),
+                byte(s.blue),
+                byte(s.alpha),
+            )
+        };
+        let at = |i: u32| {
+            let p = self.pos[i as usize];
+            to_screen(Vec2::new(p[0], p[1]))
+        };
+        let mut mesh = egui::Mesh::default();
+        if self.topology == PrimitiveTopology::LineList {
+            for pair in self.idx.chunks_exact(2) {
+                let (a, b) = (at(pair[0]), at(pair[1]));
+                let d = b - a;
+                let len = d.length();
+                if len <= f32::EPSILON {
+                    continue;
+                }
+                let n = egui::vec2(-d.y, d.x) / len * 0.5;
+                let c = color(self.col[pair[0] as usize]);
+                let base = mesh.vertices.len() as u32;
+                for p in [a + n, a - n, b - n, b + n] {
+                    mesh.colored_vertex(p, c);
+                }
+                mesh.add_triangle(base, base + 1, base + 2);
+                mesh.add_triangle(base, base + 2, base + 3);
+            }
+        } else {
+            for (i, c) in self.col.iter().enumerate() {
+                mesh.colored_vertex(at(i as u32), color(*c));
+            }
+            for t in self.idx.chunks_exact(3) {
+                mesh.add_triangle(t[0], t[1], t[2]);
+            }
+        }
+        mesh
     }
 
     pub(super) fn write(mut self, mesh: &mut Mesh) {
@@ -143,7 +191,14 @@ fn channel_width_px(nodes: usize, capacity_sat: u64) -> f32 {
 
 /// The meshes' contents, in drawing order: glow, channel bars, node discs. `px` is world
 /// units per screen pixel.
-pub(super) fn build(engine: SessionView, lab: &Lab, hover: &Hover, px: f32) -> [Buffers; 3] {
+/// `traffic`: whether the traffic overlay applies (it holds the first arena's traffic).
+pub(crate) fn build(
+    engine: SessionView,
+    lab: &Lab,
+    hover: &Hover,
+    px: f32,
+    traffic: bool,
+) -> [Buffers; 3] {
     let net = engine.network();
     let n = net.node_count();
     let mut glow = Buffers::new();
@@ -155,7 +210,7 @@ pub(super) fn build(engine: SessionView, lab: &Lab, hover: &Hover, px: f32) -> [
     };
     // The traffic overlay dims the liquidity bars and draws each channel's recent volume
     // over them, wider and brighter the more it carried.
-    let traffic = lab.traffic.on.then_some(&lab.traffic);
+    let traffic = (traffic && lab.traffic.on).then_some(&lab.traffic);
     let bar_alpha = match (large, traffic.is_some()) {
         (true, false) => 0.55,
         (false, false) => 1.0,

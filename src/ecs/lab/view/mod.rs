@@ -13,6 +13,7 @@ mod canvas;
 mod meshes;
 
 pub use meshes::NodeSizes;
+pub(crate) use meshes::build as build_meshes;
 
 use super::LabSet;
 use super::state::{GraphArea, Hover, Lab, Selection, ViewCam};
@@ -205,7 +206,8 @@ fn rebuild(
     graph.built_generation = lab.generation;
     graph.built_marks = marks;
 
-    let [glow, bars, discs] = meshes::build(driver.session.view(), &lab, &hover, cam.world_per_px);
+    let [glow, bars, discs] =
+        meshes::build(driver.session.view(), &lab, &hover, cam.world_per_px, true);
     for (handle, buffers) in [
         (&graph.glow, glow),
         (&graph.channels, bars),
