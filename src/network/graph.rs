@@ -111,8 +111,14 @@ impl Network {
         }
     }
 
+    /// Nodes in the network (removed ones no longer count).
     pub fn node_count(&self) -> usize {
-        self.graph.node_count()
+        self.graph.node_weights().filter(|n| !n.removed).count()
+    }
+
+    /// Whether `id` is a node of the network now (it exists and was not removed).
+    pub fn is_live(&self, id: NodeId) -> bool {
+        self.node(id).is_some_and(|n| !n.removed)
     }
 
     pub fn channel_count(&self) -> usize {
@@ -137,11 +143,12 @@ impl Network {
             .unwrap_or(0)
     }
 
-    /// Nodes in index order (deterministic).
+    /// Nodes in index order (deterministic), without the removed ones.
     pub fn nodes(&self) -> impl Iterator<Item = (NodeId, &Node)> + '_ {
         self.graph
             .node_indices()
             .map(move |i| (NodeId(i.index() as u32), &self.graph[i]))
+            .filter(|(_, n)| !n.removed)
     }
 
     /// Channels in index order (deterministic), with their endpoints.

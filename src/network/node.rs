@@ -91,6 +91,12 @@ pub struct Node {
     /// scene default.
     pub processing_delay: Option<DelayModel>,
     pub online: bool,
+    /// The node left the network (a `RemoveNode` edit): it keeps its id, so every other id
+    /// stays valid, but it has no channels once its HTLCs resolved, and [`Network::nodes`]
+    /// no longer lists it.
+    ///
+    /// [`Network::nodes`]: super::Network::nodes
+    pub removed: bool,
 }
 
 impl Node {
@@ -104,6 +110,7 @@ impl Node {
             position: [0.0, 0.0],
             processing_delay: None,
             online: true,
+            removed: false,
         }
     }
 }

@@ -33,6 +33,7 @@ pub fn build_network(scene: &Scene, seed: u64) -> Result<Network, String> {
             position: [positions[i].0, positions[i].1],
             processing_delay: n.processing_delay,
             online: true,
+            removed: false,
         }));
     }
     let mut liquidity = rng_for(seed, streams::LIQUIDITY);

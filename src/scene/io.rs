@@ -227,8 +227,18 @@ pub fn validate(scene: &Scene) -> Result<(), String> {
     if let Some(agents) = &scene.agents {
         agents.validate(scene.nodes.len())?;
     }
-    for (i, t) in scene.timeline.iter().enumerate() {
-        t.validate(n).map_err(|e| format!("timeline[{i}] {e}"))?;
+    // Entries apply in time order (ties in file order); nodes added by earlier entries
+    // exist for later ones.
+    let mut order: Vec<usize> = (0..scene.timeline.len()).collect();
+    order.sort_by_key(|&i| (scene.timeline[i].at_ms, i));
+    let mut nodes = n;
+    for i in order {
+        let t = &scene.timeline[i];
+        t.validate(nodes)
+            .map_err(|e| format!("timeline[{i}] {e}"))?;
+        if matches!(t.command, crate::sim::command::Command::AddNode { .. }) {
+            nodes += 1;
+        }
     }
     Ok(())
 }

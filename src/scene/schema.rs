@@ -5,7 +5,7 @@
 
 use crate::network::delay::DelayModel;
 use crate::network::{ChannelPolicy, LiquidityModel, PubKey, Role, ShortChannelId};
-use crate::sim::command::TimedCommand;
+use crate::sim::command::{Command, TimedCommand};
 use crate::sim::workload::Workload;
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +65,34 @@ impl Scene {
             sim: Default::default(),
             agents: None,
             l402: None,
+        }
+    }
+
+    /// The timeline's `AddNode` entries in the order the engine applies them (time, then
+    /// file order): the i-th adds node `nodes.len() + i`.
+    fn added_nodes(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.timeline.len())
+            .filter(|&i| matches!(self.timeline[i].command, Command::AddNode { .. }))
+            .collect();
+        order.sort_by_key(|&i| (self.timeline[i].at_ms, i));
+        order
+    }
+
+    /// How many node ids the run can name: the scene's nodes and those its timeline adds.
+    pub fn node_ids(&self) -> u32 {
+        (self.nodes.len() + self.added_nodes().len()) as u32
+    }
+
+    /// Where node `id` is laid out: a scene node's position, or for a node the timeline
+    /// adds, its `AddNode` entry's (which is what a drag edits).
+    pub fn node_pos_mut(&mut self, id: usize) -> Option<&mut Option<(f32, f32)>> {
+        if id < self.nodes.len() {
+            return Some(&mut self.nodes[id].pos);
+        }
+        let entry = *self.added_nodes().get(id - self.nodes.len())?;
+        match &mut self.timeline[entry].command {
+            Command::AddNode { pos, .. } => Some(pos),
+            _ => None,
         }
     }
 }

@@ -82,6 +82,25 @@ pub enum Command {
     CloseChannel {
         scid: ShortChannelId,
     },
+    /// Add a node (no channels yet: open some to it). It gets the next id (the scene's
+    /// nodes, then the nodes added before it, in timeline order), forwards with the
+    /// other nodes' baseline router, and is not drawn as a sender or receiver by the
+    /// workload (a demand spike can send to it).
+    AddNode {
+        alias: String,
+        #[serde(default)]
+        role: crate::network::Role,
+        /// Layout position (scene units); `None` puts it at the origin.
+        #[serde(default)]
+        pos: Option<(f32, f32)>,
+    },
+    /// Remove a node: its channels close (no new HTLCs; each goes once its HTLCs resolve,
+    /// so HTLCs it was forwarding settle or fail back as usual and nothing is lost), an
+    /// offline node comes back to finish that work, and it is no longer drawn as a sender
+    /// or receiver. Its id stays taken.
+    RemoveNode {
+        node: NodeId,
+    },
     /// Switch every node that is not an agent to this baseline router, from now on (what
     /// the lab's router menu does after t = 0). The new router starts with nothing learnt.
     SetRouter {
@@ -103,6 +122,8 @@ impl Command {
             Command::OpenChannel { node1, node2, .. } => format!("open {node1}-{node2}"),
             Command::CloseChannel { scid } => format!("close {scid}"),
             Command::SetRouter { policy } => format!("routing: {policy}"),
+            Command::AddNode { alias, .. } => format!("add node {alias}"),
+            Command::RemoveNode { node } => format!("remove node {node}"),
         }
     }
 }
@@ -133,7 +154,14 @@ impl TimedCommand {
                         && *rate_per_s > 0.0
                         && *duration_ms <= MAX_DURATION_MS
                 }
-                Command::NodeOffline { node } | Command::NodeOnline { node } => node_ok(*node),
+                Command::NodeOffline { node }
+                | Command::NodeOnline { node }
+                | Command::RemoveNode { node } => node_ok(*node),
+                Command::AddNode { alias, pos, .. } => {
+                    !alias.trim().is_empty()
+                        && alias.len() <= 64
+                        && pos.is_none_or(|(x, y)| x.is_finite() && y.is_finite())
+                }
                 Command::OpenChannel {
                     node1,
                     node2,

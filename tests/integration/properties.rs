@@ -35,7 +35,7 @@ fn scene_strategy() -> impl Strategy<Value = (Scene, RouterKind, u64)> {
             EndpointModel::CapacityWeighted,
             EndpointModel::MerchantZipf { exponent: 1.0 },
         ]),
-        prop::collection::vec((0u64..120_000, 0u8..10, any::<u32>()), 0..8),
+        prop::collection::vec((0u64..120_000, 0u8..12, any::<u32>()), 0..8),
         any::<bool>(),
     )
         .prop_map(
@@ -113,10 +113,16 @@ fn scene_strategy() -> impl Strategy<Value = (Scene, RouterKind, u64)> {
                             8 => Command::SetRouter {
                                 policy: RouterKind::ALL[pick as usize % RouterKind::ALL.len()],
                             },
-                            _ => Command::DemandSpike {
+                            9 => Command::DemandSpike {
                                 node,
                                 rate_per_s: 10.0,
                                 duration_ms: 10_000,
+                            },
+                            10 => Command::RemoveNode { node },
+                            _ => Command::AddNode {
+                                alias: format!("added{pick}"),
+                                role: lnlab::Role::Merchant,
+                                pos: None,
                             },
                         };
                         TimedCommand { at_ms, command }

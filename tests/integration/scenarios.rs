@@ -540,3 +540,119 @@ fn a_router_switch_takes_effect_when_it_is_applied() {
     );
     assert!(entry.validate(4).is_ok());
 }
+
+/// Removing a node while HTLCs cross it: the HTLC waiting at it fails back to the sender
+/// (nothing is stuck or lost), its channels go once idle, it is gone from the node list and from
+/// commands, and the next payment through it fails at once. A node added later gets the
+/// next id, can be given channels, and is paid through them.
+#[test]
+fn a_removed_node_releases_its_htlcs_and_an_added_node_can_be_paid() {
+    // Payments of the test's own only: the workload's first arrival is days away.
+    let mut scene = line(4);
+    scene.workload.rate_per_s = 1e-6;
+    let mut e = engine(&scene, RouterKind::Cheapest);
+    e.set_payment_limit(Some(3));
+    let capacity_before: u64 = e
+        .network()
+        .channels()
+        .map(|(_, _, _, c)| c.capacity_sat)
+        .sum();
+    let first = e.start_payment(lnlab::PaymentRequest {
+        sender: NodeId(0),
+        receiver: NodeId(3),
+        amount_msat: 100_000_000,
+    });
+    // The HTLC reached n2 at 200 ms and waits there to be forwarded (100 ms per hop):
+    // remove n2, which was offline (it must come back to fail the HTLC back).
+    e.run_until(250);
+    assert!(e.network().in_flight_totals().1 > 0, "HTLCs in flight");
+    e.apply(Command::NodeOffline { node: NodeId(2) }).unwrap();
+    e.apply(Command::RemoveNode { node: NodeId(2) }).unwrap();
+    e.run_until(10_000);
+    assert!(
+        matches!(
+            e.payments()[first.index()].status,
+            PaymentStatus::Failed {
+                reason: FailureReason::ChannelDisabled,
+                ..
+            }
+        ),
+        "n2's closing channel refuses the HTLC, which fails back: {:?}",
+        e.payments()[first.index()].status
+    );
+    assert_eq!(e.metrics().fees_paid_msat, 0);
+    assert_eq!(
+        e.network().in_flight_totals(),
+        (0, 0),
+        "every HTLC resolved"
+    );
+    assert!(
+        !e.network().nodes().any(|(id, _)| id == NodeId(2)),
+        "n2 is not listed"
+    );
+    assert_eq!(e.network().node_count(), 3);
+    assert_eq!(
+        e.network().channels_of(NodeId(2)).len(),
+        0,
+        "its channels went"
+    );
+    e.network().check_invariants().unwrap();
+    assert_eq!(
+        e.apply(Command::NodeOnline { node: NodeId(2) }),
+        Err(lnlab::CommandError::UnknownNode(NodeId(2))),
+        "a removed node takes no commands"
+    );
+    // Nothing remains that could reach n3 (the sender's gossip still shows n2's channels,
+    // so it tries, and fails where they are gone).
+    let second = e.start_payment(lnlab::PaymentRequest {
+        sender: NodeId(0),
+        receiver: NodeId(3),
+        amount_msat: 100_000_000,
+    });
+    e.run_until(20_000);
+    let status = e.payments()[second.index()].status;
+    assert!(matches!(status, PaymentStatus::Failed { .. }), "{status:?}");
+    // A new node, with a channel from n1, announced once the gossip delay has passed.
+    e.apply(Command::AddNode {
+        alias: "newcomer".into(),
+        role: lnlab::Role::Merchant,
+        pos: Some((5.0, 6.0)),
+    })
+    .unwrap();
+    let added = NodeId(4);
+    assert_eq!(
+        e.network().node(added).map(|n| n.alias.as_str()),
+        Some("newcomer")
+    );
+    e.apply(Command::OpenChannel {
+        node1: NodeId(1),
+        node2: added,
+        capacity_sat: 1_000_000,
+        node1_balance_msat: Some(1_000_000_000),
+        policy: None,
+        scid: None,
+    })
+    .unwrap();
+    e.run_until(700_000);
+    let third = e.start_payment(lnlab::PaymentRequest {
+        sender: NodeId(1),
+        receiver: added,
+        amount_msat: 50_000_000,
+    });
+    e.run_to_completion();
+    let status = e.payments()[third.index()].status;
+    assert!(
+        matches!(status, PaymentStatus::Succeeded { .. }),
+        "{status:?}"
+    );
+    assert_eq!(e.metrics().succeeded, 1);
+    // Balances plus in-flight still make up every remaining channel's capacity, and the
+    // two closed channels took exactly their capacity with them.
+    assert_clean(&e);
+    let capacity_after: u64 = e
+        .network()
+        .channels()
+        .map(|(_, _, _, c)| c.capacity_sat)
+        .sum();
+    assert_eq!(capacity_after, capacity_before - 2 * 10_000_000 + 1_000_000);
+}

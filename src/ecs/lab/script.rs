@@ -115,7 +115,7 @@ impl Lesson {
     /// and channels it names exist, injected commands are valid timeline entries, and
     /// screenshots are PNG files. Errors name the step (`step 3: ...`).
     pub fn check_against(&self, scene: &crate::scene::Scene) -> Result<(), String> {
-        let nodes = scene.nodes.len() as u32;
+        let mut nodes = scene.node_ids();
         for chart in &self.charts {
             if chart.is_ppo() && scene.agents.is_none() {
                 return Err(format!(
@@ -153,6 +153,9 @@ impl Lesson {
                         command: command.clone(),
                     };
                     entry.validate(nodes).map_err(at)?;
+                    if matches!(command, crate::sim::command::Command::AddNode { .. }) {
+                        nodes += 1;
+                    }
                 }
                 LabCommand::Screenshot(path)
                     if !path

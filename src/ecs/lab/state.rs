@@ -240,8 +240,8 @@ impl Edit {
                 after,
             } => {
                 let [x, y] = if forward { *after } else { *before };
-                if let Some(n) = scene.nodes.get_mut(node.index()) {
-                    n.pos = Some((x, y));
+                if let Some(pos) = scene.node_pos_mut(node.index()) {
+                    *pos = Some((x, y));
                 }
             }
             Edit::Policy { before, after } => {
@@ -386,6 +386,8 @@ pub(super) struct UiState {
     pub(super) fees: Option<super::inspector::edit::FeeForm>,
     /// The arenas to compare, as typed in the run panel.
     pub(super) arena_list: String,
+    /// The role of the next node added.
+    pub(super) new_role: crate::network::Role,
 }
 
 impl Default for UiState {
@@ -401,6 +403,7 @@ impl Default for UiState {
             open: None,
             fees: None,
             arena_list: String::new(),
+            new_role: crate::network::Role::Router,
         }
     }
 }
@@ -516,6 +519,7 @@ pub(super) fn describe(command: &Command, net: &crate::network::Network) -> Stri
         Command::OpenChannel { node1, node2, .. } => {
             format!("open {}-{}", alias(*node1), alias(*node2))
         }
+        Command::RemoveNode { node } => format!("remove {}", alias(*node)),
         other => other.label(),
     }
 }

@@ -136,6 +136,8 @@ impl Engine {
                 scid,
             } => self.open_channel(node1, node2, capacity_sat, node1_balance_msat, policy, scid)?,
             Command::CloseChannel { scid } => self.close_channel(scid)?,
+            Command::AddNode { alias, role, pos } => self.add_node(alias, role, pos),
+            Command::RemoveNode { node } => self.remove_node(node)?,
         }
         self.emit(SimEvent::CommandApplied { at_ms: self.now_ms });
         Ok(())
@@ -148,12 +150,71 @@ impl Engine {
             .ok_or(CommandError::UnknownChannel(scid))
     }
 
-    /// Whether the node a command names exists.
+    /// Whether the node a command names exists (and was not removed).
     fn check_node(&self, node: NodeId) -> Result<(), CommandError> {
-        self.network
-            .node(node)
-            .map(|_| ())
-            .ok_or(CommandError::UnknownNode(node))
+        if self.network.is_live(node) {
+            Ok(())
+        } else {
+            Err(CommandError::UnknownNode(node))
+        }
+    }
+
+    /// A new node with no channels, forwarding with the router the other baseline nodes
+    /// use now.
+    fn add_node(&mut self, alias: String, role: crate::network::Role, pos: Option<(f32, f32)>) {
+        let index = self.network.node_bound() as u64;
+        let mut keys = rng_for(self.seed.wrapping_add(index), streams::KEYS);
+        let (x, y) = pos.unwrap_or((0.0, 0.0));
+        let id = self.network.add_node(crate::network::Node {
+            alias,
+            pubkey: crate::network::PubKey::synthetic(&mut keys),
+            role,
+            position: [x, y],
+            processing_delay: None,
+            online: true,
+            removed: false,
+        });
+        // The router of the latest switch (every node that is not an agent has it).
+        let router = self
+            .node_router
+            .iter()
+            .zip(&self.external)
+            .filter(|(_, external)| !**external)
+            .map(|(r, _)| *r)
+            .max()
+            .unwrap_or(0);
+        let i = id.index();
+        if self.node_router.len() <= i {
+            self.node_router.resize(i + 1, router);
+            self.external.resize(i + 1, false);
+        }
+        self.node_router[i] = router;
+        self.metrics.node_mut(id);
+    }
+
+    /// Take a node out of the network: close its channels (each goes once its HTLCs
+    /// resolve), bring it back online if it was offline so that its pending HTLC work
+    /// runs, and mark it removed (no new payments start or end at it).
+    fn remove_node(&mut self, node: NodeId) -> Result<(), CommandError> {
+        self.check_node(node)?;
+        if !self.is_online(node) {
+            self.set_online(node, true);
+        }
+        let scids: Vec<ShortChannelId> = self
+            .network
+            .channels_of(node)
+            .into_iter()
+            .filter_map(|(channel, _, _)| self.network.channel(channel))
+            .filter(|c| !c.closing)
+            .map(|c| c.scid)
+            .collect();
+        for scid in scids {
+            self.close_channel(scid)?;
+        }
+        if let Some(n) = self.network.node_mut(node) {
+            n.removed = true;
+        }
+        Ok(())
     }
 
     /// Fill the channel's free slots with minimum-size HTLCs until `duration_ms` from now.

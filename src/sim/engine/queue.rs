@@ -164,7 +164,9 @@ impl Engine {
             stream.next_ms += stream.sampler.next_gap_ms(&mut stream.rng);
             let key = ((i as u64) << 40) | stream.index;
             stream.index += 1;
-            if let Some(request) = request {
+            // A node that left the network neither pays nor is paid any more.
+            let live = |n| self.network.is_live(n);
+            if let Some(request) = request.filter(|r| live(r.sender) && live(r.receiver)) {
                 self.drawn += 1;
                 let index = self.starts.len() as u32;
                 self.starts.push(Some(request));

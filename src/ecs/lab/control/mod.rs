@@ -696,7 +696,8 @@ fn inject(
         at_ms: now,
         command: cmd,
     };
-    let nodes = lab.scene.nodes.len() as u32;
+    let nodes = lab.scene.node_ids();
+    let next_id = NodeId(driver.session.view().network().node_bound() as u32);
     if let Err(e) = entry.validate(nodes) {
         lab.say(now, format!("{label}: refused: {e}"), true);
         return false;
@@ -716,6 +717,20 @@ fn inject(
                 label: label.clone(),
             });
             lab.say(now, label, false);
+            // A removed node can no longer be inspected; an added one is, at once.
+            match lab.scene.timeline.last().map(|e| &e.command) {
+                Some(SimCommand::RemoveNode { node })
+                    if lab.selection == Some(Selection::Node(*node)) =>
+                {
+                    lab.selection = None;
+                }
+                Some(SimCommand::AddNode { .. })
+                    if driver.session.view().network().is_live(next_id) =>
+                {
+                    lab.selection = Some(Selection::Node(next_id));
+                }
+                _ => {}
+            }
             true
         }
         Err(e) => {

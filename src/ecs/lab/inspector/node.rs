@@ -10,6 +10,7 @@ use super::{alias, spike, toggle_online};
 use crate::ecs::lab::state::{ExplainRequest, ExplainResult, Lab, LabCommand, UiState};
 use crate::ecs::sim::SimDriver;
 use crate::network::NodeId;
+use crate::sim::command::Command;
 use bevy_egui::egui::{self, RichText};
 
 #[allow(clippy::too_many_arguments)]
@@ -69,6 +70,16 @@ pub(super) fn show(
             send(LabCommand::Inject(spike(id)));
         }
     });
+    if ui
+        .button("remove this node")
+        .on_hover_text(
+            "its channels close (each once its HTLCs resolve: nothing is lost) and it leaves \
+             the network; undo brings it back",
+        )
+        .clicked()
+    {
+        send(LabCommand::Inject(Command::RemoveNode { node: id }));
+    }
     // Opening a channel: arm it here, then click the other end.
     match state.open.as_mut() {
         Some(form) if form.from != id => {

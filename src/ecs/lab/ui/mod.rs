@@ -119,7 +119,7 @@ fn ui(
             .resizable(true)
             .default_size(250.0)
             .show(&mut root, |ui| {
-                run_panel(ui, &lab, &driver, &lanes, &mut state, &mut send)
+                run_panel(ui, &lab, &driver, &lanes, &cam, &mut state, &mut send)
             });
     }
     if lab.selection.is_some() {

@@ -3,6 +3,7 @@
 //! fees, HTLCs in flight, agents, L402), the hubs ranking and the event log.
 
 use crate::ecs::lab::arena::Arenas;
+use crate::ecs::lab::state::ViewCam;
 use crate::ecs::lab::state::{DialogMode, FileDialog, Lab, LabCommand, UiState};
 use crate::ecs::lab::theme;
 use crate::ecs::sim::SimDriver;
@@ -13,6 +14,7 @@ pub(super) fn run_panel(
     lab: &Lab,
     driver: &SimDriver,
     arenas: &Arenas,
+    cam: &ViewCam,
     state: &mut UiState,
     send: &mut impl FnMut(LabCommand),
 ) {
@@ -46,6 +48,7 @@ pub(super) fn run_panel(
         lesson_picker(ui, lab, send);
     }
     super::arenas::controls(ui, lab, state, send);
+    add_node(ui, driver, cam, state, send);
     ui.label(RichText::new(lab.path.display().to_string()).small().weak());
     if lab.dirty {
         ui.colored_label(theme::egui(theme::REMOTE), "unsaved changes");
@@ -109,6 +112,43 @@ pub(super) fn run_panel(
                 }
             }
         });
+}
+
+/// "add a node": a new node of the chosen role in the middle of the view (drag it where
+/// it belongs, then open channels from its inspector, which opens at once).
+fn add_node(
+    ui: &mut egui::Ui,
+    driver: &SimDriver,
+    cam: &ViewCam,
+    state: &mut UiState,
+    send: &mut impl FnMut(LabCommand),
+) {
+    use crate::network::Role;
+    ui.horizontal(|ui| {
+        let add = ui.button("add a node").on_hover_text(
+            "a new node, no channels yet, in the middle of the view; undo takes it back",
+        );
+        egui::ComboBox::from_id_salt("new-node-role")
+            .selected_text(format!("{:?}", state.new_role))
+            .show_ui(ui, |ui| {
+                for role in [Role::Router, Role::Merchant, Role::Client, Role::ApiService] {
+                    ui.selectable_value(&mut state.new_role, role, format!("{role:?}"));
+                }
+            });
+        if add.clicked() {
+            let net = driver.session.view().network();
+            let alias = (net.node_bound()..)
+                .map(|i| format!("node{i}"))
+                .find(|a| !net.nodes().any(|(_, n)| &n.alias == a))
+                .expect("an unused alias");
+            send(LabCommand::Inject(crate::sim::command::Command::AddNode {
+                alias,
+                role: state.new_role,
+                // Scene positions grow downward; the world's y grows upward.
+                pos: Some((cam.center.x, -cam.center.y)),
+            }));
+        }
+    });
 }
 
 /// Most matches listed under the search field.
