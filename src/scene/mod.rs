@@ -3,6 +3,7 @@
 //! reports file, line and column, atomic saving, and building the engine's network.
 
 pub mod build;
+pub mod edit;
 pub mod generate;
 pub mod import;
 pub mod io;

@@ -826,13 +826,19 @@ fn arenas_run_side_by_side_and_each_equals_the_cli_run() {
 
     // Both viewports drawn: each framed in its colour, liquidity bars in the right half too.
     let img = image::open(&shot).expect("a PNG").to_rgb8();
-    let (w, _) = img.dimensions();
+    let (w, h) = img.dimensions();
     for i in 0..2 {
         let frame = img
             .pixels()
             .filter(|p| near(p, theme::arena(i), 12))
             .count();
         assert!(frame > 400, "arena {i} frame pixels: {frame}");
+        // Its lines and legend entries on the charts, under the graph.
+        let charts = img
+            .enumerate_pixels()
+            .filter(|(_, y, p)| *y > h * 3 / 4 && near(p, theme::arena(i), 12))
+            .count();
+        assert!(charts > 20, "arena {i} on the charts: {charts} pixels");
     }
     let right = img
         .enumerate_pixels()
@@ -919,4 +925,70 @@ fn nodes_added_and_removed_survive_undo_redo_and_a_reload() {
     for key in ["sim_ms", "metrics", "channels", "nodes"] {
         assert_eq!(edited[key], reloaded[key], "{key} differs after a reload");
     }
+}
+
+/// Topology edits made before the run starts (paused at t = 0) go into the scene's own
+/// nodes and channels, not its timeline; undo takes them back out exactly, and the saved
+/// scene runs like the edited one.
+#[test]
+fn edits_at_the_start_change_the_scenes_own_topology() {
+    let base = tmp("saved-base.ron");
+    let undone = tmp("saved-base-undone.ron");
+    let state = tmp("state-base.json");
+    let script = lesson(
+        "base",
+        &format!(
+            r#"(wait: Frames(1), do: Inject(OpenChannel(node1: 0, node2: 2, capacity_sat: 2000000))),
+               (wait: Frames(1), do: Inject(AddNode(alias: "Zed", role: Merchant, pos: Some((0.0, 600.0))))),
+               (wait: Frames(1), do: Inject(OpenChannel(node1: 12, node2: 9, capacity_sat: 3000000))),
+               (wait: Frames(1), do: SaveScene("{b}")),
+               (wait: Frames(1), do: Undo),
+               (wait: Frames(1), do: Undo),
+               (wait: Frames(1), do: Undo),
+               (wait: Frames(1), do: SaveScene("{u}")),
+               (wait: Frames(1), do: Redo),
+               (wait: Frames(1), do: Redo),
+               (wait: Frames(1), do: Redo),
+               (wait: Frames(1), do: SetSpeed(Times(25.0))),
+               (wait: Frames(1), do: Resume),
+               (wait: Sim(10000), do: Quit),"#,
+            b = base.display(),
+            u = undone.display()
+        ),
+    );
+    let edited = scripted_run_with("scenes/classroom.ron", &script, &state, &["--paused"]);
+    assert!(
+        edited["lab_errors"].as_array().unwrap().is_empty(),
+        "{edited}"
+    );
+    let original = lnlab::load_scene(Path::new("scenes/classroom.ron")).unwrap();
+    let saved = lnlab::load_scene(&base).unwrap();
+    assert_eq!(saved.nodes.len(), original.nodes.len() + 1);
+    assert_eq!(saved.nodes.last().unwrap().alias, "Zed");
+    assert_eq!(saved.channels.len(), original.channels.len() + 2);
+    let last = saved.channels.last().unwrap();
+    assert_eq!((last.node1, last.node2), (12, 9));
+    assert_eq!(
+        saved.timeline, original.timeline,
+        "none of it in the timeline"
+    );
+    let taken_back = lnlab::load_scene(&undone).unwrap();
+    assert!(taken_back.nodes == original.nodes && taken_back.channels == original.channels);
+    // The saved scene, run on its own, is the run the edited lab made.
+    let state = tmp("state-base-reloaded.json");
+    let script = lesson(
+        "base-reloaded",
+        r#"(wait: Frames(1), do: SetSpeed(Times(25.0))),
+           (wait: Sim(10000), do: Quit),"#,
+    );
+    let reloaded = scripted_run(base.to_str().unwrap(), &script, &state);
+    for key in ["sim_ms", "metrics", "channels", "nodes"] {
+        assert_eq!(edited[key], reloaded[key], "{key} differs after a reload");
+    }
+    let zed = edited["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["alias"] == "Zed");
+    assert!(zed.is_some(), "the new node runs");
 }

@@ -222,6 +222,13 @@ pub enum Edit {
         before: crate::routing::RouterKind,
         after: crate::routing::RouterKind,
     },
+    /// A topology edit made before the run started, held by the scene's own nodes and
+    /// channels (see `scene::edit`): the scene before and after it.
+    Base {
+        before: Box<Scene>,
+        after: Box<Scene>,
+        label: String,
+    },
 }
 
 impl Edit {
@@ -246,6 +253,9 @@ impl Edit {
             }
             Edit::Policy { before, after } => {
                 scene.routing.policy = if forward { *after } else { *before };
+            }
+            Edit::Base { before, after, .. } => {
+                *scene = if forward { after } else { before }.as_ref().clone();
             }
         }
     }

@@ -7,7 +7,7 @@ use super::htlc::Resolution;
 use super::{AttemptId, Engine, PaymentId, SimEvent, Step};
 use crate::network::DelayModel;
 use crate::network::NodeId;
-use crate::sim::workload::WorkloadSampler;
+use crate::sim::workload::{PaymentRequest, WorkloadSampler};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
 
@@ -82,6 +82,11 @@ impl Ord for EventSlot {
     }
 }
 
+/// Draws of an arrival naming a removed node that are drawn again before it is skipped.
+const REDRAWS: usize = 64;
+/// Skipped arrivals in a row after which a run with nothing queued ends.
+const MAX_SKIPPED_ARRIVALS: usize = 1_000;
+
 impl Engine {
     /// Time of the next event, if any.
     pub fn next_event_ms(&self) -> Option<u64> {
@@ -100,17 +105,25 @@ impl Engine {
             self.wind_down();
             return Step::Done;
         }
-        let horizon = match self.queue.peek() {
-            Some(Reverse((top, _))) => top.at_ms,
-            None => self
-                .streams
-                .iter()
-                .filter(|s| s.until_ms.is_none_or(|u| s.next_ms < u))
-                .map(|s| s.next_ms)
-                .min()
-                .unwrap_or(u64::MAX),
-        };
-        self.draw_arrivals_until(horizon);
+        // With nothing queued, draw the next arrival (again, while draws name only removed
+        // nodes, up to a bound: a network with no payable pair left ends the run).
+        for _ in 0..=MAX_SKIPPED_ARRIVALS {
+            let horizon = match self.queue.peek() {
+                Some(Reverse((top, _))) => top.at_ms,
+                None => self
+                    .streams
+                    .iter()
+                    .filter(|s| s.until_ms.is_none_or(|u| s.next_ms < u))
+                    .map(|s| s.next_ms)
+                    .min()
+                    .unwrap_or(u64::MAX),
+            };
+            self.draw_arrivals_until(horizon);
+            let all_drawn = self.payment_limit.is_some_and(|l| self.drawn >= l);
+            if !self.queue.is_empty() || horizon == u64::MAX || all_drawn {
+                break;
+            }
+        }
         if let Some(Reverse((_, EventSlot(Event::Decide { attempt })))) = self.queue.peek()
             && self.waits_for_outside(*attempt)
         {
@@ -155,18 +168,27 @@ impl Engine {
                 })
                 .min_by_key(|&i| (self.streams[i].next_ms, i));
             let Some(i) = next else { return };
+            let network = &self.network;
             let stream = &mut self.streams[i];
             if stream.next_ms > horizon_ms {
                 return;
             }
             let at_ms = stream.next_ms;
-            let request = stream.sampler.draw(&mut stream.rng, stream.target);
+            // A node that left the network neither pays nor is paid any more: its draws are
+            // drawn again (a few times; a spike toward it sends nothing). Runs without
+            // removals draw exactly as before.
+            let live =
+                |r: &PaymentRequest| network.is_live(r.sender) && network.is_live(r.receiver);
+            let mut request = stream.sampler.draw(&mut stream.rng, stream.target);
+            let mut redraws = 0;
+            while request.as_ref().is_some_and(|r| !live(r)) && redraws < REDRAWS {
+                request = stream.sampler.draw(&mut stream.rng, stream.target);
+                redraws += 1;
+            }
             stream.next_ms += stream.sampler.next_gap_ms(&mut stream.rng);
             let key = ((i as u64) << 40) | stream.index;
             stream.index += 1;
-            // A node that left the network neither pays nor is paid any more.
-            let live = |n| self.network.is_live(n);
-            if let Some(request) = request.filter(|r| live(r.sender) && live(r.receiver)) {
+            if let Some(request) = request.filter(live) {
                 self.drawn += 1;
                 let index = self.starts.len() as u32;
                 self.starts.push(Some(request));

@@ -130,6 +130,7 @@ fn apply(
                     if inject(
                         &mut lab,
                         &mut driver,
+                        &mut status,
                         arenas,
                         now,
                         SimCommand::SetRouter { policy: kind },
@@ -140,7 +141,7 @@ fn apply(
                 Err(e) => lab.say(now, e, true),
             },
             LabCommand::Inject(cmd) => {
-                inject(&mut lab, &mut driver, arenas, now, cmd);
+                inject(&mut lab, &mut driver, &mut status, arenas, now, cmd);
             }
             LabCommand::SelectNode(i) => {
                 let id = NodeId(i);
@@ -207,7 +208,7 @@ fn apply(
                         before: at,
                         after: to,
                     };
-                    move_node(&mut lab, &mut driver, &edit, true);
+                    move_node(&mut lab, &mut driver, arenas, &edit, true);
                     if done && let Some((_, from)) = lab.drag_from.take() {
                         lab.undo.push(Edit::Position {
                             node: id,
@@ -229,7 +230,7 @@ fn apply(
                 };
                 match edit {
                     Some(edit @ Edit::Position { .. }) => {
-                        move_node(&mut lab, &mut driver, &edit, forward);
+                        move_node(&mut lab, &mut driver, arenas, &edit, forward);
                         if forward {
                             lab.undo.push(edit);
                         } else {
@@ -238,15 +239,8 @@ fn apply(
                     }
                     Some(edit) => {
                         edit.apply_to(&mut lab.scene, forward);
-                        if replay(
-                            &mut lab,
-                            &mut driver,
-                            &mut status,
-                            arenas,
-                            now,
-                            &edit,
-                            forward,
-                        ) {
+                        let verb = if forward { Verb::Redid } else { Verb::Undid };
+                        if replay(&mut lab, &mut driver, &mut status, arenas, now, &edit, verb) {
                             if forward {
                                 lab.undo.push(edit);
                             } else {
@@ -454,20 +448,37 @@ fn policy_at(scene: &Scene, at_ms: u64) -> String {
 
 /// Put a node where `edit` says (after it, or before it when taking it back), in the
 /// running network and in the working scene.
-fn move_node(lab: &mut Lab, driver: &mut SimDriver, edit: &Edit, forward: bool) {
+fn move_node(
+    lab: &mut Lab,
+    driver: &mut SimDriver,
+    arenas: &mut Arenas,
+    edit: &Edit,
+    forward: bool,
+) {
     if let Edit::Position {
         node,
         before,
         after,
     } = edit
     {
-        driver
-            .session
-            .set_node_position(*node, if forward { *after } else { *before });
+        let to = if forward { *after } else { *before };
+        driver.session.set_node_position(*node, to);
+        // Every arena draws the same layout.
+        for l in &mut arenas.lanes {
+            l.lane.session.set_node_position(*node, to);
+        }
         edit.apply_to(&mut lab.scene, forward);
         lab.dirty = true;
         lab.layout_version += 1;
     }
+}
+
+/// Why a run is rebuilt: an edit taken back, put back, or just made (to the scene's base).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Undid,
+    Redid,
+    Made,
 }
 
 /// Undo and redo: rebuild the run from the working scene (already edited) and replay it
@@ -483,8 +494,9 @@ fn replay(
     arenas: &mut Arenas,
     at_ms: u64,
     edit: &Edit,
-    forward: bool,
+    verb: Verb,
 ) -> bool {
+    let forward = verb != Verb::Undid;
     let label = match edit {
         Edit::Timeline(entry) => {
             super::state::describe(&entry.command, driver.session.view().network())
@@ -493,6 +505,7 @@ fn replay(
             format!("routing: {}", if forward { after } else { before })
         }
         Edit::Position { node, .. } => format!("move node {node}"),
+        Edit::Base { label, .. } => label.clone(),
     };
     let built = new_session(
         &lab.scene,
@@ -553,7 +566,11 @@ fn replay(
             lab.traffic.clear();
             lab.generation += 1;
             lab.dirty = true;
-            let verb = if forward { "redid" } else { "undid" };
+            let verb = match verb {
+                Verb::Undid => "undid",
+                Verb::Redid => "redid",
+                Verb::Made => "scene",
+            };
             lab.say(at_ms, format!("{verb}: {label}"), false);
             true
         }
@@ -685,11 +702,43 @@ fn explain(
 fn inject(
     lab: &mut Lab,
     driver: &mut SimDriver,
+    status: &mut SimStatus,
     arenas: &mut Arenas,
     now: u64,
     cmd: SimCommand,
 ) -> bool {
     let label = super::state::describe(&cmd, driver.session.view().network());
+    // Before the run has started, a topology edit changes the scene itself (its nodes and
+    // channels), and the run is rebuilt from it.
+    if now == 0 {
+        let mut after = lab.scene.clone();
+        match crate::scene::edit::apply_to_base(&mut after, &cmd) {
+            Ok(true) => {
+                let edit = Edit::Base {
+                    before: Box::new(lab.scene.clone()),
+                    after: Box::new(after),
+                    label: label.clone(),
+                };
+                edit.apply_to(&mut lab.scene, true);
+                if replay(lab, driver, status, arenas, 0, &edit, Verb::Made) {
+                    lab.undo.push(edit);
+                    lab.redo.clear();
+                    if matches!(cmd, SimCommand::AddNode { .. }) {
+                        let id = NodeId(lab.scene.nodes.len() as u32 - 1);
+                        lab.selection = Some(Selection::Node(id));
+                    }
+                    return true;
+                }
+                edit.apply_to(&mut lab.scene, false);
+                return false;
+            }
+            Ok(false) => {}
+            Err(e) => {
+                lab.say(now, format!("{label}: refused: {e}"), true);
+                return false;
+            }
+        }
+    }
     // What the engine accepts must also be a valid scene entry, or the saved scene would
     // not load again.
     let entry = TimedCommand {
