@@ -8,7 +8,7 @@
 
 use super::schema::{Scene, SceneChannel, SceneNode};
 use crate::network::{ChannelPolicy, Direction, LiquidityModel, ShortChannelId};
-use crate::sim::command::Command;
+use crate::sim::command::{Command, PolicyEdit};
 
 /// Apply `command` to the base of `scene`. `Ok(true)`: the scene now holds it (and is
 /// still valid); `Ok(false)`: the scene is unchanged and the edit belongs in the timeline;
@@ -81,14 +81,7 @@ pub fn apply_to_base(scene: &mut Scene, command: &Command) -> Result<bool, Strin
             edited.channels.remove(i);
         }
         Command::SetPolicy {
-            scid,
-            direction,
-            fee_base_msat,
-            fee_rate_ppm,
-            cltv_expiry_delta,
-            htlc_minimum_msat,
-            htlc_maximum_msat,
-            disabled,
+            scid, direction, ..
         } => {
             let Some(ch) = edited.channels.iter_mut().find(|c| c.scid == *scid) else {
                 return Ok(false);
@@ -99,24 +92,13 @@ pub fn apply_to_base(scene: &mut Scene, command: &Command) -> Result<bool, Strin
                 Direction::Backward => &mut ch.node2_policy,
             };
             let p = side.get_or_insert_with(|| super::build::unusable_policy(capacity_sat));
-            set(&mut p.fee_base_msat, fee_base_msat);
-            set(&mut p.fee_rate_ppm, fee_rate_ppm);
-            set(&mut p.cltv_expiry_delta, cltv_expiry_delta);
-            set(&mut p.htlc_minimum_msat, htlc_minimum_msat);
-            set(&mut p.htlc_maximum_msat, htlc_maximum_msat);
-            set(&mut p.disabled, disabled);
+            PolicyEdit::of(command).apply_to(p);
         }
         _ => return Ok(false),
     }
     super::io::validate(&edited)?;
     *scene = edited;
     Ok(true)
-}
-
-fn set<T: Copy>(field: &mut T, value: &Option<T>) {
-    if let Some(v) = value {
-        *field = *v;
-    }
 }
 
 /// A short channel id no channel of the scene (or its timeline) uses: one block past the

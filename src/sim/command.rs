@@ -200,3 +200,62 @@ impl TimedCommand {
         }
     }
 }
+
+/// The fields of a [`Command::SetPolicy`]: each one given replaces the policy's value.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PolicyEdit {
+    pub fee_base_msat: Option<u64>,
+    pub fee_rate_ppm: Option<u64>,
+    cltv_expiry_delta: Option<u16>,
+    pub htlc_minimum_msat: Option<u64>,
+    htlc_maximum_msat: Option<u64>,
+    pub disabled: Option<bool>,
+}
+
+impl PolicyEdit {
+    /// The edit a command makes to a direction's policy (none but for `SetPolicy`).
+    pub fn of(command: &Command) -> PolicyEdit {
+        match *command {
+            Command::SetPolicy {
+                fee_base_msat,
+                fee_rate_ppm,
+                cltv_expiry_delta,
+                htlc_minimum_msat,
+                htlc_maximum_msat,
+                disabled,
+                ..
+            } => PolicyEdit {
+                fee_base_msat,
+                fee_rate_ppm,
+                cltv_expiry_delta,
+                htlc_minimum_msat,
+                htlc_maximum_msat,
+                disabled,
+            },
+            _ => PolicyEdit::default(),
+        }
+    }
+
+    /// Replace each of `p`'s values that the edit gives (the engine's live policy, or a
+    /// scene channel's before the run starts).
+    pub fn apply_to(self, p: &mut ChannelPolicy) {
+        if let Some(v) = self.fee_base_msat {
+            p.fee_base_msat = v;
+        }
+        if let Some(v) = self.fee_rate_ppm {
+            p.fee_rate_ppm = v;
+        }
+        if let Some(v) = self.cltv_expiry_delta {
+            p.cltv_expiry_delta = v;
+        }
+        if let Some(v) = self.htlc_minimum_msat {
+            p.htlc_minimum_msat = v;
+        }
+        if let Some(v) = self.htlc_maximum_msat {
+            p.htlc_maximum_msat = v;
+        }
+        if let Some(v) = self.disabled {
+            p.disabled = v;
+        }
+    }
+}

@@ -119,6 +119,24 @@ fn a_screenshot_of_the_classroom_shows_the_drawn_graph() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot save the screenshot"));
 }
 
+/// Every channel of a state dump holds its capacity: balances plus what is in flight.
+fn assert_conserved(channels: &[Value]) {
+    for c in channels {
+        let total: u64 = ["forward", "backward"]
+            .iter()
+            .map(|s| {
+                c[s]["balance_msat"].as_u64().unwrap() + c[s]["in_flight_msat"].as_u64().unwrap()
+            })
+            .sum();
+        assert_eq!(
+            total,
+            c["capacity_sat"].as_u64().unwrap() * 1000,
+            "{}",
+            c["scid"]
+        );
+    }
+}
+
 fn lesson(name: &str, steps: &str) -> PathBuf {
     let path = tmp(&format!("lesson-{name}.ron"));
     std::fs::write(&path, format!("(steps: [\n{steps}\n])\n")).unwrap();
@@ -214,20 +232,7 @@ fn a_scripted_jam_leaves_the_engine_in_the_expected_state() {
         assert!(jammed[side]["htlcs"].as_u64().unwrap() >= 483, "{side}");
     }
     // Invariants hold everywhere: balances plus in-flight equal capacity.
-    for c in channels {
-        let total: u64 = ["forward", "backward"]
-            .iter()
-            .map(|s| {
-                c[s]["balance_msat"].as_u64().unwrap() + c[s]["in_flight_msat"].as_u64().unwrap()
-            })
-            .sum();
-        assert_eq!(
-            total,
-            c["capacity_sat"].as_u64().unwrap() * 1000,
-            "{}",
-            c["scid"]
-        );
-    }
+    assert_conserved(channels);
     let m = &state["metrics"];
     assert!(m["payments"].as_u64().unwrap() > 10, "payments flowed: {m}");
     assert!(
@@ -893,20 +898,7 @@ fn nodes_added_and_removed_survive_undo_redo_and_a_reload() {
         channels.iter().any(|c| c["node2"] == 12),
         "the newcomer's channel"
     );
-    for c in channels {
-        let total: u64 = ["forward", "backward"]
-            .iter()
-            .map(|s| {
-                c[s]["balance_msat"].as_u64().unwrap() + c[s]["in_flight_msat"].as_u64().unwrap()
-            })
-            .sum();
-        assert_eq!(
-            total,
-            c["capacity_sat"].as_u64().unwrap() * 1000,
-            "{}",
-            c["scid"]
-        );
-    }
+    assert_conserved(channels);
     // The scene keeps the edits as timeline entries, in order.
     let labels: Vec<String> = scene.timeline.iter().map(|e| e.command.label()).collect();
     assert_eq!(

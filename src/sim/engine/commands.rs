@@ -9,7 +9,7 @@ use crate::network::{
     Channel, ChannelId, ChannelPolicy, Direction, GossipPolicy, HalfChannel, NodeId, ShortChannelId,
 };
 use crate::rng::{rng_for, stream as streams};
-use crate::sim::command::Command;
+use crate::sim::command::{Command, PolicyEdit};
 use crate::sim::workload::WorkloadSampler;
 
 #[derive(Clone, Debug)]
@@ -47,6 +47,7 @@ impl Engine {
     /// Apply a command now (between events). Scripted timeline entries and live commands
     /// from the UI both come through here.
     pub fn apply(&mut self, command: Command) -> Result<(), CommandError> {
+        let policy_edit = PolicyEdit::of(&command);
         match command {
             Command::SetRouter { policy } => {
                 let nodes: Vec<NodeId> = self
@@ -107,26 +108,8 @@ impl Engine {
             Command::NodeOffline { node } => self.node_offline(node)?,
             Command::NodeOnline { node } => self.node_online(node)?,
             Command::SetPolicy {
-                scid,
-                direction,
-                fee_base_msat,
-                fee_rate_ppm,
-                cltv_expiry_delta,
-                htlc_minimum_msat,
-                htlc_maximum_msat,
-                disabled,
-            } => self.set_policy(
-                scid,
-                direction,
-                PolicyEdit {
-                    fee_base_msat,
-                    fee_rate_ppm,
-                    cltv_expiry_delta,
-                    htlc_minimum_msat,
-                    htlc_maximum_msat,
-                    disabled,
-                },
-            )?,
+                scid, direction, ..
+            } => self.set_policy(scid, direction, policy_edit)?,
             Command::OpenChannel {
                 node1,
                 node2,
@@ -497,39 +480,5 @@ impl Engine {
             }
         }
         self.after_resolution(channel);
-    }
-}
-
-/// The fields of a [`Command::SetPolicy`]: each one given replaces the policy's value.
-#[derive(Clone, Copy, Debug)]
-struct PolicyEdit {
-    fee_base_msat: Option<u64>,
-    fee_rate_ppm: Option<u64>,
-    cltv_expiry_delta: Option<u16>,
-    htlc_minimum_msat: Option<u64>,
-    htlc_maximum_msat: Option<u64>,
-    disabled: Option<bool>,
-}
-
-impl PolicyEdit {
-    fn apply_to(self, p: &mut ChannelPolicy) {
-        if let Some(v) = self.fee_base_msat {
-            p.fee_base_msat = v;
-        }
-        if let Some(v) = self.fee_rate_ppm {
-            p.fee_rate_ppm = v;
-        }
-        if let Some(v) = self.cltv_expiry_delta {
-            p.cltv_expiry_delta = v;
-        }
-        if let Some(v) = self.htlc_minimum_msat {
-            p.htlc_minimum_msat = v;
-        }
-        if let Some(v) = self.htlc_maximum_msat {
-            p.htlc_maximum_msat = v;
-        }
-        if let Some(v) = self.disabled {
-            p.disabled = v;
-        }
     }
 }
