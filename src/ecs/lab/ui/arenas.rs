@@ -1,6 +1,7 @@
 //! The arenas on screen: the free area split into one viewport per arena (two side by
 //! side, three or four in a grid), all looking through the one camera, so a pan or zoom in
-//! the first viewport moves them all. The first arena is drawn by the graph's renderer;
+//! any viewport moves them all (and a node picked or dragged in one is the same node in
+//! all). The first arena is drawn by the graph's renderer;
 //! the others are painted here with the same meshes (liquidity bars, congestion glow, node
 //! discs sized by what they forwarded), without pulses. Each viewport is framed and named
 //! in its arena's colour. Beside them: the scoreboard (each arena's success, fees, latency,

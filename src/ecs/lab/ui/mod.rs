@@ -160,12 +160,26 @@ fn ui(
         let done = driver.engine_done;
         arenas::paint(&painter, &lab, &lanes, &hover, &cam, &viewports, done);
     }
-    let response = root.allocate_rect(rect, Sense::click_and_drag());
+    // Every viewport takes the pointer (they share the camera and the layout); the one
+    // under it, or the one a drag started in, handles it. Tooltips read the first arena.
+    let responses: Vec<egui::Response> = cells
+        .iter()
+        .map(|c| root.allocate_rect(*c, Sense::click_and_drag()))
+        .collect();
     if !lab.unattended {
+        let active = responses
+            .iter()
+            .position(|r| r.dragged() || r.drag_stopped())
+            .or_else(|| responses.iter().position(|r| r.hovered()))
+            .unwrap_or(0);
+        let cell_area = arenas::area_of(cells[active], &area);
+        let response = &responses[active];
         graph_input(
-            &ctx, &response, &driver, &lab, &area, &mut cam, &mut hover, &mut send,
+            &ctx, response, &driver, &lab, &cell_area, &mut cam, &mut hover, &mut send,
         );
-        hover_tooltip(&response, &driver, &hover);
+        if active == 0 {
+            hover_tooltip(response, &driver, &hover);
+        }
     }
     let painter = root.painter_at(rect);
     overlays(
