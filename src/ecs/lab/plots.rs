@@ -223,7 +223,7 @@ fn sample(
     if driver.session.view().has_market() {
         plots.push(Chart::L402, &first, x, t.l402_served as f64 / dt_s);
     }
-    // Every run is sampled at the first one's clock (the other arenas follow it).
+    // Every run is sampled when the first one is (the other arenas follow its clock).
     let runs = std::iter::once((first.clone(), engine)).chain(
         arenas
             .lanes
@@ -234,6 +234,8 @@ fn sample(
         if plots.runs.len() <= i {
             plots.runs.resize_with(i + 1, RunMark::default);
         }
+        // At the run's own clock: an arena catching up is drawn where it is.
+        let x = view.now_ms() as f64 / 1000.0;
         sample_run(&mut plots, i, &line, view, x);
     }
 }
