@@ -29,10 +29,13 @@ pub mod stream {
     pub const L402_SERVER: u64 = 0x1402;
     /// L402 clients' call times and service picks.
     pub const L402_CLIENT: u64 = 0xc11e;
+    /// Endpoints drawn again for an arrival that names a removed node (seed mixed with
+    /// the arrival's key).
+    pub const REDRAW: u64 = 8;
 
     /// Every tag above, for the distinctness check.
     #[cfg(test)]
-    pub const ALL: [u64; 11] = [
+    pub const ALL: [u64; 12] = [
         KEYS,
         LIQUIDITY,
         WORKLOAD,
@@ -44,6 +47,7 @@ pub mod stream {
         AGENTS,
         L402_SERVER,
         L402_CLIENT,
+        REDRAW,
     ];
 }
 

@@ -4,7 +4,10 @@
 //! changes in place, so the saved scene has them as its own topology rather than as
 //! timeline entries. Everything else (congestion, nodes going offline, node removal,
 //! which would renumber nodes) stays a timeline entry, and so does an edit that the base
-//! cannot hold exactly (one naming a node or channel that only the timeline creates).
+//! cannot hold exactly: one naming a node or channel that only the timeline creates, or a
+//! channel closed before others whose balances the liquidity model draws (they would be
+//! drawn again). A node added to the base is a scene node like the others: the workload
+//! draws it as a sender and receiver.
 
 use super::schema::{Scene, SceneChannel, SceneNode};
 use crate::network::{ChannelPolicy, Direction, LiquidityModel, ShortChannelId};
@@ -75,7 +78,13 @@ pub fn apply_to_base(scene: &mut Scene, command: &Command) -> Result<bool, Strin
             let Some(i) = scene.channels.iter().position(|c| c.scid == *scid) else {
                 return Ok(false);
             };
-            if named_by_timeline(scene, *scid) {
+            // The liquidity model draws balances channel by channel: taking one out would
+            // draw the later ones again, unless their balances are given.
+            let redraws = !matches!(scene.liquidity, LiquidityModel::Explicit)
+                && scene.channels[i + 1..]
+                    .iter()
+                    .any(|c| c.node1_balance_msat.is_none());
+            if redraws || named_by_timeline(scene, *scid) {
                 return Ok(false);
             }
             edited.channels.remove(i);
@@ -215,5 +224,17 @@ mod tests {
         };
         assert!(apply_to_base(&mut scene, &self_loop).is_err());
         assert!(scene == before);
+        // On a scene whose balances the liquidity model draws, closing a channel before
+        // others would draw theirs again: it stays a timeline entry.
+        let mut hubs =
+            crate::scene::parse(include_str!("../../scenes/hubs.ron"), "h.ron".as_ref()).unwrap();
+        let first = Command::CloseChannel {
+            scid: hubs.channels[0].scid,
+        };
+        assert_eq!(apply_to_base(&mut hubs, &first), Ok(false));
+        let last = Command::CloseChannel {
+            scid: hubs.channels.last().unwrap().scid,
+        };
+        assert_eq!(apply_to_base(&mut hubs, &last), Ok(true));
     }
 }

@@ -220,11 +220,30 @@ mod tests {
     }
 
     /// A lane that follows a clock in uneven slices ends where `lnlab run` with its
-    /// policy and seed ends, report for report.
+    /// policy and seed ends, report for report, with edits in the timeline: a demand
+    /// spike toward a hub that is then removed (the spike's stream ends on its draws
+    /// alone, however the run is sliced).
     #[test]
     fn a_lane_followed_in_slices_is_the_cli_run() {
+        use crate::network::NodeId;
+        use crate::sim::command::{Command, TimedCommand};
         let text = include_str!("../../scenes/classroom.ron");
-        let scene = crate::scene::parse(text, "classroom.ron".as_ref()).unwrap();
+        let mut scene = crate::scene::parse(text, "classroom.ron".as_ref()).unwrap();
+        let hub = NodeId(5);
+        scene.timeline.extend([
+            TimedCommand {
+                at_ms: 2_000,
+                command: Command::DemandSpike {
+                    node: hub,
+                    rate_per_s: 5.0,
+                    duration_ms: 600_000,
+                },
+            },
+            TimedCommand {
+                at_ms: 6_000,
+                command: Command::RemoveNode { node: hub },
+            },
+        ]);
         for policy in ["cheapest", "lnd"] {
             let setup: LaneSetup = policy.parse().unwrap();
             let mut lane = Lane::new(&scene, Path::new("."), 7, Some(150), setup).unwrap();
@@ -248,6 +267,7 @@ mod tests {
                 "{policy}"
             );
             assert!(ours.payments == 150 && ours.succeeded > 0, "{policy}");
+            assert!(ours.simulated_seconds > 6.0, "the hub left mid-run");
         }
     }
 }

@@ -96,8 +96,9 @@ pub enum Command {
     },
     /// Remove a node: its channels close (no new HTLCs; each goes once its HTLCs resolve,
     /// so HTLCs it was forwarding settle or fail back as usual and nothing is lost), an
-    /// offline node comes back to finish that work, and it is no longer drawn as a sender
-    /// or receiver. Its id stays taken.
+    /// offline node comes back to finish that work, and the workload no longer draws it as
+    /// a sender or receiver (a payment started to or from it otherwise, by the L402 market,
+    /// fails: it has no channels). Its id stays taken.
     RemoveNode {
         node: NodeId,
     },

@@ -106,14 +106,16 @@ pub fn gini(values: &mut [u64]) -> f64 {
     (2.0 * weighted) / (n as f64 * total) - (n as f64 + 1.0) / n as f64
 }
 
-/// Nearest-rank percentile of unsorted samples (sorted in place); 0 when empty.
+/// Nearest-rank percentile of unsorted samples (reordered in place, in linear time: the
+/// lab's scoreboard asks it of every payment's latency twice a second); 0 when empty.
 pub fn percentile(samples: &mut [u64], p: f64) -> u64 {
     if samples.is_empty() {
         return 0;
     }
-    samples.sort_unstable();
     let rank = ((p / 100.0) * samples.len() as f64).ceil() as usize;
-    samples[rank.clamp(1, samples.len()) - 1]
+    *samples
+        .select_nth_unstable(rank.clamp(1, samples.len()) - 1)
+        .1
 }
 
 #[cfg(test)]

@@ -57,15 +57,20 @@ impl ScoreRow {
         self.report.fees_paid_msat as f64 / 1000.0 / self.report.succeeded.max(1) as f64
     }
 
-    /// The scoreboard's columns: (name, value, whether more is better).
-    pub fn columns(&self) -> [(&'static str, f64, bool); 5] {
+    /// The scoreboard's columns: (name, value, whether more is better; `None` where
+    /// neither is, as for hub concentration).
+    pub fn columns(&self) -> [(&'static str, f64, Option<bool>); 5] {
         let r = &self.report;
         [
-            ("success", r.success_rate, true),
-            ("fees sat / payment", self.fees_per_payment_sat(), false),
-            ("latency p95 ms", r.latency_ms_p95 as f64, false),
-            ("attempts", r.attempts_mean, false),
-            ("hub gini", r.hub_gini, true),
+            ("success", r.success_rate, Some(true)),
+            (
+                "fees sat / payment",
+                self.fees_per_payment_sat(),
+                Some(false),
+            ),
+            ("latency p95 ms", r.latency_ms_p95 as f64, Some(false)),
+            ("attempts", r.attempts_mean, Some(false)),
+            ("hub gini", r.hub_gini, None),
         ]
     }
 }

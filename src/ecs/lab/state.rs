@@ -206,6 +206,22 @@ pub struct Lab {
     pub payments: Option<u64>,
 }
 
+/// A scene's own nodes and channels (what an edit before the run starts changes).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Topology {
+    pub nodes: Vec<crate::scene::SceneNode>,
+    pub channels: Vec<crate::scene::SceneChannel>,
+}
+
+impl Topology {
+    pub fn of(scene: &Scene) -> Self {
+        Topology {
+            nodes: scene.nodes.clone(),
+            channels: scene.channels.clone(),
+        }
+    }
+}
+
 /// One user edit of the working scene, as undo and redo see it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Edit {
@@ -223,10 +239,11 @@ pub enum Edit {
         after: crate::routing::RouterKind,
     },
     /// A topology edit made before the run started, held by the scene's own nodes and
-    /// channels (see `scene::edit`): the scene before and after it.
+    /// channels (see `scene::edit`): those before and after it (only those: a save in
+    /// between rewrites other parts of the working scene, which undo must keep).
     Base {
-        before: Box<Scene>,
-        after: Box<Scene>,
+        before: Box<Topology>,
+        after: Box<Topology>,
         label: String,
     },
 }
@@ -237,7 +254,15 @@ impl Edit {
         match self {
             Edit::Timeline(entry) if forward => scene.timeline.push(entry.clone()),
             Edit::Timeline(entry) => {
-                if let Some(i) = scene.timeline.iter().rposition(|e| e == entry) {
+                // An added node may have been dragged since (its entry holds its position).
+                let same = |e: &crate::sim::command::TimedCommand| {
+                    use crate::sim::command::Command::AddNode;
+                    e == entry
+                        || matches!((&e.command, &entry.command),
+                            (AddNode { alias: a, role: r, .. }, AddNode { alias: b, role: s, .. })
+                                if a == b && r == s && e.at_ms == entry.at_ms)
+                };
+                if let Some(i) = scene.timeline.iter().rposition(same) {
                     scene.timeline.remove(i);
                 }
             }
@@ -255,7 +280,9 @@ impl Edit {
                 scene.routing.policy = if forward { *after } else { *before };
             }
             Edit::Base { before, after, .. } => {
-                *scene = if forward { after } else { before }.as_ref().clone();
+                let t = if forward { after } else { before };
+                scene.nodes = t.nodes.clone();
+                scene.channels = t.channels.clone();
             }
         }
     }

@@ -284,6 +284,7 @@ impl Engine {
             index: 0,
             rng,
             sampler,
+            dropped_in_a_row: 0,
         });
         Ok(())
     }

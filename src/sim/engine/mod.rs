@@ -74,10 +74,12 @@ pub struct Engine {
     /// Which router each node uses (index into `routers`).
     node_router: Vec<u16>,
     streams: Vec<ArrivalStream>,
-    /// Drawn arrivals; each is taken when its payment starts.
-    starts: Ledger<Option<PaymentRequest>>,
+    /// Drawn arrivals, with their stream and the arrival's key; each is taken when its
+    /// payment starts.
+    starts: Ledger<Option<(PaymentRequest, usize, u64)>>,
     /// Arrivals drawn so far (at most the payment limit).
     drawn: u64,
+
     delay_rng: ChaCha8Rng,
     liquidity_rng: ChaCha8Rng,
     timeline: Vec<TimedCommand>,
@@ -137,6 +139,7 @@ impl Engine {
             index: 0,
             rng: workload_rng,
             sampler,
+            dropped_in_a_row: 0,
         };
         let external = vec![false; network.node_bound()];
         let mut engine = Engine {
@@ -158,6 +161,7 @@ impl Engine {
             streams: vec![workload],
             starts: Ledger::default(),
             drawn: 0,
+
             delay_rng: rng_for(seed, streams::DELAYS),
             liquidity_rng: rng_for(seed ^ 0x5eed, streams::LIQUIDITY),
             timeline,

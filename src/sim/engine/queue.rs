@@ -60,6 +60,8 @@ pub(super) struct ArrivalStream {
     pub(super) index: u64,
     pub(super) rng: ChaCha8Rng,
     pub(super) sampler: WorkloadSampler,
+    /// Its arrivals dropped in a row at their start (every draw named a removed node).
+    pub(super) dropped_in_a_row: u32,
 }
 
 /// Events are small; this wrapper gives them an order for the heap without comparing them.
@@ -82,10 +84,10 @@ impl Ord for EventSlot {
     }
 }
 
-/// Draws of an arrival naming a removed node that are drawn again before it is skipped.
+/// Draws of endpoints for an arrival naming a removed node before it is dropped.
 const REDRAWS: usize = 64;
-/// Skipped arrivals in a row after which a run with nothing queued ends.
-const MAX_SKIPPED_ARRIVALS: usize = 1_000;
+/// Arrivals of one stream dropped in a row after which it draws no more.
+const MAX_DROPPED_IN_A_ROW: u32 = 1_000;
 
 impl Engine {
     /// Time of the next event, if any.
@@ -105,25 +107,17 @@ impl Engine {
             self.wind_down();
             return Step::Done;
         }
-        // With nothing queued, draw the next arrival (again, while draws name only removed
-        // nodes, up to a bound: a network with no payable pair left ends the run).
-        for _ in 0..=MAX_SKIPPED_ARRIVALS {
-            let horizon = match self.queue.peek() {
-                Some(Reverse((top, _))) => top.at_ms,
-                None => self
-                    .streams
-                    .iter()
-                    .filter(|s| s.until_ms.is_none_or(|u| s.next_ms < u))
-                    .map(|s| s.next_ms)
-                    .min()
-                    .unwrap_or(u64::MAX),
-            };
-            self.draw_arrivals_until(horizon);
-            let all_drawn = self.payment_limit.is_some_and(|l| self.drawn >= l);
-            if !self.queue.is_empty() || horizon == u64::MAX || all_drawn {
-                break;
-            }
-        }
+        let horizon = match self.queue.peek() {
+            Some(Reverse((top, _))) => top.at_ms,
+            None => self
+                .streams
+                .iter()
+                .filter(|s| s.until_ms.is_none_or(|u| s.next_ms < u))
+                .map(|s| s.next_ms)
+                .min()
+                .unwrap_or(u64::MAX),
+        };
+        self.draw_arrivals_until(horizon);
         if let Some(Reverse((_, EventSlot(Event::Decide { attempt })))) = self.queue.peek()
             && self.waits_for_outside(*attempt)
         {
@@ -168,30 +162,19 @@ impl Engine {
                 })
                 .min_by_key(|&i| (self.streams[i].next_ms, i));
             let Some(i) = next else { return };
-            let network = &self.network;
             let stream = &mut self.streams[i];
             if stream.next_ms > horizon_ms {
                 return;
             }
             let at_ms = stream.next_ms;
-            // A node that left the network neither pays nor is paid any more: its draws are
-            // drawn again (a few times; a spike toward it sends nothing). Runs without
-            // removals draw exactly as before.
-            let live =
-                |r: &PaymentRequest| network.is_live(r.sender) && network.is_live(r.receiver);
-            let mut request = stream.sampler.draw(&mut stream.rng, stream.target);
-            let mut redraws = 0;
-            while request.as_ref().is_some_and(|r| !live(r)) && redraws < REDRAWS {
-                request = stream.sampler.draw(&mut stream.rng, stream.target);
-                redraws += 1;
-            }
+            let request = stream.sampler.draw(&mut stream.rng, stream.target);
             stream.next_ms += stream.sampler.next_gap_ms(&mut stream.rng);
             let key = ((i as u64) << 40) | stream.index;
             stream.index += 1;
-            if let Some(request) = request.filter(live) {
+            if let Some(request) = request {
                 self.drawn += 1;
                 let index = self.starts.len() as u32;
-                self.starts.push(Some(request));
+                self.starts.push(Some((request, i, key)));
                 self.queue.push(Reverse((
                     Scheduled {
                         at_ms,
@@ -202,6 +185,29 @@ impl Engine {
                 )));
             }
         }
+    }
+
+    /// An arrival as it starts: a node that left the network neither pays nor is paid any
+    /// more, so endpoints naming one are drawn again, from an RNG of the arrival's own
+    /// (what is drawn then cannot depend on how far ahead arrivals were drawn). `None`
+    /// when every draw names a removed node (a spike toward one). Runs without removals
+    /// start exactly what was drawn.
+    fn live_request(
+        &self,
+        request: PaymentRequest,
+        stream: usize,
+        key: u64,
+    ) -> Option<PaymentRequest> {
+        let live =
+            |r: &PaymentRequest| self.network.is_live(r.sender) && self.network.is_live(r.receiver);
+        if live(&request) {
+            return Some(request);
+        }
+        let s = &self.streams[stream];
+        let mut rng = crate::rng::rng_for(self.seed ^ key, crate::rng::stream::REDRAW);
+        (0..REDRAWS)
+            .filter_map(|_| s.sampler.draw(&mut rng, s.target))
+            .find(live)
     }
 
     /// Process events up to and including `until_ms` (the clock ends at `until_ms`).
@@ -310,7 +316,7 @@ impl Engine {
         }
         match event {
             Event::Start { request } => {
-                let request = self.starts[request as usize]
+                let (request, stream, key) = self.starts[request as usize]
                     .take()
                     .expect("each arrival starts once");
                 // The limit is checked when an arrival starts, not when it is drawn: payments
@@ -320,7 +326,25 @@ impl Engine {
                     .payment_limit
                     .is_none_or(|limit| self.metrics.payments < limit)
                 {
-                    self.begin_payment(request);
+                    match self.live_request(request, stream, key) {
+                        Some(request) => {
+                            self.streams[stream].dropped_in_a_row = 0;
+                            self.begin_payment(request);
+                        }
+                        // Its slot goes to a later arrival, unless this stream has had no
+                        // payable arrival for a long while (its nodes left): then it stops
+                        // (starts come in simulated order, so this does not depend on how
+                        // the run is sliced either).
+                        None => {
+                            self.drawn -= 1;
+                            let now = self.now_ms;
+                            let s = &mut self.streams[stream];
+                            s.dropped_in_a_row += 1;
+                            if s.dropped_in_a_row >= MAX_DROPPED_IN_A_ROW {
+                                s.until_ms = Some(now);
+                            }
+                        }
+                    }
                 }
             }
             Event::Decide { attempt } => {

@@ -13,7 +13,7 @@ pub use startup::Startup;
 use super::arena::Arenas;
 use super::script::{Exit, Lesson, Runner};
 use super::state::{
-    AgentMode, Edit, ExplainRequest, ExplainResult, Lab, LabCommand, Marker, Selection,
+    AgentMode, Edit, ExplainRequest, ExplainResult, Lab, LabCommand, Marker, Selection, Topology,
 };
 use crate::ecs::sim::{SimDriver, SimStatus};
 use crate::network::NodeId;
@@ -96,6 +96,8 @@ fn apply(
             LabCommand::SetSpeed(speed) => lab.speed = speed,
             LabCommand::SetAgents(mode) => {
                 if lab.has_agents() {
+                    // Every arena changes mode at the same simulated time.
+                    arenas.catch_up(Some(now));
                     lab.agents = mode;
                     lab.say(now, format!("agents: {}", mode.label()), false);
                 }
@@ -145,7 +147,7 @@ fn apply(
             }
             LabCommand::SelectNode(i) => {
                 let id = NodeId(i);
-                if driver.session.view().network().node(id).is_some() {
+                if driver.session.view().network().is_live(id) {
                     lab.selection = Some(Selection::Node(id));
                 } else {
                     lab.say(now, format!("no node {i}"), true);
@@ -507,6 +509,10 @@ fn replay(
         Edit::Position { node, .. } => format!("move node {node}"),
         Edit::Base { label, .. } => label.clone(),
     };
+    let selected_scid = match lab.selection {
+        Some(Selection::Channel(id)) => driver.session.view().network().channel(id).map(|c| c.scid),
+        _ => None,
+    };
     let built = new_session(
         &lab.scene,
         &lab.path,
@@ -557,12 +563,16 @@ fn replay(
                     _ => {}
                 }
             }
+            // The selection, found again in the rebuilt run (a channel by its scid: ids
+            // after a channel taken out of the scene move down).
             let net = driver.session.view().network();
-            if let Some(Selection::Channel(id)) = lab.selection
-                && net.channel(id).is_none()
-            {
-                lab.selection = None;
-            }
+            lab.selection = match lab.selection {
+                Some(Selection::Channel(_)) => selected_scid
+                    .and_then(|scid| net.channel_by_scid(scid))
+                    .map(Selection::Channel),
+                Some(Selection::Node(n)) => net.is_live(n).then_some(Selection::Node(n)),
+                None => None,
+            };
             lab.traffic.clear();
             lab.generation += 1;
             lab.dirty = true;
@@ -708,15 +718,22 @@ fn inject(
     cmd: SimCommand,
 ) -> bool {
     let label = super::state::describe(&cmd, driver.session.view().network());
+    if !lab.arenas.is_empty() && matches!(cmd, SimCommand::SetRouter { .. }) {
+        let text = format!("{label}: refused: each arena keeps its own policy");
+        lab.say(now, text, true);
+        return false;
+    }
     // Before the run has started, a topology edit changes the scene itself (its nodes and
-    // channels), and the run is rebuilt from it.
+    // channels), and the run is rebuilt from it (with the layout as drawn, so that nothing
+    // moves but what the edit adds).
     if now == 0 {
+        pin_layout(lab, driver);
         let mut after = lab.scene.clone();
         match crate::scene::edit::apply_to_base(&mut after, &cmd) {
             Ok(true) => {
                 let edit = Edit::Base {
-                    before: Box::new(lab.scene.clone()),
-                    after: Box::new(after),
+                    before: Box::new(Topology::of(&lab.scene)),
+                    after: Box::new(Topology::of(&after)),
                     label: label.clone(),
                 };
                 edit.apply_to(&mut lab.scene, true);
@@ -750,6 +767,12 @@ fn inject(
     if let Err(e) = entry.validate(nodes) {
         lab.say(now, format!("{label}: refused: {e}"), true);
         return false;
+    }
+    // The edit lands once everything due by now has happened, in the first arena as in
+    // the others (and as the saved scene's timeline replays it).
+    if !driver.session.reached(now) {
+        let rows = driver.session.run_until(now);
+        status.new_rows.extend(rows);
     }
     match driver.session.apply(entry.command.clone()) {
         Ok(()) => {

@@ -122,7 +122,7 @@ fn theme_background() -> theme::Rgb {
 }
 
 /// The scoreboard: one row per arena, each figure with its difference from the first
-/// arena's (green where it is better, red where worse).
+/// arena's (green where it is better, red where worse; hub concentration is neither).
 pub(super) fn scoreboard(ui: &mut egui::Ui, rows: &[ScoreRow]) {
     let Some(first) = rows.first() else {
         return;
@@ -150,13 +150,11 @@ pub(super) fn scoreboard(ui: &mut egui::Ui, rows: &[ScoreRow]) {
                         ui.label(RichText::new(format_value(value)).monospace());
                         if i > 0 {
                             let delta = value - base;
-                            let better = (delta > 0.0) == more_is_better;
-                            let color = if delta.abs() < 1e-12 {
-                                theme::TEXT
-                            } else if better {
-                                theme::SUCCESS
-                            } else {
-                                theme::FAILURE
+                            let color = match more_is_better {
+                                _ if delta.abs() < 1e-12 => theme::TEXT,
+                                None => theme::TEXT,
+                                Some(more) if (delta > 0.0) == more => theme::SUCCESS,
+                                Some(_) => theme::FAILURE,
                             };
                             ui.label(
                                 RichText::new(format!("({delta:+.3})"))
