@@ -207,8 +207,9 @@ fn hubs_section(
     arenas: &Arenas,
     state: &mut UiState,
 ) {
+    // Open from the start with arenas, where the change against the second one is news.
     egui::CollapsingHeader::new("hubs")
-        .default_open(false)
+        .default_open(!lab.arenas.is_empty())
         .show(ui, |ui| {
             let t = driver.session.view();
             let net = t.network();
