@@ -306,6 +306,25 @@ fn bad_lab_input_is_refused_before_a_window_opens() {
     let out = lnlab(&["scenes/classroom.ron", "--script", bad.to_str().unwrap()]);
     assert_one_line_error(&out, &format!("{}:2:", bad.display()));
     assert_one_line_error(&out, "Teleport");
+    // A lesson waiting for the end of a run that never ends, and an arena whose
+    // checkpoint is missing.
+    let endless = lesson("endless", "(wait: Done, do: Quit),");
+    assert_one_line_error(
+        &lnlab(&[
+            "scenes/classroom.ron",
+            "--script",
+            endless.to_str().unwrap(),
+        ]),
+        "step 1: a Done wait needs a run that ends",
+    );
+    assert_one_line_error(
+        &lnlab(&[
+            "scenes/classroom.ron",
+            "--arena",
+            "lnd,ppo:no/such.safetensors",
+        ]),
+        "arena ppo:no/such.safetensors",
+    );
 }
 
 /// Let the classroom's agents learn, pause, save (Ctrl+S), open what was saved and save

@@ -76,20 +76,25 @@ impl ScoreRow {
 }
 
 impl Arenas {
-    /// Lanes for every arena after the first, built fresh for `scene` (at `path`) with the
-    /// lab's seed, payment limit and agents mode.
-    pub fn build(lab: &Lab, scene: &Scene, path: &Path) -> Result<Arenas, String> {
+    /// Lanes for every arena of `setups` after the first, built fresh for `scene` (at
+    /// `path`) with a seed (default: the scene's) and payment limit; `configure` gives
+    /// them the lab's agents mode.
+    pub fn build(
+        setups: &[LaneSetup],
+        scene: &Scene,
+        path: &Path,
+        seed: Option<u64>,
+        payments: Option<u64>,
+    ) -> Result<Arenas, String> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        let seed = lab.seed.unwrap_or(scene.seed);
-        let lanes = lab
-            .arenas
+        let seed = seed.unwrap_or(scene.seed);
+        let lanes = setups
             .iter()
             .skip(1)
             .enumerate()
             .map(|(i, setup)| {
-                let mut lane = Lane::new(scene, dir, seed, lab.payments, setup.clone())?;
-                lane.label = arena_label(&lab.arenas, scene, i + 1);
-                set_agents(&mut lane, lab);
+                let mut lane = Lane::new(scene, dir, seed, payments, setup.clone())?;
+                lane.label = arena_label(setups, scene, i + 1);
                 Ok(ArenaLane {
                     lane,
                     new_rows: Vec::new(),

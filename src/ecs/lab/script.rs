@@ -111,6 +111,18 @@ impl Lesson {
         Ok(lesson)
     }
 
+    /// A `Done` wait only ends in a run with a payment limit (`--payments N`): without
+    /// one, the lesson would wait forever, so it is refused (naming the step).
+    pub fn check_payment_limit(&self, limited: bool) -> Result<(), String> {
+        match self.steps.iter().position(|s| s.wait == Wait::Done) {
+            Some(i) if !limited => Err(format!(
+                "step {}: a Done wait needs a run that ends: open the lab with --payments N",
+                i + 1
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Check every step against the scene the lesson runs on, before a window opens: nodes
     /// and channels it names exist, injected commands are valid timeline entries, and
     /// screenshots are PNG files. Errors name the step (`step 3: ...`).

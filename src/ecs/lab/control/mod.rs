@@ -414,6 +414,7 @@ fn load_lesson(path: &Path, lab: &Lab) -> Result<(Lesson, Scene, PathBuf), Strin
     };
     lesson
         .check_against(&scene)
+        .and_then(|()| lesson.check_payment_limit(lab.payments.is_some()))
         .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok((lesson, scene, scene_path))
 }
@@ -520,7 +521,10 @@ fn replay(
         lab.payments,
         lab.first_setup(),
     )
-    .and_then(|d| Ok((d, Arenas::build(lab, &lab.scene, &lab.path)?)));
+    .and_then(|d| {
+        let lanes = Arenas::build(&lab.arenas, &lab.scene, &lab.path, lab.seed, lab.payments)?;
+        Ok((d, lanes))
+    });
     match built {
         Ok((mut new, mut lanes)) => {
             configure(&mut new, lab);
@@ -643,8 +647,11 @@ fn restart(
     path: PathBuf,
     verb: &str,
 ) {
-    let built = new_session(&scene, &path, lab.seed, lab.payments, lab.first_setup())
-        .and_then(|d| Ok((d, Arenas::build(lab, &scene, &path)?)));
+    let built =
+        new_session(&scene, &path, lab.seed, lab.payments, lab.first_setup()).and_then(|d| {
+            let lanes = Arenas::build(&lab.arenas, &scene, &path, lab.seed, lab.payments)?;
+            Ok((d, lanes))
+        });
     match built {
         Ok((mut new, lanes)) => {
             *arenas = lanes;

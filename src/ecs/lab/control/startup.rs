@@ -27,6 +27,7 @@ pub struct Startup {
     scene: Scene,
     path: PathBuf,
     driver: SimDriver,
+    arenas: Arenas,
     lesson: Option<Lesson>,
 }
 
@@ -48,6 +49,7 @@ impl Startup {
         if let (Some(lesson), Some(script)) = (&lesson, &args.script) {
             lesson
                 .check_against(&scene)
+                .and_then(|()| lesson.check_payment_limit(args.payments.is_some()))
                 .map_err(|e| anyhow::anyhow!("{}: {e}", script.display()))?;
         }
         if !args.arenas.is_empty() {
@@ -55,11 +57,15 @@ impl Startup {
         }
         let driver = new_session(&scene, &path, args.seed, args.payments, args.arenas.first())
             .map_err(anyhow::Error::msg)?;
+        // The other arenas too, so a bad checkpoint is one error before any window.
+        let arenas = Arenas::build(&args.arenas, &scene, &path, args.seed, args.payments)
+            .map_err(anyhow::Error::msg)?;
         check_display()?;
         Ok(Startup {
             scene,
             path,
             driver,
+            arenas,
             lesson,
         })
     }
@@ -109,8 +115,8 @@ impl Startup {
         };
         let mut driver = self.driver;
         configure(&mut driver, &lab);
-        // The other arenas, built before the window opens so a bad checkpoint is one error.
-        let arenas = Arenas::build(&lab, &lab.scene, &lab.path).map_err(anyhow::Error::msg)?;
+        let mut arenas = self.arenas;
+        arenas.configure(&lab);
         lab.say(0, format!("opened {}", lab.path.display()), false);
         app.insert_resource(lab)
             .insert_non_send(driver)

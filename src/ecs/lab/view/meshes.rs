@@ -82,15 +82,22 @@ impl Buffers {
     /// world position mapped by `to_screen`; hairlines become quads one point wide, since
     /// egui meshes are triangles.
     pub(crate) fn to_egui(&self, to_screen: impl Fn(Vec2) -> egui::Pos2) -> egui::Mesh {
-        let color = |c: [f32; 4]| {
-            let s = Color::linear_rgba(c[0], c[1], c[2], c[3]).to_srgba();
-            let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
-            egui::Color32::from_rgba_unmultiplied(
-                byte(s.red),
-                byte(s.green),
-                byte(s.blue),
-                byte(s.alpha),
-            )
+        // Runs of vertices share a colour (a disc, a bar): convert each run once.
+        let mut last: Option<([f32; 4], egui::Color32)> = None;
+        let mut color = |c: [f32; 4]| match last {
+            Some((l, out)) if l == c => out,
+            _ => {
+                let s = Color::linear_rgba(c[0], c[1], c[2], c[3]).to_srgba();
+                let byte = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+                let out = egui::Color32::from_rgba_unmultiplied(
+                    byte(s.red),
+                    byte(s.green),
+                    byte(s.blue),
+                    byte(s.alpha),
+                );
+                last = Some((c, out));
+                out
+            }
         };
         let at = |i: u32| {
             let p = self.pos[i as usize];
