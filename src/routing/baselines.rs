@@ -15,7 +15,7 @@
 use super::cache::{DEFAULT_CAPACITY, TreeCache};
 use super::ldk::{LdkConfig, LdkKnowledge, LdkScorer};
 use super::mission_control::{LndScorer, MissionControl, MissionControlConfig};
-use super::potential::{Guide, Guided, Potentials};
+use super::potential::{Guide, Potentials};
 use super::search::{EdgeScorer, Limits, Tree, build_route};
 use super::{AttemptOutcome, Decision, DecisionContext, Route, Router};
 use crate::network::failure::FailureReason;
@@ -277,21 +277,16 @@ impl Searches {
             limits,
             Some(ctx.node),
         );
-        let local = Some(&ctx.local);
         let found = match guide {
-            Guide::None => tree.run(ctx.gossip, scorer, local, |v| v == ctx.node),
-            Guide::Floor(floor) => tree.run(
-                ctx.gossip,
-                &Guided {
-                    inner: scorer,
-                    floor,
-                },
-                local,
-                |v| v == ctx.node,
-            ),
-            Guide::Unreachable => None,
-        }
-        .is_some();
+            Guide::None => true,
+            Guide::Floor { exact, beyond } => {
+                tree.set_floors(exact, beyond);
+                true
+            }
+            Guide::Unreachable => false,
+        } && tree
+            .run(ctx.gossip, scorer, Some(&ctx.local), |v| v == ctx.node)
+            .is_some();
         self.exact_settled += tree.settled_count as u64;
         self.exact_scanned += tree.scanned_count as u64;
         if !found {

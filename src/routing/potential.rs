@@ -23,8 +23,7 @@
 //! and dropped on a new gossip epoch. Graphs of fewer than [`MIN_NODES`] nodes get none.
 
 use super::lru::Lru;
-use super::search::{EdgeScorer, HeapItem, HopBound, next_generation};
-use crate::network::gossip::InEdge;
+use super::search::{EdgeScorer, HeapItem, next_generation};
 use crate::network::{GossipView, NodeId};
 use std::collections::BinaryHeap;
 
@@ -50,8 +49,9 @@ type Payment = (NodeId, NodeId, u64);
 /// What the forward search says about one payment.
 #[derive(Debug)]
 enum Floor {
-    /// Per node: a lower bound on the weight of the hops from the sender to the node.
-    Weights(Vec<f64>),
+    /// A lower bound on the weight of the hops from the sender to a node: for the nodes
+    /// the forward search settled, their own; for every other node, `beyond`.
+    Weights { exact: Vec<(u32, f64)>, beyond: f64 },
     /// No route reaches the destination even with every edge free of balance limits.
     Unreachable,
 }
@@ -60,7 +60,11 @@ enum Floor {
 pub enum Guide<'a> {
     /// The scorer has no floor: search without one.
     None,
-    Floor(&'a [f64]),
+    /// Floors for [`crate::routing::search::Tree::set_floors`].
+    Floor {
+        exact: &'a [(u32, f64)],
+        beyond: f64,
+    },
     Unreachable,
 }
 
@@ -136,21 +140,28 @@ impl Potentials {
             *slot = match (reached, std::mem::replace(slot, Floor::Unreachable)) {
                 (None, _) => Floor::Unreachable,
                 (Some(radius), old) => {
-                    let mut weights = match old {
-                        Floor::Weights(w) => w,
+                    let mut exact = match old {
+                        Floor::Weights { exact, .. } => exact,
                         Floor::Unreachable => Vec::new(),
                     };
-                    weights.clear();
-                    weights.resize(gossip.node_bound(), radius * SHRINK);
-                    for &u in &self.settled {
-                        weights[u as usize] = self.labels[u as usize].1 * SHRINK;
+                    exact.clear();
+                    exact.extend(
+                        self.settled
+                            .iter()
+                            .map(|&u| (u, self.labels[u as usize].1 * SHRINK)),
+                    );
+                    Floor::Weights {
+                        exact,
+                        beyond: radius * SHRINK,
                     }
-                    Floor::Weights(weights)
                 }
             };
         }
         match self.table.get(&key) {
-            Some(Floor::Weights(w)) => Guide::Floor(w),
+            Some(Floor::Weights { exact, beyond }) => Guide::Floor {
+                exact,
+                beyond: *beyond,
+            },
             Some(Floor::Unreachable) => Guide::Unreachable,
             None => Guide::None,
         }
@@ -223,39 +234,11 @@ impl Potentials {
     }
 }
 
-/// A scorer whose lookahead also counts a payment's forward floor.
-pub struct Guided<'a, S: ?Sized> {
-    pub inner: &'a S,
-    pub floor: &'a [f64],
-}
-
-impl<S: EdgeScorer + ?Sized> EdgeScorer for Guided<'_, S> {
-    #[inline]
-    fn score(&self, edge: &InEdge, amount_msat: u64, fee_msat: u64) -> Option<(f64, f64)> {
-        self.inner.score(edge, amount_msat, fee_msat)
-    }
-    fn attempt_penalty_msat(&self, amount_msat: u64) -> f64 {
-        self.inner.attempt_penalty_msat(amount_msat)
-    }
-    fn min_probability(&self) -> f64 {
-        self.inner.min_probability()
-    }
-    #[inline]
-    fn hop_into_bound(&self, node: u32, amount_msat: u64) -> HopBound {
-        let own = self.inner.hop_into_bound(node, amount_msat);
-        let floor = self.floor.get(node as usize).copied().unwrap_or(0.0);
-        HopBound {
-            max_probability: own.max_probability,
-            min_weight: own.min_weight.max(floor),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::network::Network;
-    use crate::network::gossip::{EdgeIdx, GossipPolicy};
+    use crate::network::gossip::{EdgeIdx, GossipPolicy, InEdge};
     use crate::routing::LocalView;
     use crate::routing::baselines::CheapestScorer;
     use crate::routing::search::{Limits, Tree};
@@ -312,17 +295,12 @@ mod tests {
             Some(p) => p.guide(gossip, scorer, sender, destination, amount_msat),
             None => Guide::None,
         };
-        let found = match guide {
-            Guide::None => tree.run(gossip, scorer, Some(&local), stop),
-            Guide::Floor(floor) => {
-                let guided = Guided {
-                    inner: scorer,
-                    floor,
-                };
-                tree.run(gossip, &guided, Some(&local), stop)
-            }
+        match guide {
+            Guide::None => {}
+            Guide::Floor { exact, beyond } => tree.set_floors(exact, beyond),
             Guide::Unreachable => return (None, None, 0),
-        };
+        }
+        let found = tree.run(gossip, scorer, Some(&local), stop);
         let route = found.and_then(|s| tree.path_edges(gossip, s));
         let dist = found.and_then(|s| tree.distance(s)).map(f64::to_bits);
         (route, dist, tree.settled_count)

@@ -196,6 +196,13 @@ pub struct Tree {
     /// The source's peers, stamped with the generation: no lookahead there, since the
     /// source's own hop is free and certain.
     peer_stamp: Vec<u32>,
+    /// A guided search's floors ([`Self::set_floors`]): `floors[v]` is `v`'s when
+    /// `floor_stamp[v]` is the generation, else `beyond` (`None` when unguided). The same
+    /// two arrays serve every search, so they stay in cache (a payment's own floor vector,
+    /// read at random by its searches between other payments', did not).
+    floor_stamp: Vec<u32>,
+    floors: Vec<f64>,
+    beyond: Option<f64>,
     heap: BinaryHeap<HeapItem>,
     limits: Limits,
     pub settled_count: usize,
@@ -214,6 +221,9 @@ impl Tree {
             marks: Vec::new(),
             labels: Vec::new(),
             peer_stamp: Vec::new(),
+            floor_stamp: Vec::new(),
+            floors: Vec::new(),
+            beyond: None,
             heap: BinaryHeap::new(),
             limits: Limits {
                 max_hops: 20,
@@ -243,7 +253,10 @@ impl Tree {
         if self.peer_stamp.len() != n || self.generation == 1 {
             // New size, or the generation counter started over: old stamps could match.
             self.peer_stamp = vec![0; n];
+            self.floor_stamp = vec![0; n];
+            self.floors = vec![0.0; n];
         }
+        self.beyond = None;
         if let Some(s) = source {
             for &e in gossip.outgoing(s) {
                 if let Some(stamp) = self.peer_stamp.get_mut(gossip.to[e as usize] as usize) {
@@ -276,6 +289,19 @@ impl Tree {
                 settled: false,
             };
             self.heap.push(HeapItem::new(0.0, 0.0, d as u32));
+        }
+    }
+
+    /// Guide this search with floors: a lower bound on what the rest of any route costs
+    /// between the sender and a node (see `potential`), `exact` for some nodes and `beyond`
+    /// for every other. Call after [`Self::reset`] and before [`Self::run`].
+    pub fn set_floors(&mut self, exact: &[(u32, f64)], beyond: f64) {
+        self.beyond = Some(beyond);
+        for &(v, floor) in exact {
+            if let Some(stamp) = self.floor_stamp.get_mut(v as usize) {
+                *stamp = self.generation;
+                self.floors[v as usize] = floor;
+            }
         }
     }
 
@@ -419,8 +445,18 @@ impl Tree {
                             dist_v
                         } else {
                             let bound = scorer.hop_into_bound(in_edge.from, amount_v);
+                            let min_weight = match self.beyond {
+                                None => bound.min_weight,
+                                Some(beyond) => {
+                                    bound.min_weight.max(if self.floor_stamp[v] == generation {
+                                        self.floors[v]
+                                    } else {
+                                        beyond
+                                    })
+                                }
+                            };
                             weight_v
-                                + bound.min_weight
+                                + min_weight
                                 + if penalty > 0.0 {
                                     penalty / (prob_v * bound.max_probability)
                                 } else {
