@@ -656,3 +656,36 @@ fn a_removed_node_releases_its_htlcs_and_an_added_node_can_be_paid() {
         .sum();
     assert_eq!(capacity_after, capacity_before - 2 * 10_000_000 + 1_000_000);
 }
+
+/// Every preset in `scenes/` loads, builds and routes payments. The headroom presets are
+/// large generated files; a slip in one would otherwise show only when a user opens it.
+#[test]
+fn every_preset_scene_loads_and_routes() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenes");
+    let mut presets = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "ron") {
+            continue;
+        }
+        let scene = lnlab::load_scene(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut e = lnlab::build_engine(&scene, 1, build_router(RouterKind::Lnd, 1))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        e.set_payment_limit(Some(20));
+        e.run_until(120_000);
+        let m = e.metrics();
+        assert!(
+            m.payments > 0,
+            "{}: no payment in 2 minutes",
+            path.display()
+        );
+        assert!(
+            m.succeeded > 0,
+            "{}: none of {} payments succeeded",
+            path.display(),
+            m.payments
+        );
+        presets += 1;
+    }
+    assert!(presets >= 10, "only {presets} presets in {}", dir.display());
+}
