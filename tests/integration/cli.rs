@@ -264,6 +264,28 @@ fn bad_inputs_get_one_clear_error_and_a_non_zero_exit() {
         ]),
         "teleport",
     );
+    // A graph model for generated training graphs needs generated graphs, and a known
+    // model.
+    assert_one_line_error(
+        &lnlab(&[
+            "train",
+            "scenes/hubs.ron",
+            "--generated-model",
+            "mainnet-like",
+        ]),
+        "--generated <MIN-MAX>",
+    );
+    assert_one_line_error(
+        &lnlab(&[
+            "train",
+            "scenes/hubs.ron",
+            "--generated",
+            "50-60",
+            "--generated-model",
+            "tree",
+        ]),
+        "`tree` is not a graph model",
+    );
     let bad_json = tmp("bad.json");
     std::fs::write(&bad_json, "{\"nodes\": [\n  {\"pub_key\": 12}\n]}").unwrap();
     let out = lnlab(&[

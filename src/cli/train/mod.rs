@@ -9,6 +9,7 @@ mod segments;
 use crate::ecs::sim::{SimDriver, headless_app, run_headless};
 use crate::rl::agents::Agents;
 use crate::routing::RouterKind;
+use crate::scene::generate::GraphModel;
 use crate::session::{PolicyChoice, Report, RunOptions, Session, SessionOptions, run_scene};
 use anyhow::Context;
 use clap::Args;
@@ -32,10 +33,20 @@ pub struct TrainArgs {
     /// a scripted stress that ends early is then seen only early).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub segment_payments: Option<u64>,
-    /// Train on a fresh Barabási–Albert graph per segment, with MIN-MAX nodes, set up like
-    /// the (first) scene: its channels per node, liquidity, workload, routing and rewards.
+    /// Train on a fresh graph per segment (of `--generated-model`), with MIN-MAX nodes, set
+    /// up like the (first) scene: its channels per node, liquidity, workload, routing and
+    /// rewards.
     #[arg(long, value_name = "MIN-MAX", value_parser = parse_nodes)]
     pub generated: Option<RangeInclusive<usize>>,
+    /// The model of `--generated` graphs: barabasi-albert, watts-strogatz or mainnet-like
+    /// (a third of the nodes single-channel leaves, as on mainnet).
+    #[arg(
+        long,
+        value_name = "MODEL",
+        default_value = "barabasi-albert",
+        requires = "generated"
+    )]
+    pub generated_model: GraphModel,
     #[arg(long)]
     pub seed: Option<u64>,
     /// Checkpoint to write (safetensors, plus a `.ron` sidecar).
@@ -105,6 +116,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
             template: Box::new(scene.clone()),
             dir: scene_dir.clone(),
             nodes: nodes.clone(),
+            model: args.generated_model,
         },
         None => Source::Scenes(scenes),
     };

@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 pub enum Source {
     /// The scenes named on the command line, in turn.
     Scenes(Vec<(Scene, PathBuf)>),
-    /// Barabási–Albert graphs with a node count drawn from `nodes`, the template's
-    /// channels per node, and the template's every other section (its timeline dropped:
-    /// it names the template's own channels). One agent group holds every node.
+    /// Graphs of `model` with a node count drawn from `nodes`, the template's channels
+    /// per node, and the template's every other section (its timeline dropped: it names
+    /// the template's own channels). One agent group holds every node.
     Generated {
         template: Box<Scene>,
         dir: PathBuf,
         nodes: RangeInclusive<usize>,
+        model: GraphModel,
     },
 }
 
@@ -50,8 +51,9 @@ impl Source {
                 template,
                 dir,
                 nodes,
+                model,
             } => Ok(Segment {
-                scene: generated(template, nodes, seed)?,
+                scene: generated(template, nodes, *model, seed)?,
                 dir: dir.clone(),
                 seed,
                 payments,
@@ -61,7 +63,12 @@ impl Source {
 }
 
 /// A graph for one segment: drawn from `seed`, shaped and set up like `template`.
-fn generated(template: &Scene, nodes: &RangeInclusive<usize>, seed: u64) -> Result<Scene, String> {
+fn generated(
+    template: &Scene,
+    nodes: &RangeInclusive<usize>,
+    model: GraphModel,
+    seed: u64,
+) -> Result<Scene, String> {
     let span = (nodes.end() - nodes.start()) as u64 + 1;
     // A node count spread over the range by the seed (SplitMix64's finaliser).
     let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -73,7 +80,7 @@ fn generated(template: &Scene, nodes: &RangeInclusive<usize>, seed: u64) -> Resu
     let mut scene = generate(&GenerateParams {
         nodes: n,
         channels,
-        model: GraphModel::BarabasiAlbert,
+        model,
         seed,
     })?;
     scene.liquidity = template.liquidity;
@@ -143,24 +150,39 @@ mod tests {
             Path::new("hubs.ron"),
         )
         .unwrap();
-        let source = Source::Generated {
-            template: Box::new(template.clone()),
-            dir: PathBuf::new(),
-            nodes: 40..=80,
-        };
-        let a = source.segment(0, 5, 100).unwrap();
-        let b = source.segment(1, 5, 100).unwrap();
-        assert_ne!(a.scene.channels, b.scene.channels);
-        assert_eq!((a.seed, b.seed), (5, 6));
-        for s in [&a.scene, &b.scene] {
-            assert!((40..=80).contains(&s.nodes.len()));
-            assert_eq!(s.workload, template.workload);
-            let groups = &s.agents.as_ref().unwrap().groups;
-            assert_eq!(groups.len(), 1);
-            assert_eq!(groups[0].nodes.len(), s.nodes.len(), "every node an agent");
-            crate::scene::io::validate(s).unwrap();
+        for model in [GraphModel::BarabasiAlbert, GraphModel::MainnetLike] {
+            let source = Source::Generated {
+                template: Box::new(template.clone()),
+                dir: PathBuf::new(),
+                nodes: 40..=80,
+                model,
+            };
+            let a = source.segment(0, 5, 100).unwrap();
+            let b = source.segment(1, 5, 100).unwrap();
+            assert_ne!(a.scene.channels, b.scene.channels);
+            assert_eq!((a.seed, b.seed), (5, 6));
+            for s in [&a.scene, &b.scene] {
+                assert!((40..=80).contains(&s.nodes.len()));
+                assert_eq!(s.workload, template.workload);
+                let groups = &s.agents.as_ref().unwrap().groups;
+                assert_eq!(groups.len(), 1);
+                assert_eq!(groups[0].nodes.len(), s.nodes.len(), "every node an agent");
+                crate::scene::io::validate(s).unwrap();
+                // Each model's shape: BA gives every node two channels or more; the
+                // mainnet-like model hangs single-channel leaves off its core.
+                let mut degree = vec![0; s.nodes.len()];
+                for c in &s.channels {
+                    degree[c.node1 as usize] += 1;
+                    degree[c.node2 as usize] += 1;
+                }
+                let leaves = degree.iter().filter(|&&d| d == 1).count();
+                match model {
+                    GraphModel::MainnetLike => assert!(leaves * 5 > s.nodes.len(), "{leaves}"),
+                    _ => assert_eq!(leaves, 0),
+                }
+            }
+            // The same index and seed give the same graph.
+            assert_eq!(source.segment(1, 5, 100).unwrap().scene, b.scene);
         }
-        // The same index and seed give the same graph.
-        assert_eq!(source.segment(1, 5, 100).unwrap().scene, b.scene);
     }
 }
