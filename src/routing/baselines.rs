@@ -10,16 +10,18 @@
 //! Senders with nothing learnt share destination-rooted trees from `cache`; senders with
 //! history of their own get an exact search, as do destinations not worth a tree. For
 //! `shortest` and `cheapest` exact searches are guided by the payment's forward floors
-//! from `potential` (its retries reuse them).
+//! from `potential` (its retries reuse them), and a retry resumes the payment's previous
+//! search (`search::resume`) instead of starting over.
 
 use super::cache::{DEFAULT_CAPACITY, TreeCache};
 use super::ldk::{LdkConfig, LdkKnowledge, LdkScorer};
+use super::lru::Lru;
 use super::mission_control::{LndScorer, MissionControl, MissionControlConfig};
 use super::potential::{Guide, Potentials};
-use super::search::{EdgeScorer, Limits, Tree, build_route};
+use super::search::{EdgeScorer, Limits, Snapshot, Tree, build_route};
 use super::{AttemptOutcome, Decision, DecisionContext, Route, Router};
 use crate::network::failure::FailureReason;
-use crate::network::gossip::{GossipPolicy, InEdge};
+use crate::network::gossip::{EdgeIdx, GossipPolicy, InEdge};
 use crate::network::{ChannelId, Direction, NodeId};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -234,20 +236,33 @@ struct Searches {
     exact_failed: u64,
     exact_failed_settled: u64,
     exact_scanned: u64,
+    /// The last search of recent payments, for their retries to resume (see
+    /// `search::resume`), with the edges it left out.
+    resumable: Lru<Payment, (Snapshot, Vec<EdgeIdx>)>,
+    /// Exact searches that resumed an earlier one.
+    pub resumed: u64,
 }
+
+/// A payment's (sender, destination, amount_msat): what its attempts' searches share.
+type Payment = (NodeId, NodeId, u64);
+
+/// Payments whose last search is kept for their retries: about the payments in flight.
+const RESUMABLE: usize = 64;
 
 impl Searches {
     /// The best route for the payment under `scorer`: from a shared tree when the sender
-    /// may use one and it answers exactly, else from an exact search, guided by the
-    /// payment's forward floors when `floors` (additive scorers). Generic over the scorer so
-    /// that scoring inlines into the search's inner loop.
+    /// may use one and it answers exactly, else from an exact search. Additive scorers
+    /// pass `left_out`, the edges they refuse (sorted): their exact searches are guided by
+    /// the payment's forward floors, and a retry resumes the payment's previous search
+    /// when it left out no edge that is usable again. Generic over the scorer so that
+    /// scoring inlines into the search's inner loop.
     fn route<S: EdgeScorer>(
         &mut self,
         scorer: &S,
         ctx: &DecisionContext,
         limits: Limits,
         use_cache: bool,
-        floors: bool,
+        left_out: Option<&[EdgeIdx]>,
     ) -> Option<Route> {
         let p = &ctx.payment;
         if use_cache
@@ -263,7 +278,7 @@ impl Searches {
             return Some(route);
         }
         self.exact_searches += 1;
-        let guide = if floors {
+        let guide = if left_out.is_some() {
             self.potentials
                 .guide(ctx.gossip, scorer, ctx.node, p.destination, p.amount_msat)
         } else {
@@ -277,18 +292,41 @@ impl Searches {
             limits,
             Some(ctx.node),
         );
-        let found = match guide {
-            Guide::None => true,
+        let payment = (ctx.node, p.destination, p.amount_msat);
+        let resumable = match guide {
+            Guide::None => None,
             Guide::Floor { exact, beyond } => {
                 tree.set_floors(exact, beyond);
-                true
+                left_out
             }
-            Guide::Unreachable => false,
-        } && tree
+            Guide::Unreachable => {
+                self.exact_failed += 1;
+                return None;
+            }
+        };
+        if let Some(left_out) = resumable
+            && let Some((snapshot, before)) = self.resumable.get(&payment)
+            && before.iter().all(|e| left_out.binary_search(e).is_ok())
+            && tree.resume(ctx.gossip, scorer, Some(&ctx.local), snapshot, |e| {
+                left_out.binary_search(&e).is_ok()
+            })
+        {
+            self.resumed += 1;
+        }
+        let found = tree
             .run(ctx.gossip, scorer, Some(&ctx.local), |v| v == ctx.node)
             .is_some();
         self.exact_settled += tree.settled_count as u64;
         self.exact_scanned += tree.scanned_count as u64;
+        if let Some(left_out) = resumable {
+            let slot = match self.resumable.get(&payment) {
+                Some(slot) => slot,
+                None => self.resumable.insert_with(payment, Default::default),
+            };
+            tree.save(&mut slot.0);
+            slot.1.clear();
+            slot.1.extend_from_slice(left_out);
+        }
         if !found {
             self.exact_failed += 1;
             self.exact_failed_settled += tree.settled_count as u64;
@@ -312,6 +350,8 @@ impl SourceRouter {
                 exact_failed: 0,
                 exact_failed_settled: 0,
                 exact_scanned: 0,
+                resumable: Lru::new(RESUMABLE),
+                resumed: 0,
             },
             mission_control: MissionControl::default(),
             ldk: LdkKnowledge::default(),
@@ -370,6 +410,15 @@ impl Router for SourceRouter {
         let bound = ctx.gossip.node_bound();
         mark(&mut self.mask, bound, &learnt, true);
         mark(&mut self.into_mask, bound, &into, true);
+        // The edges shortest and cheapest leave out, sorted (their searches resume).
+        let mut left_out: Vec<EdgeIdx> = self
+            .exclusions
+            .of(node)
+            .iter()
+            .filter_map(|e| ctx.gossip.edge(e.channel, e.direction))
+            .collect();
+        left_out.sort_unstable();
+        left_out.dedup();
         let has_history = !learnt.is_empty();
         let use_cache = ctx.settings.path_cache && !has_history;
         let mask = &self.mask;
@@ -384,7 +433,7 @@ impl Router for SourceRouter {
                 ctx,
                 limits,
                 use_cache,
-                true,
+                Some(&left_out),
             ),
             Scoring::Cheapest => searches.route(
                 &Excluding {
@@ -395,7 +444,7 @@ impl Router for SourceRouter {
                 ctx,
                 limits,
                 use_cache,
-                true,
+                Some(&left_out),
             ),
             Scoring::Lnd(config) => searches.route(
                 &LndScorer {
@@ -408,7 +457,7 @@ impl Router for SourceRouter {
                 ctx,
                 limits,
                 use_cache,
-                false,
+                None,
             ),
             Scoring::Ldk(config) => searches.route(
                 &LdkScorer {
@@ -420,7 +469,7 @@ impl Router for SourceRouter {
                 ctx,
                 limits,
                 use_cache,
-                false,
+                None,
             ),
         };
         mark(&mut self.mask, bound, &learnt, false);
@@ -448,8 +497,16 @@ impl Router for SourceRouter {
         } else {
             String::new()
         };
+        // Only `shortest` and `cheapest` resume their retries' searches.
+        let resumed = match self.scoring {
+            Scoring::Shortest | Scoring::Cheapest => format!(
+                " ({} resumed the payment's previous one)",
+                self.searches.resumed
+            ),
+            Scoring::Lnd(_) | Scoring::Ldk(_) => String::new(),
+        };
         format!(
-            "path trees: {} built, {} reused, {} answers rejected, {} one-off, {} nodes settled; exact searches: {}, {} nodes settled, {} edges scanned ({} found nothing, {} nodes settled); {floors}{} failed without a search",
+            "path trees: {} built, {} reused, {} answers rejected, {} one-off, {} nodes settled; exact searches: {}{resumed}, {} nodes settled, {} edges scanned ({} found nothing, {} nodes settled); {floors}{} failed without a search",
             c.misses,
             c.hits,
             c.fallbacks,

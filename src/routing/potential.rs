@@ -110,6 +110,16 @@ impl Default for Potentials {
 }
 
 impl Potentials {
+    /// Floors for graphs of any size, from forward searches of at most `budget` nodes.
+    #[cfg(test)]
+    pub fn for_tests(budget: usize) -> Self {
+        Potentials {
+            budget,
+            min_nodes: 0,
+            ..Potentials::default()
+        }
+    }
+
     /// The floor for a search from `sender` to `destination` for `amount_msat`, built by a
     /// forward search on first use.
     pub fn guide<S: EdgeScorer + ?Sized>(

@@ -21,7 +21,11 @@
 //! This needs every hop to lengthen the distance, as lnd's and LDK's scorers do. On a
 //! mainnet-shaped graph an lnd search settles about a sixth of the nodes it used to.
 //! Additive scorers can bound much more than one hop: `potential` bounds the whole rest of
-//! the route with a forward search from the sender, through the same lookahead.
+//! the route with a forward search from the sender, through the same lookahead, and a
+//! retry of theirs continues the payment's previous search (`resume`).
+
+mod resume;
+pub use resume::Snapshot;
 
 use super::RoutingSettings;
 use super::{LocalView, Route, RouteHop};
@@ -76,7 +80,7 @@ impl HopBound {
 }
 
 /// Limits every route must meet.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {
     pub max_hops: u32,
     pub cltv_limit: u32,
@@ -158,7 +162,7 @@ impl PartialOrd for HeapItem {
 /// One node's label: its best known distance to the destination and how to get there.
 /// Kept together (one cache line) because a search touches all of it at once.
 #[derive(Clone, Copy, Debug, Default)]
-struct Label {
+pub(super) struct Label {
     dist: f64,
     /// The heap key: `dist` with the lookahead of an exact search (else equal to it).
     key: f64,
@@ -178,6 +182,9 @@ struct Mark {
     /// The search generation that wrote the label; older labels count as absent.
     stamp: u32,
     settled: bool,
+    /// The label is only a lower bound, kept from an earlier search (see `resume`): the
+    /// node takes its neighbours' offers again when it leaves the heap, and none before.
+    stale: bool,
 }
 
 /// Per-node labels of a search toward one destination.
@@ -204,6 +211,14 @@ pub struct Tree {
     floors: Vec<f64>,
     beyond: Option<f64>,
     heap: BinaryHeap<HeapItem>,
+    /// The nodes labelled in this search, in the order they were first labelled, and the
+    /// nodes settled, in the order they settled (what [`Self::save`] keeps).
+    touched: Vec<u32>,
+    settled_order: Vec<u32>,
+    /// [`Self::resume`]'s buffer: the nodes it labels again at once.
+    redo: Vec<u32>,
+    /// Whether this search continues an earlier one ([`Self::resume`]).
+    resumed: bool,
     limits: Limits,
     pub settled_count: usize,
     /// Edges the search looked at (relaxing a hub looks at hundreds).
@@ -225,6 +240,10 @@ impl Tree {
             floors: Vec::new(),
             beyond: None,
             heap: BinaryHeap::new(),
+            touched: Vec::new(),
+            settled_order: Vec::new(),
+            redo: Vec::new(),
+            resumed: false,
             limits: Limits {
                 max_hops: 20,
                 cltv_limit: 2016,
@@ -269,24 +288,36 @@ impl Tree {
         self.epoch = gossip.epoch;
         self.source = source;
         self.limits = limits;
+        self.resumed = false;
+        self.restart(gossip);
+    }
+
+    /// (Re)start the search from the destination alone (floors and the sender's peers
+    /// stay as set).
+    fn restart(&mut self, gossip: &GossipView) {
+        let n = gossip.node_bound();
         self.heap.clear();
+        self.touched.clear();
+        self.settled_order.clear();
         self.settled_count = 0;
         self.scanned_count = 0;
-        let d = destination.index();
+        let d = self.destination.index();
         if d < n {
+            self.touched.push(d as u32);
             self.labels[d] = Label {
                 dist: 0.0,
                 key: 0.0,
                 weight: 0.0,
                 prob: 1.0,
-                amount_msat,
-                cltv: limits.final_cltv_delta,
+                amount_msat: self.amount_msat,
+                cltv: self.limits.final_cltv_delta,
                 next: NO_EDGE,
                 hops: 0,
             };
             self.marks[d] = Mark {
                 stamp: self.generation,
                 settled: false,
+                stale: false,
             };
             self.heap.push(HeapItem::new(0.0, 0.0, d as u32));
         }
@@ -360,8 +391,14 @@ impl Tree {
             if self.marks[u].settled || item.key != here.key {
                 continue;
             }
+            if self.marks[u].stale {
+                // A lower bound reached the top: take the real offers now (see `resume`).
+                self.relabel(gossip, scorer, local, u, penalty, min_prob);
+                continue;
+            }
             self.marks[u].settled = true;
             self.settled_count += 1;
+            self.settled_order.push(node);
             // Relax before asking `stop`, so a search resumed later is still complete.
             // The sender never forwards for others.
             if Some(NodeId(node)) != self.source && u32::from(here.hops) < self.limits.max_hops {
@@ -385,102 +422,121 @@ impl Tree {
         penalty: f64,
         min_prob: f64,
     ) {
-        let generation = self.generation;
+        let in_edges = gossip.incoming_data(NodeId(u as u32));
+        self.scanned_count += in_edges.len();
         let here = self.labels[u];
-        {
-            let in_edges = gossip.incoming_data(NodeId(u as u32));
-            self.scanned_count += in_edges.len();
-            for in_edge in in_edges {
-                let v = in_edge.from as usize;
-                let is_source = self.source == Some(NodeId(in_edge.from));
-                // A node with no other peer could only send the payment back to `u`.
-                if !is_source && !gossip.could_relay(in_edge.from, u as u32) {
-                    continue;
-                }
-                let mark = self.marks[v];
-                let known = mark.stamp == generation;
-                if known && mark.settled {
-                    continue;
-                }
-                let (amount_v, cltv_v, weight_v, prob_v) = if is_source {
-                    // The sender's own channel: exact local knowledge, no fee, no risk.
-                    let Some(local) = local else { continue };
-                    if local.can_send(in_edge.channel, here.amount_msat).is_err() {
-                        continue;
-                    }
-                    (here.amount_msat, here.cltv, here.weight, here.prob)
-                } else {
-                    let policy = &in_edge.policy;
-                    if !policy.admits(here.amount_msat, in_edge.capacity_msat) {
-                        continue;
-                    }
-                    let fee = policy.fee_msat(here.amount_msat);
-                    let amount_v = here.amount_msat.saturating_add(fee);
-                    if amount_v - self.amount_msat > self.limits.fee_limit_msat {
-                        continue;
-                    }
-                    let cltv_v = here.cltv + u32::from(policy.cltv_expiry_delta);
-                    if cltv_v > self.limits.cltv_limit {
-                        continue;
-                    }
-                    let Some((w, p)) = scorer.score(in_edge, here.amount_msat, fee) else {
-                        continue;
-                    };
-                    (amount_v, cltv_v, here.weight + w, here.prob * p)
-                };
-                if prob_v <= min_prob || prob_v <= 0.0 {
-                    continue;
-                }
-                let dist_v = weight_v + if penalty > 0.0 { penalty / prob_v } else { 0.0 };
-                let better = !known || {
-                    let there = &self.labels[v];
-                    dist_v < there.dist
-                        || (dist_v == there.dist
-                            && self.wins_tie(gossip, local, is_source, in_edge, u, there.next))
-                };
-                if better {
-                    // The lookahead (none at the sender, its peers, or without a sender).
-                    let key_v =
-                        if is_source || self.source.is_none() || self.peer_stamp[v] == generation {
-                            dist_v
-                        } else {
-                            let bound = scorer.hop_into_bound(in_edge.from, amount_v);
-                            let min_weight = match self.beyond {
-                                None => bound.min_weight,
-                                Some(beyond) => {
-                                    bound.min_weight.max(if self.floor_stamp[v] == generation {
-                                        self.floors[v]
-                                    } else {
-                                        beyond
-                                    })
-                                }
-                            };
-                            weight_v
-                                + min_weight
-                                + if penalty > 0.0 {
-                                    penalty / (prob_v * bound.max_probability)
-                                } else {
-                                    0.0
-                                }
-                        };
-                    self.labels[v] = Label {
-                        dist: dist_v,
-                        key: key_v,
-                        weight: weight_v,
-                        prob: prob_v,
-                        amount_msat: amount_v,
-                        cltv: cltv_v,
-                        next: in_edge.edge,
-                        hops: here.hops + 1,
-                    };
-                    self.marks[v] = Mark {
-                        stamp: generation,
-                        settled: false,
-                    };
-                    self.heap.push(HeapItem::new(key_v, dist_v, v as u32));
-                }
-            }
+        for in_edge in in_edges {
+            self.offer(gossip, scorer, local, in_edge, u, &here, penalty, min_prob);
         }
+    }
+
+    /// Offer settled `u`'s label to `in_edge.from` over `in_edge` (into `u`): the label
+    /// changes when the offer is better, and the node is pushed on the heap.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn offer<S: EdgeScorer + ?Sized>(
+        &mut self,
+        gossip: &GossipView,
+        scorer: &S,
+        local: Option<&LocalView>,
+        in_edge: &InEdge,
+        u: usize,
+        here: &Label,
+        penalty: f64,
+        min_prob: f64,
+    ) {
+        let generation = self.generation;
+        let v = in_edge.from as usize;
+        let is_source = self.source == Some(NodeId(in_edge.from));
+        // A node with no other peer could only send the payment back to `u`.
+        if !is_source && !gossip.could_relay(in_edge.from, u as u32) {
+            return;
+        }
+        let mark = self.marks[v];
+        let known = mark.stamp == generation;
+        if known && (mark.settled || mark.stale) {
+            return;
+        }
+        let (amount_v, cltv_v, weight_v, prob_v) = if is_source {
+            // The sender's own channel: exact local knowledge, no fee, no risk.
+            let Some(local) = local else { return };
+            if local.can_send(in_edge.channel, here.amount_msat).is_err() {
+                return;
+            }
+            (here.amount_msat, here.cltv, here.weight, here.prob)
+        } else {
+            let policy = &in_edge.policy;
+            if !policy.admits(here.amount_msat, in_edge.capacity_msat) {
+                return;
+            }
+            let fee = policy.fee_msat(here.amount_msat);
+            let amount_v = here.amount_msat.saturating_add(fee);
+            if amount_v - self.amount_msat > self.limits.fee_limit_msat {
+                return;
+            }
+            let cltv_v = here.cltv + u32::from(policy.cltv_expiry_delta);
+            if cltv_v > self.limits.cltv_limit {
+                return;
+            }
+            let Some((w, p)) = scorer.score(in_edge, here.amount_msat, fee) else {
+                return;
+            };
+            (amount_v, cltv_v, here.weight + w, here.prob * p)
+        };
+        if prob_v <= min_prob || prob_v <= 0.0 {
+            return;
+        }
+        let hops_v = here.hops + 1;
+        let dist_v = weight_v + if penalty > 0.0 { penalty / prob_v } else { 0.0 };
+        let better = !known || {
+            let there = &self.labels[v];
+            dist_v < there.dist
+                || (dist_v == there.dist
+                    && self.wins_tie(gossip, local, is_source, in_edge, u, there.next))
+        };
+        if !better {
+            return;
+        }
+        // The lookahead (none at the sender, its peers, or without a sender).
+        let key_v = if is_source || self.source.is_none() || self.peer_stamp[v] == generation {
+            dist_v
+        } else {
+            let bound = scorer.hop_into_bound(in_edge.from, amount_v);
+            let min_weight = match self.beyond {
+                None => bound.min_weight,
+                Some(beyond) => bound.min_weight.max(if self.floor_stamp[v] == generation {
+                    self.floors[v]
+                } else {
+                    beyond
+                }),
+            };
+            weight_v
+                + min_weight
+                + if penalty > 0.0 {
+                    penalty / (prob_v * bound.max_probability)
+                } else {
+                    0.0
+                }
+        };
+        if !known {
+            self.touched.push(v as u32);
+        }
+        self.labels[v] = Label {
+            dist: dist_v,
+            key: key_v,
+            weight: weight_v,
+            prob: prob_v,
+            amount_msat: amount_v,
+            cltv: cltv_v,
+            next: in_edge.edge,
+            hops: hops_v,
+        };
+        self.marks[v] = Mark {
+            stamp: generation,
+            settled: false,
+            stale: false,
+        };
+        self.heap.push(HeapItem::new(key_v, dist_v, v as u32));
     }
 
     /// Whether an offer through `u` (over `in_edge`) beats an equal-distance label whose
