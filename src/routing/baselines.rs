@@ -239,8 +239,10 @@ struct Searches {
     /// The last search of recent payments, for their retries to resume (see
     /// `search::resume`), with the edges it left out.
     resumable: Lru<Payment, (Snapshot, Vec<EdgeIdx>)>,
-    /// Exact searches that resumed an earlier one.
+    /// Exact searches that resumed an earlier one, and those of them that had to start
+    /// over (they went past what the snapshot knew).
     pub resumed: u64,
+    pub resumes_abandoned: u64,
 }
 
 /// A payment's (sender, destination, amount_msat): what its attempts' searches share.
@@ -284,26 +286,29 @@ impl Searches {
         } else {
             Guide::None
         };
-        let tree = &mut self.exact;
-        tree.reset(
-            ctx.gossip,
-            p.destination,
-            p.amount_msat,
-            limits,
-            Some(ctx.node),
-        );
-        let payment = (ctx.node, p.destination, p.amount_msat);
-        let resumable = match guide {
-            Guide::None => None,
-            Guide::Floor { exact, beyond } => {
-                tree.set_floors(exact, beyond);
-                left_out
-            }
+        let (floors, resumable) = match guide {
+            Guide::None => (None, None),
+            Guide::Floor { exact, beyond } => (Some((exact, beyond)), left_out),
             Guide::Unreachable => {
                 self.exact_failed += 1;
                 return None;
             }
         };
+        let tree = &mut self.exact;
+        let start = |tree: &mut Tree| {
+            tree.reset(
+                ctx.gossip,
+                p.destination,
+                p.amount_msat,
+                limits,
+                Some(ctx.node),
+            );
+            if let Some((exact, beyond)) = floors {
+                tree.set_floors(exact, beyond);
+            }
+        };
+        start(tree);
+        let payment = (ctx.node, p.destination, p.amount_msat);
         if let Some(left_out) = resumable
             && let Some((snapshot, before)) = self.resumable.get(&payment)
             && before.iter().all(|e| left_out.binary_search(e).is_ok())
@@ -313,9 +318,19 @@ impl Searches {
         {
             self.resumed += 1;
         }
-        let found = tree
+        let mut found = tree
             .run(ctx.gossip, scorer, Some(&ctx.local), |v| v == ctx.node)
             .is_some();
+        if tree.aborted() {
+            // The resumed search went past what its snapshot knew: start over.
+            self.exact_settled += tree.settled_count as u64;
+            self.exact_scanned += tree.scanned_count as u64;
+            self.resumes_abandoned += 1;
+            start(tree);
+            found = tree
+                .run(ctx.gossip, scorer, Some(&ctx.local), |v| v == ctx.node)
+                .is_some();
+        }
         self.exact_settled += tree.settled_count as u64;
         self.exact_scanned += tree.scanned_count as u64;
         if let Some(left_out) = resumable {
@@ -352,6 +367,7 @@ impl SourceRouter {
                 exact_scanned: 0,
                 resumable: Lru::new(RESUMABLE),
                 resumed: 0,
+                resumes_abandoned: 0,
             },
             mission_control: MissionControl::default(),
             ldk: LdkKnowledge::default(),
@@ -500,8 +516,8 @@ impl Router for SourceRouter {
         // Only `shortest` and `cheapest` resume their retries' searches.
         let resumed = match self.scoring {
             Scoring::Shortest | Scoring::Cheapest => format!(
-                " ({} resumed the payment's previous one)",
-                self.searches.resumed
+                " ({} resumed the payment's previous one, {} of them started over)",
+                self.searches.resumed, self.searches.resumes_abandoned
             ),
             Scoring::Lnd(_) | Scoring::Ldk(_) => String::new(),
         };

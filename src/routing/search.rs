@@ -184,7 +184,7 @@ struct Mark {
     settled: bool,
     /// The label is only a lower bound, kept from an earlier search (see `resume`): the
     /// node takes its neighbours' offers again when it leaves the heap, and none before.
-    stale: bool,
+    lower_bound: bool,
 }
 
 /// Per-node labels of a search toward one destination.
@@ -217,8 +217,12 @@ pub struct Tree {
     settled_order: Vec<u32>,
     /// [`Self::resume`]'s buffer: the nodes it labels again at once.
     redo: Vec<u32>,
-    /// Whether this search continues an earlier one ([`Self::resume`]).
+    /// Whether this search continues an earlier one ([`Self::resume`]), the key up to
+    /// which its labels are complete (infinite for a fresh search), and whether it stopped
+    /// there ([`Self::aborted`]).
     resumed: bool,
+    horizon: f64,
+    aborted: bool,
     limits: Limits,
     pub settled_count: usize,
     /// Edges the search looked at (relaxing a hub looks at hundreds).
@@ -244,6 +248,8 @@ impl Tree {
             settled_order: Vec::new(),
             redo: Vec::new(),
             resumed: false,
+            horizon: f64::INFINITY,
+            aborted: false,
             limits: Limits {
                 max_hops: 20,
                 cltv_limit: 2016,
@@ -289,6 +295,8 @@ impl Tree {
         self.source = source;
         self.limits = limits;
         self.resumed = false;
+        self.horizon = f64::INFINITY;
+        self.aborted = false;
         self.restart(gossip);
     }
 
@@ -317,7 +325,7 @@ impl Tree {
             self.marks[d] = Mark {
                 stamp: self.generation,
                 settled: false,
-                stale: false,
+                lower_bound: false,
             };
             self.heap.push(HeapItem::new(0.0, 0.0, d as u32));
         }
@@ -348,6 +356,12 @@ impl Tree {
             .get(v)
             .filter(|m| m.stamp == self.generation && m.settled)
             .map(|_| &self.labels[v])
+    }
+
+    /// Whether the last [`Self::run`] stopped at its horizon: a resumed search went past
+    /// the keys its snapshot knew, and must start over (see `resume`).
+    pub fn aborted(&self) -> bool {
+        self.aborted
     }
 
     /// The settled distance of `v`, if any.
@@ -391,7 +405,12 @@ impl Tree {
             if self.marks[u].settled || item.key != here.key {
                 continue;
             }
-            if self.marks[u].stale {
+            if item.key > self.horizon {
+                // Past what a resumed search knows (see `resume`): the caller starts over.
+                self.aborted = true;
+                return None;
+            }
+            if self.marks[u].lower_bound {
                 // A lower bound reached the top: take the real offers now (see `resume`).
                 self.relabel(gossip, scorer, local, u, penalty, min_prob);
                 continue;
@@ -408,6 +427,8 @@ impl Tree {
                 return Some(NodeId(node));
             }
         }
+        // Nodes past a resumed search's horizon may have had labels it does not know.
+        self.aborted = self.horizon < f64::INFINITY;
         None
     }
 
@@ -454,7 +475,7 @@ impl Tree {
         }
         let mark = self.marks[v];
         let known = mark.stamp == generation;
-        if known && (mark.settled || mark.stale) {
+        if known && (mark.settled || mark.lower_bound) {
             return;
         }
         let (amount_v, cltv_v, weight_v, prob_v) = if is_source {
@@ -534,7 +555,7 @@ impl Tree {
         self.marks[v] = Mark {
             stamp: generation,
             settled: false,
-            stale: false,
+            lower_bound: false,
         };
         self.heap.push(HeapItem::new(key_v, dist_v, v as u32));
     }
