@@ -14,6 +14,7 @@
 //! search (`search::resume`) instead of starting over.
 
 use super::cache::{DEFAULT_CAPACITY, TreeCache};
+use super::dead_end;
 use super::ldk::{LdkConfig, LdkKnowledge, LdkScorer};
 use super::lru::Lru;
 use super::mission_control::{LndScorer, MissionControl, MissionControlConfig};
@@ -218,7 +219,8 @@ pub struct SourceRouter {
     exclusion_ms: u64,
     mask: Vec<bool>,
     into_mask: Vec<bool>,
-    /// Payments failed without a search: no channel of the node could carry the amount.
+    /// Payments failed without a search: the channels that could carry the amount out of
+    /// the node reach only a few nodes, none the destination (see `dead_end`).
     pub quick_no_route: u64,
 }
 
@@ -397,15 +399,11 @@ impl Router for SourceRouter {
             fee_limit_msat: p.fee_budget_msat,
             ..Limits::new(ctx.settings, p.amount_msat)
         };
-        // A route's first hop carries at least the amount: when none of this node's
-        // channels can, no search is needed to know there is no route (a search would walk
-        // every node it can reach before giving up).
-        if !ctx
-            .local
-            .channels()
-            .iter()
-            .any(|c| ctx.local.can_send(c.channel, p.amount_msat).is_ok())
-        {
+        // Every hop of a route carries at least the amount: when the channels that could
+        // lead out of this node walled in a few nodes without the destination, no search is
+        // needed to know there is no route (a search would walk every node it can reach
+        // before giving up).
+        if dead_end::walled_in(ctx.gossip, &ctx.local, p.destination, p.amount_msat) {
             self.quick_no_route += 1;
             return Decision::Fail(FailureReason::NoRoute);
         }

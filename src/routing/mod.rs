@@ -76,6 +76,7 @@ impl fmt::Display for RouterKind {
 
 pub mod baselines;
 pub mod cache;
+pub mod dead_end;
 pub mod ldk;
 pub mod lru;
 pub mod mission_control;
