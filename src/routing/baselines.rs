@@ -403,7 +403,8 @@ impl Router for SourceRouter {
         // lead out of this node walled in a few nodes without the destination, no search is
         // needed to know there is no route (a search would walk every node it can reach
         // before giving up).
-        if dead_end::walled_in(ctx.gossip, &ctx.local, p.destination, p.amount_msat) {
+        let budget = dead_end::budget_nodes(ctx.gossip.node_bound());
+        if dead_end::walled_in(ctx.gossip, &ctx.local, p.destination, p.amount_msat, budget) {
             self.quick_no_route += 1;
             return Decision::Fail(FailureReason::NoRoute);
         }
