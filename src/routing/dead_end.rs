@@ -9,7 +9,7 @@
 //! The walk stops at [`budget_nodes`] nodes, proving nothing, so it stays cheap where a
 //! route may exist. On small graphs, where a search costs little more than the walk, the
 //! budget shrinks with the graph, down to the sender's own channels below 64 nodes (on
-//! `mainnet_50` a 32-node walk cost 5% of the routers' speed).
+//! `mainnet_50` a 32-node walk measured up to 5% slower, though within the noise).
 
 use super::LocalView;
 use crate::network::{GossipView, NodeId};
