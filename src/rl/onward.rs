@@ -227,7 +227,7 @@ impl Onward {
 mod tests {
     use super::*;
     use crate::routing::search::{EdgeScorer, Limits, Tree};
-    use crate::scene::generate::{GenerateParams, GraphModel, generate};
+    use crate::scene::generate::{GenerateParams, GraphModel, network_for_tests};
 
     struct Hops;
     impl EdgeScorer for Hops {
@@ -244,9 +244,7 @@ mod tests {
             model: GraphModel::WattsStrogatz,
             seed: 2,
         };
-        let scene = generate(&params).unwrap();
-        let network = crate::scene::build::build_network(&scene, 1).unwrap();
-        let gossip = GossipView::build(&network, 0);
+        let (_network, gossip) = network_for_tests(&params);
         let destination = NodeId(7);
         let mut tree = Tree::new();
         let limits = Limits {

@@ -252,7 +252,7 @@ mod tests {
     use crate::routing::LocalView;
     use crate::routing::baselines::CheapestScorer;
     use crate::routing::search::{Limits, Tree};
-    use crate::scene::generate::{GenerateParams, GraphModel, generate};
+    use crate::scene::generate::{GenerateParams, GraphModel, network_for_tests};
     use rand::{Rng, SeedableRng};
     use rustc_hash::FxHashSet as HashSet;
 
@@ -322,23 +322,16 @@ mod tests {
     /// fewer nodes.
     #[test]
     fn floors_change_no_route() {
-        let scene = generate(&GenerateParams {
+        let (network, gossip) = network_for_tests(&GenerateParams {
             nodes: 400,
             channels: 1_600,
             model: GraphModel::MainnetLike,
             seed: 11,
-        })
-        .unwrap();
-        let network = crate::scene::build::build_network(&scene, 1).unwrap();
-        let gossip = GossipView::build(&network, 0);
+        });
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
         let (mut plain_settled, mut guided_settled, mut routes) = (0, 0, 0);
         for budget in [8, FORWARD_BUDGET, usize::MAX] {
-            let mut potentials = Potentials {
-                budget,
-                min_nodes: 0,
-                ..Potentials::default()
-            };
+            let mut potentials = Potentials::for_tests(budget);
             for _ in 0..60 {
                 let sender = NodeId(rng.random_range(0..400));
                 let destination = NodeId(rng.random_range(0..400));
@@ -400,10 +393,7 @@ mod tests {
         let scorer = FeesAndRisk {
             excluded: &excluded,
         };
-        let mut potentials = Potentials {
-            min_nodes: 0,
-            ..Potentials::default()
-        };
+        let mut potentials = Potentials::for_tests(FORWARD_BUDGET);
         for (destination, amount_msat, reachable) in
             [(3, 100_000, false), (3, 5_000, true), (2, 100_000, true)]
         {

@@ -695,7 +695,7 @@ mod tests {
     use crate::routing::ldk::{LdkConfig, LdkKnowledge, LdkScorer};
     use crate::routing::mission_control::{LndScorer, MissionControl, MissionControlConfig};
     use crate::routing::{AttemptOutcome, HopRecord};
-    use crate::scene::generate::{GenerateParams, GraphModel, generate};
+    use crate::scene::generate::{GenerateParams, GraphModel, network_for_tests};
     use rand::{Rng, SeedableRng};
 
     /// A scorer with its lookahead hidden: the search runs as the plain one.
@@ -800,15 +800,12 @@ mod tests {
     /// learnt histories (remembered successes and failures), and settles fewer nodes.
     #[test]
     fn lookahead_changes_no_route() {
-        let scene = generate(&GenerateParams {
+        let (network, gossip) = network_for_tests(&GenerateParams {
             nodes: 400,
             channels: 1_600,
             model: GraphModel::MainnetLike,
             seed: 5,
-        })
-        .unwrap();
-        let network = crate::scene::build::build_network(&scene, 1).unwrap();
-        let gossip = GossipView::build(&network, 0);
+        });
         let lnd_config = MissionControlConfig::default();
         let ldk_config = LdkConfig::default();
         let mut lnd = MissionControl::default();

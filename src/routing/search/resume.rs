@@ -273,7 +273,7 @@ mod tests {
     use crate::network::Network;
     use crate::network::gossip::{GossipPolicy, InEdge};
     use crate::routing::potential::{Guide, Potentials};
-    use crate::scene::generate::{GenerateParams, GraphModel, generate};
+    use crate::scene::generate::{GenerateParams, GraphModel, network_for_tests};
     use rand::{Rng, SeedableRng};
 
     /// Fees plus a timelock term, with some edges left out (as `cheapest` prices them).
@@ -357,15 +357,12 @@ mod tests {
     /// and without floors, and settles fewer nodes in total.
     #[test]
     fn a_resumed_search_equals_a_fresh_one() {
-        let scene = generate(&GenerateParams {
+        let (network, gossip) = network_for_tests(&GenerateParams {
             nodes: 600,
             channels: 1_800,
             model: GraphModel::MainnetLike,
             seed: 3,
-        })
-        .unwrap();
-        let network = crate::scene::build::build_network(&scene, 1).unwrap();
-        let gossip = GossipView::build(&network, 0);
+        });
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
         let (mut fresh, mut resumed) = (Tree::new(), Tree::new());
         let (mut fresh_settled, mut resumed_settled, mut retries, mut resumes) = (0, 0, 0, 0);

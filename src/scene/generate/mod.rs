@@ -92,6 +92,18 @@ pub struct GenerateParams {
     pub seed: u64,
 }
 
+/// A generated graph built into a network (seed 1), with its announced view: the graph
+/// the routing tests search.
+#[cfg(test)]
+pub fn network_for_tests(
+    params: &GenerateParams,
+) -> (crate::network::Network, crate::network::GossipView) {
+    let scene = generate(params).unwrap();
+    let network = super::build::build_network(&scene, 1).unwrap();
+    let gossip = crate::network::GossipView::build(&network, 0);
+    (network, gossip)
+}
+
 /// Generate a connected synthetic network with exactly `params.nodes` nodes and
 /// `params.channels` channels (no self-loops, at most one channel per node pair).
 pub fn generate(params: &GenerateParams) -> Result<Scene, String> {
