@@ -85,7 +85,8 @@ pub struct GossipView {
     in_pos: Vec<u32>,
     out_offsets: Vec<u32>,
     out_edges: Vec<EdgeIdx>,
-    /// `out_edges` with each edge's data inline (for forward searches); `out_pos[e]` is
+    /// `out_edges` with each edge's data inline (for forward searches), each node's edges
+    /// ordered by fee rate, then edge index (see [`Self::outgoing_data`]); `out_pos[e]` is
     /// edge `e`'s slot.
     out_data: Vec<InEdge>,
     out_pos: Vec<u32>,
@@ -147,11 +148,15 @@ impl GossipView {
             v.in_pos[e as usize] = pos as u32;
         }
         v.in_data = v.in_edges.iter().map(|&e| v.in_edge(e)).collect();
-        v.out_pos = vec![0; v.from.len()];
-        for (pos, &e) in v.out_edges.iter().enumerate() {
-            v.out_pos[e as usize] = pos as u32;
-        }
         v.out_data = v.out_edges.iter().map(|&e| v.in_edge(e)).collect();
+        for node in 0..v.node_bound {
+            let (start, end) = (v.out_offsets[node], v.out_offsets[node + 1]);
+            v.out_data[start as usize..end as usize].sort_unstable_by_key(by_rate);
+        }
+        v.out_pos = vec![0; v.from.len()];
+        for (pos, e) in v.out_data.iter().enumerate() {
+            v.out_pos[e.edge as usize] = pos as u32;
+        }
         v.in_peer = (0..v.node_bound)
             .map(|i| {
                 v.incoming_data(NodeId(i as u32))
@@ -221,7 +226,8 @@ impl GossipView {
         slice(&self.out_offsets, &self.out_edges, node)
     }
 
-    /// Edges leaving `node`, with their data inline.
+    /// Edges leaving `node`, with their data inline, by ascending fee rate (then edge
+    /// index), so that a forward search can leave the dear ones for later.
     pub fn outgoing_data(&self, node: NodeId) -> &[InEdge] {
         slice(&self.out_offsets, &self.out_data, node)
     }
@@ -238,10 +244,41 @@ impl GossipView {
         if let Some(e) = self.edge(channel, dir) {
             self.policy[e as usize] = policy;
             self.in_data[self.in_pos[e as usize] as usize].policy = policy;
-            self.out_data[self.out_pos[e as usize] as usize].policy = policy;
+            self.set_out_policy(e, policy);
             self.epoch += 1;
         }
     }
+
+    /// Change edge `e`'s policy in `out_data`, moving it to keep its node's edges ordered
+    /// by fee rate.
+    fn set_out_policy(&mut self, e: EdgeIdx, policy: GossipPolicy) {
+        let node = self.from[e as usize] as usize;
+        let (start, end) = (
+            self.out_offsets[node] as usize,
+            self.out_offsets[node + 1] as usize,
+        );
+        let mut pos = self.out_pos[e as usize] as usize;
+        self.out_data[pos].policy = policy;
+        while pos > start && by_rate(&self.out_data[pos]) < by_rate(&self.out_data[pos - 1]) {
+            self.swap_out(pos, pos - 1);
+            pos -= 1;
+        }
+        while pos + 1 < end && by_rate(&self.out_data[pos + 1]) < by_rate(&self.out_data[pos]) {
+            self.swap_out(pos, pos + 1);
+            pos += 1;
+        }
+    }
+
+    fn swap_out(&mut self, a: usize, b: usize) {
+        self.out_data.swap(a, b);
+        self.out_pos[self.out_data[a].edge as usize] = a as u32;
+        self.out_pos[self.out_data[b].edge as usize] = b as u32;
+    }
+}
+
+/// The order of a node's edges in `out_data`.
+fn by_rate(e: &InEdge) -> (u64, EdgeIdx) {
+    (e.policy.fee_rate_ppm, e.edge)
 }
 
 fn slice<'a, T>(offsets: &[u32], edges: &'a [T], node: NodeId) -> &'a [T] {
@@ -268,4 +305,53 @@ fn csr(node_bound: usize, key: &[u32]) -> (Vec<u32>, Vec<EdgeIdx>) {
         fill[k as usize] += 1;
     }
     (offsets, edges)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scene::generate::{GenerateParams, GraphModel, network_for_tests};
+    use rand::{Rng, SeedableRng};
+
+    /// Through random fee updates, every node's outgoing edges stay ordered by fee rate and
+    /// then edge index, each carrying its edge's current policy.
+    #[test]
+    fn outgoing_edges_stay_ordered_by_rate() {
+        let (_, mut gossip) = network_for_tests(&GenerateParams {
+            nodes: 200,
+            channels: 800,
+            model: GraphModel::MainnetLike,
+            seed: 5,
+        });
+        let check = |gossip: &GossipView| {
+            for node in 0..gossip.node_bound() {
+                let out = gossip.outgoing_data(NodeId(node as u32));
+                let mut edges: Vec<EdgeIdx> = out.iter().map(|e| e.edge).collect();
+                assert!(out.windows(2).all(|w| by_rate(&w[0]) < by_rate(&w[1])));
+                assert!(
+                    out.iter()
+                        .all(|e| e.policy == gossip.policy[e.edge as usize])
+                );
+                edges.sort_unstable();
+                assert_eq!(edges, gossip.outgoing(NodeId(node as u32)));
+            }
+        };
+        check(&gossip);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let epoch = gossip.epoch;
+        for _ in 0..2_000 {
+            let e = rng.random_range(0..gossip.edge_count()) as EdgeIdx;
+            let policy = GossipPolicy {
+                fee_rate_ppm: rng.random_range(0..2_000),
+                ..gossip.policy[e as usize]
+            };
+            gossip.update_policy(
+                gossip.channel[e as usize],
+                gossip.direction[e as usize],
+                policy,
+            );
+        }
+        check(&gossip);
+        assert_eq!(gossip.epoch, epoch + 2_000);
+    }
 }

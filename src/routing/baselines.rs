@@ -21,6 +21,7 @@ use super::mission_control::{LndScorer, MissionControl, MissionControlConfig};
 use super::potential::{Guide, Potentials};
 use super::search::{EdgeScorer, Limits, Snapshot, Tree, build_route};
 use super::{AttemptOutcome, Decision, DecisionContext, Route, Router};
+use crate::network::channel::forwarding_fee_msat;
 use crate::network::failure::FailureReason;
 use crate::network::gossip::{EdgeIdx, GossipPolicy, InEdge};
 use crate::network::{ChannelId, Direction, NodeId};
@@ -105,6 +106,9 @@ impl EdgeScorer for ShortestScorer {
     fn weight_floor(&self, policy: &GossipPolicy, amount_msat: u64) -> Option<f64> {
         Some(Self::weight(policy.fee_msat(amount_msat)))
     }
+    fn weight_floor_by_rate(&self, fee_rate_ppm: u64, amount_msat: u64) -> f64 {
+        Self::weight(forwarding_fee_msat(0, fee_rate_ppm, amount_msat))
+    }
 }
 
 pub(super) struct CheapestScorer;
@@ -128,6 +132,14 @@ impl EdgeScorer for CheapestScorer {
             amount_msat,
             fee_msat,
         ))
+    }
+    /// No base fee and no timelock: what is left grows with the rate.
+    fn weight_floor_by_rate(&self, fee_rate_ppm: u64, amount_msat: u64) -> f64 {
+        Self::weight(
+            0,
+            amount_msat,
+            forwarding_fee_msat(0, fee_rate_ppm, amount_msat),
+        )
     }
 }
 
@@ -205,6 +217,9 @@ impl<S: EdgeScorer> EdgeScorer for Excluding<'_, S> {
     /// Exclusions only take edges away, so the inner scorer's floor still holds.
     fn weight_floor(&self, policy: &GossipPolicy, amount_msat: u64) -> Option<f64> {
         self.inner.weight_floor(policy, amount_msat)
+    }
+    fn weight_floor_by_rate(&self, fee_rate_ppm: u64, amount_msat: u64) -> f64 {
+        self.inner.weight_floor_by_rate(fee_rate_ppm, amount_msat)
     }
 }
 

@@ -23,7 +23,7 @@
 //! and dropped on a new gossip epoch. Graphs of fewer than [`MIN_NODES`] nodes get none.
 
 use super::lru::Lru;
-use super::search::{EdgeScorer, HeapItem, next_generation};
+use super::search::{EdgeScorer, next_generation};
 use crate::network::{GossipView, NodeId};
 use std::collections::BinaryHeap;
 
@@ -75,8 +75,8 @@ pub struct Potentials {
     table: Lru<Payment, Floor>,
     generation: u32,
     /// The forward search's labels, stamped with its generation.
-    labels: Vec<(u32, f64, bool)>,
-    heap: BinaryHeap<HeapItem>,
+    labels: Vec<Forward>,
+    heap: BinaryHeap<Pending>,
     settled: Vec<u32>,
     /// Forward searches run, and floors reused by a later search of the same payment.
     pub built: u64,
@@ -158,7 +158,7 @@ impl Potentials {
                     exact.extend(
                         self.settled
                             .iter()
-                            .map(|&u| (u, self.labels[u as usize].1 * SHRINK)),
+                            .map(|&u| (u, self.labels[u as usize].dist * SHRINK)),
                     );
                     Floor::Weights {
                         exact,
@@ -181,6 +181,13 @@ impl Potentials {
     /// own hop is free), until the destination is settled or the budget is spent, leaving
     /// the settled nodes in `settled`. Returns the distance reached, `Some(None)` when the
     /// destination is unreachable, and `None` when the scorer has no floor for some edge.
+    ///
+    /// A settled node's edges are relaxed lazily, cheapest rate first: an edge waits in the
+    /// heap as its node's [`Pending::Edges`] until the search reaches its rate's floor
+    /// ([`EdgeScorer::weight_floor_by_rate`]), and each turn relaxes the edges up to twice
+    /// as far past the node. A budgeted search stops long before most of a hub's edges
+    /// could matter, and no label changes: a waiting edge's key never exceeds the labels it
+    /// could offer, so the heap's minimum still bounds every node not yet settled.
     fn forward<S: EdgeScorer + ?Sized>(
         &mut self,
         gossip: &GossipView,
@@ -196,51 +203,138 @@ impl Potentials {
         let generation = self.generation;
         let budget = self.budget;
         self.heap.clear();
-        self.labels[sender.index()] = (generation, 0.0, false);
-        self.heap.push(HeapItem::new(0.0, 0.0, sender.0));
+        self.labels[sender.index()] = Forward::new(generation, 0.0);
+        self.heap.push(Pending::at_node(0.0, sender.0));
         let mut radius = None;
         while let Some(item) = self.heap.pop() {
             let u = item.node();
-            let (_, dist_u, settled) = self.labels[u as usize];
-            if settled || item.key != dist_u {
-                continue;
-            }
-            self.labels[u as usize].2 = true;
-            self.settled.push(u);
-            if u == destination.0 || self.settled.len() >= budget {
-                radius = Some(dist_u);
-                break;
-            }
-            let out = gossip.outgoing_data(NodeId(u));
-            self.scanned_edges += out.len() as u64;
-            for edge in out {
-                let v = edge.to;
-                if v == sender.0 {
+            let here = self.labels[u as usize];
+            let reach = if item.is_node() {
+                if here.settled || item.key != here.dist {
                     continue;
                 }
+                self.labels[u as usize].settled = true;
+                self.settled.push(u);
+                if u == destination.0 || self.settled.len() >= budget {
+                    radius = Some(here.dist);
+                    break;
+                }
+                // The sender's own hop is free: all its edges at once.
+                if u == sender.0 {
+                    f64::INFINITY
+                } else {
+                    here.dist
+                }
+            } else {
+                // Twice as far past the node as this turn's key.
+                item.key + (item.key - here.dist)
+            };
+            let out = gossip.outgoing_data(NodeId(u));
+            let mut cursor = here.cursor as usize;
+            while let Some(edge) = out.get(cursor) {
+                let policy = &edge.policy;
                 let weight = if u == sender.0 {
                     0.0
                 } else {
-                    let policy = &edge.policy;
+                    let at_least =
+                        here.dist + scorer.weight_floor_by_rate(policy.fee_rate_ppm, amount_msat);
+                    if at_least > reach {
+                        self.heap.push(Pending::edges(at_least, u));
+                        break;
+                    }
                     // Edges that cannot carry the amount (or any larger one) never will.
                     if policy.disabled
                         || amount_msat > policy.htlc_maximum_msat
                         || amount_msat > edge.capacity_msat
                     {
+                        cursor += 1;
                         continue;
                     }
                     scorer.weight_floor(policy, amount_msat)?
                 };
-                let dist_v = dist_u + weight;
-                let (stamp, old, done) = self.labels[v as usize];
-                if stamp != generation || (!done && dist_v < old) {
-                    self.labels[v as usize] = (generation, dist_v, false);
-                    self.heap.push(HeapItem::new(dist_v, dist_v, v));
+                cursor += 1;
+                self.scanned_edges += 1;
+                let v = edge.to;
+                if v == sender.0 {
+                    continue;
+                }
+                let dist_v = here.dist + weight;
+                let there = self.labels[v as usize];
+                if there.stamp != generation || (!there.settled && dist_v < there.dist) {
+                    self.labels[v as usize] = Forward::new(generation, dist_v);
+                    self.heap.push(Pending::at_node(dist_v, v));
                 }
             }
+            self.labels[u as usize].cursor = cursor as u32;
         }
         self.settled_nodes += self.settled.len() as u64;
         Some(radius)
+    }
+}
+
+/// A forward search's label: its generation, distance, whether it is settled, and how
+/// many of the node's edges (in [`GossipView::outgoing_data`]'s order) it has relaxed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Forward {
+    stamp: u32,
+    dist: f64,
+    settled: bool,
+    cursor: u32,
+}
+
+impl Forward {
+    fn new(stamp: u32, dist: f64) -> Self {
+        Forward {
+            stamp,
+            dist,
+            settled: false,
+            cursor: 0,
+        }
+    }
+}
+
+/// What waits in the forward search's min-heap: a node at its distance, or a settled
+/// node's edges not yet relaxed, at a floor on what they could offer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Pending {
+    key: f64,
+    /// The node id, with the top bit set for its waiting edges.
+    rank: u32,
+}
+
+impl Pending {
+    const EDGES: u32 = 1 << 31;
+    fn at_node(key: f64, node: u32) -> Self {
+        debug_assert!(node < Self::EDGES, "node ids fit in 31 bits");
+        Pending { key, rank: node }
+    }
+    fn edges(key: f64, node: u32) -> Self {
+        Pending {
+            key,
+            rank: node | Self::EDGES,
+        }
+    }
+    fn node(&self) -> u32 {
+        self.rank & !Self::EDGES
+    }
+    fn is_node(&self) -> bool {
+        self.rank & Self::EDGES == 0
+    }
+}
+
+impl Eq for Pending {}
+impl Ord for Pending {
+    /// Smallest key first; between equal keys, nodes before edges, then smaller ids.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other
+            .key
+            .total_cmp(&self.key)
+            .then_with(|| other.rank.cmp(&self.rank))
+    }
+}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -269,6 +363,9 @@ mod tests {
         }
         fn weight_floor(&self, policy: &GossipPolicy, amount_msat: u64) -> Option<f64> {
             CheapestScorer.weight_floor(policy, amount_msat)
+        }
+        fn weight_floor_by_rate(&self, fee_rate_ppm: u64, amount_msat: u64) -> f64 {
+            CheapestScorer.weight_floor_by_rate(fee_rate_ppm, amount_msat)
         }
     }
 

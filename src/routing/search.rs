@@ -62,6 +62,13 @@ pub trait EdgeScorer {
     fn weight_floor(&self, _policy: &GossipPolicy, _amount_msat: u64) -> Option<f64> {
         None
     }
+    /// A floor on [`Self::weight_floor`] over every policy with `fee_rate_ppm` at
+    /// `amount_msat`, never decreasing as the rate grows: the forward search scans a node's
+    /// edges (ordered by rate) only as far as this lets it (see `potential`). The default,
+    /// 0, makes it scan them all at once.
+    fn weight_floor_by_rate(&self, _fee_rate_ppm: u64, _amount_msat: u64) -> f64 {
+        0.0
+    }
 }
 
 /// What [`EdgeScorer::hop_into_bound`] promises about the hops into one node.
@@ -562,11 +569,12 @@ impl Tree {
 
     /// Whether an offer through `u` (over `in_edge`) beats an equal-distance label whose
     /// next edge is `next`. Between parallel channels to the same peer the sender uses the
-    /// one with the most balance (as the shared trees do); otherwise the first offer on the
-    /// same peer stays, and between peers the one the plain search settles first wins
-    /// (smaller distance, then smaller id), so the label does not depend on settling order.
-    /// Without a lookahead, offers arrive in exactly that order, so the first one stays,
-    /// as it always did.
+    /// one with the most balance (as the shared trees do); otherwise the smaller edge
+    /// index stays (the first offer, since `relax` scans edges in that order), and between
+    /// peers the one the plain search settles first wins (smaller distance, then smaller
+    /// id), so the label depends neither on settling order nor on the order of the edges
+    /// `resume` offers over. Without a lookahead, offers arrive in exactly that order, so
+    /// the first one stays, as it always did.
     fn wins_tie(
         &self,
         gossip: &GossipView,
@@ -581,11 +589,14 @@ impl Tree {
         }
         let pred = gossip.to[next as usize] as usize;
         if pred == u {
-            return is_source
-                && local.is_some_and(|l| {
-                    l.outbound_msat(in_edge.channel)
-                        > l.outbound_msat(gossip.channel[next as usize])
-                });
+            // (The sender's own channels always come with a local view, see `offer`.)
+            let by_balance = match local {
+                Some(l) if is_source => l
+                    .outbound_msat(in_edge.channel)
+                    .cmp(&l.outbound_msat(gossip.channel[next as usize])),
+                _ => Ordering::Equal,
+            };
+            return by_balance.then(next.cmp(&in_edge.edge)).is_gt();
         }
         let (mine, theirs) = (self.labels[u].dist, self.labels[pred].dist);
         mine < theirs || (mine == theirs && u < pred)

@@ -271,6 +271,7 @@ impl Tree {
 mod tests {
     use super::*;
     use crate::network::Network;
+    use crate::network::channel::forwarding_fee_msat;
     use crate::network::gossip::{GossipPolicy, InEdge};
     use crate::routing::potential::{Guide, Potentials};
     use crate::scene::generate::{GenerateParams, GraphModel, network_for_tests};
@@ -289,6 +290,9 @@ mod tests {
         fn weight_floor(&self, policy: &GossipPolicy, amount_msat: u64) -> Option<f64> {
             let timelock = amount_msat as f64 * f64::from(policy.cltv_expiry_delta) * 15e-9;
             Some(policy.fee_msat(amount_msat) as f64 + timelock)
+        }
+        fn weight_floor_by_rate(&self, fee_rate_ppm: u64, amount_msat: u64) -> f64 {
+            forwarding_fee_msat(0, fee_rate_ppm, amount_msat) as f64
         }
     }
 
