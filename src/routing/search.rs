@@ -485,6 +485,11 @@ impl Tree {
         if known && (mark.settled || mark.lower_bound) {
             return;
         }
+        // Every hop lengthens the distance, so a label already shorter than `u`'s cannot
+        // lose to this offer (nor tie it): skip the pricing.
+        if known && self.labels[v].dist < here.dist {
+            return;
+        }
         let (amount_v, cltv_v, weight_v, prob_v) = if is_source {
             // The sender's own channel: exact local knowledge, no fee, no risk.
             let Some(local) = local else { return };
