@@ -166,6 +166,28 @@ impl PartialOrd for HeapItem {
     }
 }
 
+/// The shortest distance any offer of settled `u` (labelled `here`) over a hop forwarded
+/// by a node other than the sender can give, by the scorer's bound on the hops into `u`
+/// ([`EdgeScorer::hop_into_bound`]). Computed as the offer computes its distance, each
+/// step of which only grows with the hop's weight and shrinks with its probability, so
+/// rounding cannot make an offer shorter than this.
+#[inline]
+fn offers_at_least<S: EdgeScorer + ?Sized>(
+    scorer: &S,
+    u: usize,
+    here: &Label,
+    penalty: f64,
+) -> f64 {
+    let bound = scorer.hop_into_bound(u as u32, here.amount_msat);
+    let weight = here.weight + bound.min_weight;
+    weight
+        + if penalty > 0.0 {
+            penalty / (here.prob * bound.max_probability)
+        } else {
+            0.0
+        }
+}
+
 /// One node's label: its best known distance to the destination and how to get there.
 /// Kept together (one cache line) because a search touches all of it at once.
 #[derive(Clone, Copy, Debug, Default)]
@@ -453,13 +475,17 @@ impl Tree {
         let in_edges = gossip.incoming_data(NodeId(u as u32));
         self.scanned_count += in_edges.len();
         let here = self.labels[u];
+        let at_least = offers_at_least(scorer, u, &here, penalty);
         for in_edge in in_edges {
-            self.offer(gossip, scorer, local, in_edge, u, &here, penalty, min_prob);
+            self.offer(
+                gossip, scorer, local, in_edge, u, &here, at_least, penalty, min_prob,
+            );
         }
     }
 
     /// Offer settled `u`'s label to `in_edge.from` over `in_edge` (into `u`): the label
-    /// changes when the offer is better, and the node is pushed on the heap.
+    /// changes when the offer is better, and the node is pushed on the heap. `at_least` is
+    /// [`offers_at_least`] for `u`.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn offer<S: EdgeScorer + ?Sized>(
@@ -470,6 +496,7 @@ impl Tree {
         in_edge: &InEdge,
         u: usize,
         here: &Label,
+        at_least: f64,
         penalty: f64,
         min_prob: f64,
     ) {
@@ -485,9 +512,9 @@ impl Tree {
         if known && (mark.settled || mark.lower_bound) {
             return;
         }
-        // Every hop lengthens the distance, so a label already shorter than `u`'s cannot
-        // lose to this offer (nor tie it): skip the pricing.
-        if known && self.labels[v].dist < here.dist {
+        // A label already shorter than any offer over this edge could be cannot lose to it
+        // (nor tie it): skip the pricing. The sender's own hop adds nothing.
+        if known && self.labels[v].dist < if is_source { here.dist } else { at_least } {
             return;
         }
         let (amount_v, cltv_v, weight_v, prob_v) = if is_source {

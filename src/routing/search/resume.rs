@@ -33,7 +33,7 @@
 //! gossip epoch, limits and sender (checked here), and when no edge left out before has
 //! come back, which could shorten a distance (checked by the caller).
 
-use super::{EdgeScorer, HeapItem, Label, Limits, Mark, NO_EDGE, Tree};
+use super::{EdgeScorer, HeapItem, Label, Limits, Mark, NO_EDGE, Tree, offers_at_least};
 use crate::network::gossip::EdgeIdx;
 use crate::network::{GossipView, NodeId};
 use crate::routing::LocalView;
@@ -260,7 +260,10 @@ impl Tree {
             if u32::from(from_w.hops) >= self.limits.max_hops {
                 continue;
             }
-            self.offer(gossip, scorer, local, out, w, &from_w, penalty, min_prob);
+            let at_least = offers_at_least(scorer, w, &from_w, penalty);
+            self.offer(
+                gossip, scorer, local, out, w, &from_w, at_least, penalty, min_prob,
+            );
         }
         // With no offer, the label stays empty (infinite, no edge) and takes the first
         // offer a later settled neighbour makes.
