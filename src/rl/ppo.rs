@@ -232,9 +232,7 @@ impl Learner {
                 .map(|r| (r - 1.0).abs())
                 .fold(0.0, f32::max);
         }
-        let pg1 = ratio.with_empty_tape() * adv.clone().negate();
-        let pg2 = ratio.clamp(1.0 - c.clip_coef, 1.0 + c.clip_coef) * adv.negate();
-        let pg_loss = pg1.maximum(pg2).mean::<Rank0, _>();
+        let pg_loss = clipped_surrogate(ratio, adv, c.clip_coef);
         let v_loss = if c.clip_vloss {
             let unclipped = (values.with_empty_tape() - returns.clone()).square();
             let clipped = ((values - old_v.clone()).clamp(-c.clip_coef, c.clip_coef) + old_v
@@ -262,6 +260,22 @@ impl Learner {
         stats.minibatches += 1;
         (approx_kl, clipfrac)
     }
+}
+
+/// PPO's clipped surrogate loss, `mean(max(-ratio * adv, -clip(ratio) * adv))`, with the
+/// gradient flowing through both terms as in CleanRL: the unclipped term carries it where
+/// it is the larger (the pessimistic side), the clipped one nowhere outside the range, and
+/// inside it `maximum` splits the tie between two equal gradients. The unclipped term's
+/// copy keeps a tape of its own (`with_empty_tape` is still an owned tape), which
+/// `maximum` merges with the clipped term's.
+pub fn clipped_surrogate<T: Tape<f32, Cpu> + Merge<T>>(
+    ratio: Tensor<(usize,), f32, Cpu, T>,
+    adv: Tensor<(usize,), f32, Cpu>,
+    clip_coef: f32,
+) -> Tensor<Rank0, f32, Cpu, T> {
+    let unclipped = ratio.with_empty_tape() * adv.clone().negate();
+    let clipped = ratio.clamp(1.0 - clip_coef, 1.0 + clip_coef) * adv.negate();
+    unclipped.maximum(clipped).mean::<Rank0, _>()
 }
 
 /// An update in progress, advanced one minibatch at a time.

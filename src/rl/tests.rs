@@ -1,13 +1,14 @@
 //! The PPO checklist tests (the PPO implementation checklist): the ratio is exactly 1 on the first
 //! minibatch and the policy moves afterwards, every parameter changes in an update,
 //! masked candidates are never sampled, k equally likely candidates have entropy ln k,
-//! and a checkpoint reloads to identical outputs.
+//! the clipped surrogate's gradient is CleanRL's, and a checkpoint reloads to identical
+//! outputs.
 
 use super::config::PpoConfig;
 use super::features::FEATURES;
 use super::net::{self, Batch};
 use super::policy::Policy;
-use super::ppo::{Learner, Sample, Step, gae};
+use super::ppo::{Learner, Sample, Step, clipped_surrogate, gae};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -131,4 +132,37 @@ fn a_checkpoint_reloads_to_identical_outputs_and_rejects_other_features() {
     std::fs::write(&side, text).unwrap();
     let err = Policy::load(&path, 1).err().expect("mismatch").to_string();
     assert!(err.contains("was trained on features"), "{err}");
+}
+
+/// The clipped surrogate's gradient with respect to the ratio is CleanRL's: the whole
+/// `-adv / n` inside the clip range and on the pessimistic side outside it (where the
+/// unclipped term is the larger), and 0 where clipping holds the ratio back.
+#[test]
+fn clipped_surrogate_gradient_is_cleanrls() {
+    use dfdx::prelude::*;
+    let dev = Cpu::default();
+    // (ratio, advantage, expected d loss / d ratio * n)
+    let cases = [
+        (1.0, 1.0, -1.0), // in range
+        (1.1, -2.0, 2.0), // in range
+        (0.5, 1.0, -1.0), // below the range, pessimistic: unclipped
+        (1.5, -1.0, 1.0), // above the range, pessimistic: unclipped
+        (1.5, 1.0, 0.0),  // above the range, clipped
+        (0.5, -1.0, 0.0), // below the range, clipped
+    ];
+    let n = cases.len() as f32;
+    let ratio = dev.tensor_from_vec(cases.iter().map(|c| c.0).collect(), (cases.len(),));
+    let adv = dev.tensor_from_vec(cases.iter().map(|c| c.1).collect(), (cases.len(),));
+    let loss = clipped_surrogate(ratio.leaky_trace(), adv, 0.2);
+    let grads = loss.backward();
+    let got = grads.get(&ratio).as_vec();
+    for (g, c) in got.iter().zip(&cases) {
+        assert!(
+            (g * n - c.2).abs() < 1e-6,
+            "ratio {} adv {}: {}",
+            c.0,
+            c.1,
+            g * n
+        );
+    }
 }
