@@ -9,7 +9,7 @@
 //! engine's pending order; and the engine does not advance while an update is in progress.
 
 use super::config::{AgentsSection, PpoConfig, RewardWeights};
-use super::features::{Candidate, NeighbourMemory, candidates};
+use super::features::{Candidate, NeighbourMemory, candidates, rule_choice};
 use super::normalize::RunningMeanStd;
 use super::onward::Onward;
 use super::policy::Policy;
@@ -293,6 +293,7 @@ impl Agents {
                     x,
                     k: cands.len(),
                     action: choice.action,
+                    teacher: rule_choice(&cands),
                     log_prob: choice.log_prob,
                     value: choice.value,
                     reward: 0.0,

@@ -37,6 +37,16 @@ pub struct PpoConfig {
     pub target_kl: Option<f32>,
     /// Candidates scored per decision at most (the cheapest onward ones when more).
     pub max_candidates: usize,
+    /// Weight of an imitation term (as in DAgger: on the states the policy itself visits):
+    /// minus the log-probability of the candidate a fixed rule picks (see
+    /// `features::rule_choice`). It fades linearly to 0 by half of the run, so PPO alone
+    /// shapes the second half. 0 (the default) trains on PPO's loss alone.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub imitation_coef: f32,
+}
+
+fn is_zero(x: &f32) -> bool {
+    *x == 0.0
 }
 
 impl Default for PpoConfig {
@@ -57,6 +67,7 @@ impl Default for PpoConfig {
             max_grad_norm: 0.5,
             target_kl: None,
             max_candidates: 32,
+            imitation_coef: 0.0,
         }
     }
 }
@@ -199,10 +210,12 @@ impl AgentsSection {
                 && p.ent_coef.is_finite()
                 && p.ent_coef >= 0.0
                 && p.vf_coef.is_finite()
-                && p.vf_coef >= 0.0;
+                && p.vf_coef >= 0.0
+                && p.imitation_coef.is_finite()
+                && p.imitation_coef >= 0.0;
             if !coefficients_ok {
                 return Err(format!(
-                    "{at}: max_grad_norm and clip_coef must be > 0, gae_lambda in 0..=1, ent_coef and vf_coef >= 0"
+                    "{at}: max_grad_norm and clip_coef must be > 0, gae_lambda in 0..=1, ent_coef, vf_coef and imitation_coef >= 0"
                 ));
             }
             if !(p.learning_rate.is_finite()

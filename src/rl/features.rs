@@ -173,3 +173,87 @@ pub fn candidates(
         })
         .collect()
 }
+
+/// Where [`rule_choice`] reads its features in a row (a test checks the names).
+const HOPS: usize = 5;
+const WIDEST: usize = 7;
+const ROUTE_FEE: usize = 8;
+const IS_DESTINATION: usize = 10;
+
+/// The candidate a fixed rule picks, the teacher of `PpoConfig::imitation_coef`: the
+/// destination itself, else the fewest hops onward, then the widest way on (the largest
+/// bottleneck against the amount), then the cheapest route, then the first. It reads only
+/// the candidates' raw features, so it knows what the agent knows.
+pub fn rule_choice(candidates: &[Candidate]) -> usize {
+    let key = |c: &Candidate| {
+        // Whether the widest way on carries the amount (the feature is 0 where the
+        // bottleneck equals it); among those, the cheapest.
+        let carries = c.row[WIDEST] >= 0.0;
+        (
+            -c.row[IS_DESTINATION],
+            c.row[HOPS],
+            -f32::from(u8::from(carries)),
+            if carries {
+                c.row[ROUTE_FEE]
+            } else {
+                -c.row[WIDEST]
+            },
+            c.row[ROUTE_FEE],
+        )
+    };
+    (0..candidates.len())
+        .min_by(|&a, &b| {
+            key(&candidates[a])
+                .partial_cmp(&key(&candidates[b]))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.cmp(&b))
+        })
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule reads the features it names, and ranks the destination first, then fewer
+    /// hops, then the wider way on, then the cheaper route, then the first candidate.
+    #[test]
+    fn the_rule_prefers_the_destination_then_fewest_hops_then_the_widest_way() {
+        assert_eq!(CANDIDATE_FEATURES[HOPS], "hops_to_destination");
+        assert_eq!(CANDIDATE_FEATURES[WIDEST], "onward_capacity_to_amount");
+        assert_eq!(CANDIDATE_FEATURES[ROUTE_FEE], "route_fee_ppm");
+        assert_eq!(CANDIDATE_FEATURES[IS_DESTINATION], "is_destination");
+        let candidate = |hops: f32, widest: f32, fee: f32, destination: bool| {
+            let mut row = [0f32; FEATURES];
+            row[HOPS] = hops;
+            row[WIDEST] = widest;
+            row[ROUTE_FEE] = fee;
+            row[IS_DESTINATION] = f32::from(u8::from(destination));
+            Candidate {
+                channel: ChannelId(0),
+                direction: Direction::Forward,
+                peer: NodeId(0),
+                row,
+            }
+        };
+        let far = candidate(0.3, 1.0, 0.1, false);
+        let near_narrow = candidate(0.2, -0.5, 0.1, false);
+        let near_wide_dear = candidate(0.2, 0.5, 0.9, false);
+        let near_wide_cheap = candidate(0.2, 0.5, 0.4, false);
+        let destination = candidate(0.0, -2.0, 0.9, true);
+        assert_eq!(rule_choice(&[far.clone(), near_narrow.clone()]), 1);
+        assert_eq!(
+            rule_choice(&[far.clone(), near_narrow.clone(), near_wide_dear.clone()]),
+            2
+        );
+        assert_eq!(
+            rule_choice(&[near_wide_dear.clone(), near_wide_cheap.clone(), far.clone()]),
+            1
+        );
+        assert_eq!(
+            rule_choice(&[near_wide_cheap.clone(), near_wide_cheap.clone()]),
+            0
+        );
+        assert_eq!(rule_choice(&[far, near_wide_cheap, destination]), 2);
+    }
+}

@@ -35,6 +35,8 @@ pub struct Step {
     pub x: Vec<f32>,
     pub k: usize,
     pub action: usize,
+    /// The candidate the imitation rule picks ([`crate::rl::features::rule_choice`]).
+    pub teacher: usize,
     pub log_prob: f32,
     pub value: f32,
     pub reward: f32,
@@ -87,6 +89,9 @@ pub struct UpdateStats {
     pub grad_norm: f32,
     /// Largest |ratio - 1| in the first minibatch (must be 0: same policy).
     pub first_ratio_deviation: f32,
+    /// The imitation term (minus the rule's candidate's mean log-probability) of the last
+    /// minibatch; 0 when it is off.
+    pub imitation_loss: f32,
     pub minibatches: usize,
     /// Minibatch steps skipped for a non-finite gradient.
     pub skipped_steps: usize,
@@ -123,6 +128,13 @@ impl Learner {
             updates: 0,
             progress: 0.0,
         }
+    }
+
+    /// The imitation term's weight now: `imitation_coef`, fading linearly to 0 by half of
+    /// the run.
+    fn current_imitation_coef(&self) -> f32 {
+        let left = (1.0 - 2.0 * self.progress.clamp(0.0, 1.0)).max(0.0);
+        self.config.imitation_coef * left as f32
     }
 
     fn current_lr(&self) -> f64 {
@@ -207,6 +219,18 @@ impl Learner {
             .sum::<(usize,), Axis<1>>()
             .negate()
             .mean::<Rank0, _>();
+        // The imitation term's own copy of the log-probabilities (an owned tape, merged
+        // into the loss like the entropy's).
+        let imitation_coef = self.current_imitation_coef();
+        let imitation = (imitation_coef > 0.0).then(|| {
+            let teachers =
+                dev.tensor_from_vec(samples.iter().map(|s| s.step.teacher).collect(), (b,));
+            log_probs
+                .with_empty_tape()
+                .select(teachers)
+                .mean::<Rank0, _>()
+                .negate()
+        });
         let new_logp = log_probs.select(actions);
         let log_ratio = new_logp - old_logp;
         // Diagnostics from values (no gradient).
@@ -245,7 +269,11 @@ impl Learner {
         stats.policy_loss = pg_loss.array();
         stats.value_loss = v_loss.array();
         stats.entropy = entropy.array();
-        let loss = pg_loss - entropy * c.ent_coef + v_loss * c.vf_coef;
+        let mut loss = pg_loss - entropy * c.ent_coef + v_loss * c.vf_coef;
+        if let Some(imitation) = imitation {
+            stats.imitation_loss = imitation.array();
+            loss = loss + imitation * imitation_coef;
+        }
         let mut grads = loss.backward();
         stats.grad_norm = net::clip_grad_norm(&self.net, &mut grads, c.max_grad_norm);
         if !stats.grad_norm.is_finite() {
