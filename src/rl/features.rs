@@ -181,9 +181,9 @@ const ROUTE_FEE: usize = 8;
 const IS_DESTINATION: usize = 10;
 
 /// The candidate a fixed rule picks, the teacher of `PpoConfig::imitation_coef`: the
-/// destination itself, else the fewest hops onward, then the widest way on (the largest
-/// bottleneck against the amount), then the cheapest route, then the first. It reads only
-/// the candidates' raw features, so it knows what the agent knows.
+/// destination itself, else the fewest hops onward; among those, the cheapest route whose
+/// widest way on carries the amount, else the widest way on; then the first. It reads
+/// only the candidates' raw features, so it knows what the agent knows.
 pub fn rule_choice(candidates: &[Candidate]) -> usize {
     let key = |c: &Candidate| {
         // Whether the widest way on carries the amount (the feature is 0 where the
@@ -216,9 +216,10 @@ mod tests {
     use super::*;
 
     /// The rule reads the features it names, and ranks the destination first, then fewer
-    /// hops, then the wider way on, then the cheaper route, then the first candidate.
+    /// hops, then a way on that carries the amount, then the cheaper route, then the first
+    /// candidate.
     #[test]
-    fn the_rule_prefers_the_destination_then_fewest_hops_then_the_widest_way() {
+    fn the_rule_prefers_the_destination_then_fewest_hops_then_the_cheapest_that_carries() {
         assert_eq!(CANDIDATE_FEATURES[HOPS], "hops_to_destination");
         assert_eq!(CANDIDATE_FEATURES[WIDEST], "onward_capacity_to_amount");
         assert_eq!(CANDIDATE_FEATURES[ROUTE_FEE], "route_fee_ppm");

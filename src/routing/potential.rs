@@ -23,7 +23,7 @@
 //! and dropped on a new gossip epoch. Graphs of fewer than [`MIN_NODES`] nodes get none.
 
 use super::lru::Lru;
-use super::search::{EdgeScorer, next_generation};
+use super::search::{EdgeScorer, HeapItem, next_generation};
 use crate::network::{GossipView, NodeId};
 use std::collections::BinaryHeap;
 
@@ -76,7 +76,7 @@ pub struct Potentials {
     generation: u32,
     /// The forward search's labels, stamped with its generation.
     labels: Vec<Forward>,
-    heap: BinaryHeap<Pending>,
+    heap: BinaryHeap<HeapItem>,
     settled: Vec<u32>,
     /// Forward searches run, and floors reused by a later search of the same payment.
     pub built: u64,
@@ -182,10 +182,11 @@ impl Potentials {
     /// the settled nodes in `settled`. Returns the distance reached, `Some(None)` when the
     /// destination is unreachable, and `None` when the scorer has no floor for some edge.
     ///
-    /// A settled node's edges are relaxed lazily, cheapest rate first: an edge waits in the
-    /// heap as its node's [`Pending::Edges`] until the search reaches its rate's floor
-    /// ([`EdgeScorer::weight_floor_by_rate`]), and each turn relaxes the edges up to twice
-    /// as far past the node. A budgeted search stops long before most of a hub's edges
+    /// A settled node's edges are relaxed lazily, cheapest rate first: an edge waits until
+    /// the search reaches its rate's floor ([`EdgeScorer::weight_floor_by_rate`]), as a heap
+    /// item of its node keyed by that floor, above the node's distance (so not plain, while
+    /// a node's own item is), and each turn relaxes the edges up to twice as far past the
+    /// node. A budgeted search stops long before most of a hub's edges
     /// could matter, and no label changes: a waiting edge's key never exceeds the labels it
     /// could offer, so the heap's minimum still bounds every node not yet settled.
     fn forward<S: EdgeScorer + ?Sized>(
@@ -204,12 +205,12 @@ impl Potentials {
         let budget = self.budget;
         self.heap.clear();
         self.labels[sender.index()] = Forward::new(generation, 0.0);
-        self.heap.push(Pending::at_node(0.0, sender.0));
+        self.heap.push(HeapItem::new(0.0, 0.0, sender.0));
         let mut radius = None;
         while let Some(item) = self.heap.pop() {
             let u = item.node();
             let here = self.labels[u as usize];
-            let reach = if item.is_node() {
+            let reach = if item.is_plain() {
                 if here.settled || item.key != here.dist {
                     continue;
                 }
@@ -239,7 +240,7 @@ impl Potentials {
                     let at_least =
                         here.dist + scorer.weight_floor_by_rate(policy.fee_rate_ppm, amount_msat);
                     if at_least > reach {
-                        self.heap.push(Pending::edges(at_least, u));
+                        self.heap.push(HeapItem::new(at_least, here.dist, u));
                         break;
                     }
                     // Edges that cannot carry the amount (or any larger one) never will.
@@ -262,7 +263,7 @@ impl Potentials {
                 let there = self.labels[v as usize];
                 if there.stamp != generation || (!there.settled && dist_v < there.dist) {
                     self.labels[v as usize] = Forward::new(generation, dist_v);
-                    self.heap.push(Pending::at_node(dist_v, v));
+                    self.heap.push(HeapItem::new(dist_v, dist_v, v));
                 }
             }
             self.labels[u as usize].cursor = cursor as u32;
@@ -290,51 +291,6 @@ impl Forward {
             settled: false,
             cursor: 0,
         }
-    }
-}
-
-/// What waits in the forward search's min-heap: a node at its distance, or a settled
-/// node's edges not yet relaxed, at a floor on what they could offer.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Pending {
-    key: f64,
-    /// The node id, with the top bit set for its waiting edges.
-    rank: u32,
-}
-
-impl Pending {
-    const EDGES: u32 = 1 << 31;
-    fn at_node(key: f64, node: u32) -> Self {
-        debug_assert!(node < Self::EDGES, "node ids fit in 31 bits");
-        Pending { key, rank: node }
-    }
-    fn edges(key: f64, node: u32) -> Self {
-        Pending {
-            key,
-            rank: node | Self::EDGES,
-        }
-    }
-    fn node(&self) -> u32 {
-        self.rank & !Self::EDGES
-    }
-    fn is_node(&self) -> bool {
-        self.rank & Self::EDGES == 0
-    }
-}
-
-impl Eq for Pending {}
-impl Ord for Pending {
-    /// Smallest key first; between equal keys, nodes before edges, then smaller ids.
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        other
-            .key
-            .total_cmp(&self.key)
-            .then_with(|| other.rank.cmp(&self.rank))
-    }
-}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
     }
 }
 

@@ -150,6 +150,10 @@ impl HeapItem {
     pub(super) fn node(&self) -> u32 {
         self.rank & !Self::PLAIN
     }
+    /// Whether the key is the distance itself, with no lookahead added.
+    pub(super) fn is_plain(&self) -> bool {
+        self.rank & Self::PLAIN != 0
+    }
 }
 impl Eq for HeapItem {}
 impl Ord for HeapItem {
