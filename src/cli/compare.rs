@@ -1,9 +1,13 @@
 //! `lnlab compare`: every policy on the same seeded workloads, runs spread over the cores,
-//! and a table of mean and 95% CI per metric.
+//! and a table of mean and 95% CI per metric. With lnd among the policies, also each
+//! policy's fees on the payments lnd delivered too, so that routing more (and harder)
+//! payments does not read as routing dearly; with lnd and the oracle, the headroom.
 
 use super::stats::{Estimate, estimate};
+use crate::network::NodeId;
 use crate::routing::{RouterKind, UnroutableCounts};
 use crate::session::{PolicyChoice, Report, RunOptions, run_scene};
+use crate::sim::engine::{Engine, PaymentStatus};
 use crate::sim::metrics::ratio;
 use anyhow::Context;
 use clap::Args;
@@ -50,6 +54,65 @@ pub struct Comparison {
     /// How much better than lnd routing could do, when lnd and oracle both ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub headroom: Option<Headroom>,
+    /// Per policy other than lnd, when lnd ran: its fees over lnd's on the payments both
+    /// delivered (per seed, then mean and CI).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fees_vs_lnd_on_shared: BTreeMap<String, SharedFees>,
+}
+
+/// Fees on the payments a policy and lnd both delivered.
+#[derive(Debug, Serialize)]
+pub struct SharedFees {
+    /// Σ policy's fees / Σ lnd's fees over those payments.
+    pub ratio: Estimate,
+    /// Share of the run's payments both delivered.
+    pub share_of_payments: Estimate,
+}
+
+/// One payment of a run as `compare` matches it across policies: the request (when it
+/// arrived, who pays whom how much) and, if it succeeded, the fees it paid.
+pub type Delivery = ((u64, NodeId, NodeId, u64), Option<u64>);
+
+/// A run's payments, sorted by request.
+pub fn deliveries(engine: &Engine) -> Vec<Delivery> {
+    let payments = engine.payments();
+    let mut out: Vec<Delivery> = (payments.first_id()..payments.len())
+        .filter_map(|id| payments.get(id))
+        .map(|p| {
+            let r = p.request;
+            let fees = match p.status {
+                PaymentStatus::Succeeded { fees_msat, .. } => Some(fees_msat),
+                _ => None,
+            };
+            ((p.started_ms, r.sender, r.receiver, r.amount_msat), fees)
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// Over the requests both runs delivered (both sorted by request): Σ `a`'s fees / Σ `b`'s
+/// fees, and how many payments that is. `None` when they share no delivered payment or `b`
+/// paid nothing on them.
+pub fn shared_fee_ratio(a: &[Delivery], b: &[Delivery]) -> Option<(f64, u64)> {
+    let (mut i, mut j) = (0, 0);
+    let (mut fees_a, mut fees_b, mut shared) = (0u64, 0u64, 0u64);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                if let (Some(fa), Some(fb)) = (a[i].1, b[j].1) {
+                    fees_a += fa;
+                    fees_b += fb;
+                    shared += 1;
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    (shared > 0 && fees_b > 0).then(|| (fees_a as f64 / fees_b as f64, shared))
 }
 
 /// Headroom = success(oracle) − success(lnd); headroom closed = (success(policy) −
@@ -83,7 +146,9 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
         .iter()
         .flat_map(|p| (0..args.seeds).map(move |i| (p.clone(), first_seed.wrapping_add(i))))
         .collect();
-    let reports: Mutex<Vec<Option<Report>>> = Mutex::new(vec![None; jobs.len()]);
+    // Per job: its report and its payments, for matching across policies.
+    type Run = (Report, Vec<Delivery>);
+    let reports: Mutex<Vec<Option<Run>>> = Mutex::new(vec![None; jobs.len()]);
     let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let next = AtomicUsize::new(0);
     let workers = std::thread::available_parallelism()
@@ -109,7 +174,11 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
                         check_invariants: false,
                     };
                     match run_scene(&scene, &options, |_, _| {}) {
-                        Ok(out) => reports.lock().expect("no poisoned lock")[i] = Some(out.report),
+                        Ok(out) => {
+                            let delivered = deliveries(&out.engine);
+                            reports.lock().expect("no poisoned lock")[i] =
+                                Some((out.report, delivered));
+                        }
                         Err(e) => errors.lock().expect("no poisoned lock").push(e),
                     }
                     let done = reports
@@ -132,15 +201,17 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
     {
         anyhow::bail!(e);
     }
-    let reports: Vec<Report> = reports
+    let (reports, delivered): (Vec<Report>, Vec<Vec<Delivery>>) = reports
         .into_inner()
         .expect("no poisoned lock")
         .into_iter()
         .flatten()
-        .collect();
+        .unzip();
     let mut comparison = summarise(&scene.name, args.payments, args.seeds, &policies, &reports);
     comparison.first_seed = first_seed;
+    comparison.fees_vs_lnd_on_shared = fees_on_shared(&policies, &reports, &delivered);
     print_table(&comparison);
+    print_shared_fees(&comparison.fees_vs_lnd_on_shared);
     if let Some(h) = &comparison.headroom {
         print_headroom(h);
     }
@@ -185,6 +256,62 @@ pub fn summarise(
         seeds,
         results,
         headroom: headroom(policies, reports),
+        fees_vs_lnd_on_shared: BTreeMap::new(),
+    }
+}
+
+/// Each policy's [`SharedFees`] against lnd, if lnd is among the policies. `delivered[i]`
+/// is `reports[i]`'s payments.
+fn fees_on_shared(
+    policies: &[PolicyChoice],
+    reports: &[Report],
+    delivered: &[Vec<Delivery>],
+) -> BTreeMap<String, SharedFees> {
+    let lnd = PolicyChoice::Baseline(RouterKind::Lnd).to_string();
+    let lnd_runs: BTreeMap<u64, usize> = reports
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.policy == lnd)
+        .map(|(i, r)| (r.seed, i))
+        .collect();
+    if lnd_runs.is_empty() {
+        return BTreeMap::new();
+    }
+    policies
+        .iter()
+        .map(ToString::to_string)
+        .filter(|p| *p != lnd)
+        .filter_map(|p| {
+            let (ratios, shares): (Vec<f64>, Vec<f64>) = reports
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.policy == p)
+                .filter_map(|(i, r)| {
+                    let l = *lnd_runs.get(&r.seed)?;
+                    let (ratio, shared) = shared_fee_ratio(&delivered[i], &delivered[l])?;
+                    Some((ratio, crate::sim::metrics::ratio(shared, r.payments)))
+                })
+                .unzip();
+            (!ratios.is_empty()).then(|| {
+                let shared = SharedFees {
+                    ratio: estimate(&ratios),
+                    share_of_payments: estimate(&shares),
+                };
+                (p, shared)
+            })
+        })
+        .collect()
+}
+
+fn print_shared_fees(shared: &BTreeMap<String, SharedFees>) {
+    for (policy, s) in shared {
+        println!(
+            "fees on the payments lnd delivered too, {policy} / lnd: {:.2}x [{:.2}, {:.2}] ({:.0}% of payments)",
+            s.ratio.mean,
+            s.ratio.ci95_low,
+            s.ratio.ci95_high,
+            100.0 * s.share_of_payments.mean
+        );
     }
 }
 
@@ -319,5 +446,40 @@ fn print_table(c: &Comparison) {
             print!("{:>w$}", cell(&r.metrics[name]));
         }
         println!();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delivery(at_ms: u64, fees: Option<u64>) -> Delivery {
+        ((at_ms, NodeId(1), NodeId(2), 1_000_000), fees)
+    }
+
+    /// Only payments both runs delivered count, matched by request; a payment one side
+    /// has and the other does not (or failed) is left out.
+    #[test]
+    fn shared_fees_count_only_the_payments_both_delivered() {
+        let a = vec![
+            delivery(1, Some(30)),
+            delivery(2, Some(1_000)), // lnd failed it
+            delivery(3, None),        // a failed it
+            delivery(4, Some(10)),
+            delivery(6, Some(500)), // not in lnd's run
+        ];
+        let b = vec![
+            delivery(1, Some(10)),
+            delivery(2, None),
+            delivery(3, Some(7)),
+            delivery(4, Some(10)),
+            delivery(5, Some(99)),
+        ];
+        assert_eq!(shared_fee_ratio(&a, &b), Some((2.0, 2)));
+        assert_eq!(shared_fee_ratio(&b, &a), Some((0.5, 2)));
+        // Nothing shared, or nothing paid by the reference: no ratio.
+        assert_eq!(shared_fee_ratio(&a[1..3], &b[1..3]), None);
+        let free = vec![delivery(1, Some(0))];
+        assert_eq!(shared_fee_ratio(&a[..1], &free), None);
     }
 }

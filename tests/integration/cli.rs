@@ -172,9 +172,33 @@ fn compare_reports_mean_and_interval_per_policy() {
         ["cheapest", "random"],
         "every policy but lnd and the oracle"
     );
+    // lnd ran: every other policy's fees on the payments both delivered. The shared
+    // payments are at most what the policy and lnd each delivered.
+    let shared = c["fees_vs_lnd_on_shared"].as_object().unwrap();
+    assert_eq!(
+        shared.keys().collect::<Vec<_>>(),
+        ["cheapest", "oracle", "random"],
+        "every policy but lnd"
+    );
+    for (i, name) in [(0, "random"), (1, "cheapest"), (3, "oracle")] {
+        let share = shared[name]["share_of_payments"]["mean"].as_f64().unwrap();
+        assert!(
+            share > 0.0 && share <= success(i).min(success(2)) + 1e-9,
+            "{name}: {share}"
+        );
+        assert!(shared[name]["ratio"]["mean"].as_f64().unwrap() > 0.0);
+    }
+    // Random routes wander: on the same payments it pays more than lnd, which looks for
+    // cheap routes.
+    let ratio = |name: &str| shared[name]["ratio"]["mean"].as_f64().unwrap();
+    assert!(ratio("random") > 1.0, "{shared:?}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("headroom (oracle - lnd success)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fees on the payments lnd delivered too, random / lnd"),
         "{stdout}"
     );
 
