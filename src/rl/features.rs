@@ -10,7 +10,7 @@ use crate::routing::DecisionContext;
 use rustc_hash::FxHashMap as HashMap;
 
 /// Per-candidate features.
-pub const CANDIDATE_FEATURES: [&str; 11] = [
+pub const CANDIDATE_FEATURES: [&str; 13] = [
     "ln_fee_msat",
     "cltv_delta",
     "ln_capacity_sat",
@@ -22,6 +22,8 @@ pub const CANDIDATE_FEATURES: [&str; 11] = [
     "route_fee_ppm",
     "neighbour_failure_rate",
     "is_destination",
+    "cheapest_route_fee_ppm",
+    "cheapest_route_hops",
 ];
 
 /// Per-payment context features, repeated on every candidate row.
@@ -35,10 +37,11 @@ pub const CONTEXT_FEATURES: [&str; 4] = [
 pub const FEATURES: usize = CANDIDATE_FEATURES.len() + CONTEXT_FEATURES.len();
 
 /// Names and version of the feature layout, recorded in checkpoints.
-pub const FEATURE_SPEC: &str = "lnlab-features-v6: ln_fee_msat, cltv_delta, ln_capacity_sat, \
+pub const FEATURE_SPEC: &str = "lnlab-features-v7: ln_fee_msat, cltv_delta, ln_capacity_sat, \
 local_balance_ratio, slot_occupancy, hops_to_destination, ln_fee_to_destination_msat, \
-onward_capacity_to_amount, route_fee_ppm, neighbour_failure_rate, is_destination | amount_to_capacity, hops_so_far, cltv_budget_left, \
-time_in_flight";
+onward_capacity_to_amount, route_fee_ppm, neighbour_failure_rate, is_destination, \
+cheapest_route_fee_ppm, cheapest_route_hops | amount_to_capacity, hops_so_far, \
+cltv_budget_left, time_in_flight";
 
 /// One candidate: the channel it would use and its raw (unnormalised) feature row.
 #[derive(Clone, Debug, PartialEq)]
@@ -92,7 +95,9 @@ pub fn candidates(
         return Vec::new();
     }
     let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
-    let onward = onward.estimates(ctx.gossip, ctx.node, p.destination, p.amount_msat, &peers);
+    // Per peer: the fewest-hop routes on (hops, fees, widest), and the cheapest route on.
+    let shortest = onward.estimates(ctx.gossip, ctx.node, p.destination, p.amount_msat, &peers);
+    let cheapest = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &peers);
     let max_capacity_msat = locals
         .iter()
         .map(|c| c.capacity_sat * 1000)
@@ -109,7 +114,7 @@ pub fn candidates(
     // then fewest hops, then least fees), in channel order; features only for those.
     let mut keep: Vec<usize> = (0..locals.len()).collect();
     if keep.len() > max_candidates {
-        let rank = |i: usize| match (locals[i].peer == p.destination, onward[i]) {
+        let rank = |i: usize| match (locals[i].peer == p.destination, shortest[i]) {
             (true, _) => (0u16, 0u64),
             (false, Some(e)) => (1 + u16::from(e.hops), e.fee_msat),
             (false, None) => (u16::MAX, u64::MAX),
@@ -132,10 +137,21 @@ pub fn candidates(
             // What the rest of the route would cost through this candidate (its own hop and
             // the cheapest shortest way on), as a share of the amount: the fee the welfare
             // reward charges.
-            let route_fee_msat = own_hop_fee + onward[i].map_or(p.fee_budget_msat, |e| e.fee_msat);
-            let route_fee_ppm =
-                ((route_fee_msat as f32 * 1e6 / p.amount_msat.max(1) as f32) + 1.0).ln() / 10.0;
-            let (hops, onward_fee, onward_capacity) = match onward[i] {
+            let route_fee_msat =
+                own_hop_fee + shortest[i].map_or(p.fee_budget_msat, |e| e.fee_msat);
+            let ppm_of = |fee_msat: u64| {
+                ((fee_msat as f32 * 1e6 / p.amount_msat.max(1) as f32) + 1.0).ln() / 10.0
+            };
+            let route_fee_ppm = ppm_of(route_fee_msat);
+            let (cheapest_fee_ppm, cheapest_hops) = if c.peer == p.destination {
+                (ppm_of(own_hop_fee), 0.0)
+            } else {
+                match cheapest[i] {
+                    Some((h, fee)) => (ppm_of(own_hop_fee + fee), f32::from(h) / 10.0),
+                    None => (ppm_of(own_hop_fee + p.fee_budget_msat), 2.0),
+                }
+            };
+            let (hops, onward_fee, onward_capacity) = match shortest[i] {
                 Some(e) => (
                     f32::from(e.hops) / 10.0,
                     ((e.fee_msat as f32) + 1.0).ln() / 10.0,
@@ -160,6 +176,8 @@ pub fn candidates(
                 route_fee_ppm,
                 memory.rate(ctx.node, c.peer),
                 f32::from(u8::from(c.peer == p.destination)),
+                cheapest_fee_ppm,
+                cheapest_hops,
             ];
             let mut row = [0f32; FEATURES];
             row[..CANDIDATE_FEATURES.len()].copy_from_slice(&row_candidate);

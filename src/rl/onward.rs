@@ -5,10 +5,15 @@
 //! hop counts are small integers), kept per destination and extended only as far as the
 //! neighbours asked about. Fees are kept as base and proportional sums, so one search
 //! answers every amount: `fee(amount) = base_sum + ppm_sum * amount / 1e6` along the path
-//! (the path itself is chosen at a 100,000 sat reference amount).
+//! (the path itself is chosen at a 100,000 sat reference amount). Beside it, per
+//! destination and power-of-two amount class, the cheapest routes by fees over channels of
+//! at least that class ([`Onward::cheapest`]): a source router's view, which may take more
+//! hops for fewer fees.
 
 use crate::network::{GossipView, NodeId};
 use crate::routing::lru::Lru;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 const REFERENCE_MSAT: f64 = 100_000_000.0;
 const UNSEEN: u8 = u8::MAX;
@@ -163,10 +168,117 @@ impl Layers {
     }
 }
 
+/// One (destination, amount class) search for the cheapest routes: Dijkstra backward from
+/// the destination over channels of at least the class's capacity, by fees at the class's
+/// amount. Unlike [`Layers`] it may take more hops for fewer fees, as a source router would.
+/// It settles nodes only until the ones asked about are settled, and goes on from there
+/// when asked about more.
+struct Cheapest {
+    class_sat: u32,
+    hops: Vec<u8>,
+    base_msat: Vec<u32>,
+    ppm: Vec<u32>,
+    settled: Vec<bool>,
+    /// (cost in µmsat, node), cheapest first.
+    heap: BinaryHeap<(Reverse<u64>, u32)>,
+}
+
+impl Cheapest {
+    fn new(n: usize) -> Self {
+        Cheapest {
+            class_sat: 0,
+            hops: vec![UNSEEN; n],
+            base_msat: vec![0; n],
+            ppm: vec![0; n],
+            settled: vec![false; n],
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Start over toward `destination` for the class, reusing the buffers.
+    fn reset(&mut self, destination: NodeId, class_sat: u32) {
+        self.class_sat = class_sat;
+        self.hops.fill(UNSEEN);
+        self.settled.fill(false);
+        self.heap.clear();
+        if let Some(h) = self.hops.get_mut(destination.index()) {
+            *h = 0;
+            self.base_msat[destination.index()] = 0;
+            self.ppm[destination.index()] = 0;
+            self.heap.push((Reverse(0), destination.0));
+        }
+    }
+
+    /// A route's fees at the class's amount, from its base and proportional sums.
+    fn cost(&self, base_msat: u32, ppm: u32) -> f64 {
+        let reference_msat = f64::from(self.class_sat) * 1000.0;
+        f64::from(base_msat) + f64::from(ppm) * reference_msat / 1e6
+    }
+
+    /// Settle nodes until every one of `targets` is settled or nothing is left to settle.
+    fn settle(&mut self, graph: &Compact, targets: &[NodeId]) {
+        // Settling only adds: a target settled stays settled, so the scan moves forward.
+        let mut next = 0;
+        loop {
+            while next < targets.len() && self.settled.get(targets[next].index()).is_none_or(|&s| s)
+            {
+                next += 1;
+            }
+            if next == targets.len() {
+                return;
+            }
+            let Some((_, u)) = self.heap.pop() else {
+                return;
+            };
+            let ui = u as usize;
+            if self.settled[ui] {
+                continue;
+            }
+            self.settled[ui] = true;
+            if self.hops[ui] >= 20 {
+                continue;
+            }
+            let (base_u, ppm_u, hops_u) = (self.base_msat[ui], self.ppm[ui], self.hops[ui]);
+            for &(from, fee_base, fee_ppm, capacity_sat) in graph.incoming(u) {
+                let v = from as usize;
+                if self.settled[v] || capacity_sat < self.class_sat {
+                    continue;
+                }
+                let base = base_u.saturating_add(fee_base);
+                let ppm = ppm_u.saturating_add(fee_ppm);
+                let new = self.cost(base, ppm);
+                if self.hops[v] != UNSEEN && new >= self.cost(self.base_msat[v], self.ppm[v]) {
+                    continue;
+                }
+                self.base_msat[v] = base;
+                self.ppm[v] = ppm;
+                self.hops[v] = hops_u + 1;
+                self.heap.push((Reverse((new * 1000.0) as u64), from));
+            }
+        }
+    }
+
+    /// Hops and fees of `v`'s cheapest route for `amount_msat`; `None` when it has none
+    /// (call after [`Self::settle`] with `v` among the targets).
+    fn estimate(&self, v: NodeId, amount_msat: u64) -> Option<(u8, u64)> {
+        let i = v.index();
+        if !self.settled.get(i).copied().unwrap_or(false) {
+            return None;
+        }
+        let ppm_part = u128::from(amount_msat) * u128::from(self.ppm[i]) / 1_000_000;
+        Some((
+            self.hops[i],
+            u64::from(self.base_msat[i])
+                .saturating_add(u64::try_from(ppm_part).unwrap_or(u64::MAX)),
+        ))
+    }
+}
+
 pub struct Onward {
     graph: Compact,
     /// One search per destination, least recently used evicted first.
     searches: Lru<NodeId, Layers>,
+    cheapest: Lru<(NodeId, u8), Cheapest>,
     epoch: u64,
 }
 
@@ -175,6 +287,9 @@ impl Onward {
         Onward {
             graph: Compact::default(),
             searches: Lru::new(capacity),
+            // A payment's attempts share a search; a few hundred cover the payments in
+            // flight.
+            cheapest: Lru::new(capacity.div_ceil(4)),
             epoch: u64::MAX,
         }
     }
@@ -195,6 +310,7 @@ impl Onward {
     ) -> Vec<Option<Estimate>> {
         if gossip.epoch != self.epoch {
             self.searches.clear();
+            self.cheapest.clear();
             self.epoch = gossip.epoch;
             self.graph = Compact::build(gossip);
         }
@@ -219,6 +335,38 @@ impl Onward {
         peers
             .iter()
             .map(|&p| search.estimate(p, amount_msat).or(via_node))
+            .collect()
+    }
+}
+
+impl Onward {
+    /// For each peer: the hops and fees of the cheapest route from it to `destination`
+    /// over channels of at least `amount_msat`'s power-of-two class, as gossip shows them
+    /// (call after [`Self::estimates`] for the same gossip).
+    pub fn cheapest(
+        &mut self,
+        gossip: &GossipView,
+        destination: NodeId,
+        amount_msat: u64,
+        peers: &[NodeId],
+    ) -> Vec<Option<(u8, u64)>> {
+        let class = (amount_msat / 1000).max(1).ilog2().min(31) as u8;
+        let n = gossip.node_bound();
+        let search = match self.cheapest.get(&(destination, class)) {
+            Some(search) => search,
+            None => {
+                // A fresh search, or the least recently used one's buffers.
+                let search = self
+                    .cheapest
+                    .insert_with((destination, class), || Cheapest::new(n));
+                search.reset(destination, 1u32 << class);
+                search
+            }
+        };
+        search.settle(&self.graph, peers);
+        peers
+            .iter()
+            .map(|&p| search.estimate(p, amount_msat))
             .collect()
     }
 }
@@ -270,5 +418,79 @@ mod tests {
                 assert_eq!(est.map(|e| e.hops), truth(*p), "peer {p} of {node}");
             }
         }
+    }
+
+    /// The cheapest routes are the cheapest: the same fees as Bellman-Ford over the same
+    /// channels (those of at least the amount's class), and none where only smaller
+    /// channels lead on.
+    #[test]
+    fn cheapest_fees_match_bellman_ford_over_large_enough_channels() {
+        let params = GenerateParams {
+            nodes: 120,
+            channels: 300,
+            model: GraphModel::BarabasiAlbert,
+            seed: 5,
+        };
+        let (_network, gossip) = network_for_tests(&params);
+        // One cheapest search kept at a time: the second amount class evicts the first,
+        // whose buffers it then reuses.
+        let mut onward = Onward::new(4);
+        let all: Vec<NodeId> = (0..120).map(NodeId).collect();
+        let mut reached_per_amount = Vec::new();
+        for amount_msat in [20_000_000u64, 4_000_000_000] {
+            let destination = NodeId(3);
+            onward.estimates(&gossip, NodeId(0), destination, amount_msat, &[]);
+            let got = onward.cheapest(&gossip, destination, amount_msat, &all);
+            let class_sat = 1u64 << (amount_msat / 1000).ilog2();
+            let reference_msat = (class_sat * 1000) as f64;
+            // Bellman-Ford on the same per-edge costs.
+            let mut cost = vec![f64::INFINITY; 120];
+            cost[destination.index()] = 0.0;
+            for _ in 0..120 {
+                for u in 0..120u32 {
+                    for e in gossip.incoming_data(NodeId(u)) {
+                        if e.policy.disabled || e.capacity_msat / 1000 < class_sat {
+                            continue;
+                        }
+                        let c = cost[u as usize]
+                            + e.policy.fee_base_msat as f64
+                            + e.policy.fee_rate_ppm as f64 * reference_msat / 1e6;
+                        if c < cost[e.from as usize] {
+                            cost[e.from as usize] = c;
+                        }
+                    }
+                }
+            }
+            // Asked about a few nodes first and the rest later, the search answers the same.
+            let mut lazy = Onward::new(4);
+            lazy.estimates(&gossip, NodeId(0), destination, amount_msat, &[]);
+            lazy.cheapest(&gossip, destination, amount_msat, &[NodeId(5), NodeId(9)]);
+            assert_eq!(lazy.cheapest(&gossip, destination, amount_msat, &all), got);
+            let mut reached = 0;
+            for v in &all {
+                match got[v.index()] {
+                    None => assert!(cost[v.index()].is_infinite(), "{v}: missed"),
+                    Some((hops, _)) => {
+                        reached += 1;
+                        assert!(hops > 0 || *v == destination);
+                        // The estimate's fee at the class amount is the optimum.
+                        let at_class =
+                            onward.cheapest(&gossip, destination, class_sat * 1000, &[*v])[0]
+                                .unwrap()
+                                .1 as f64;
+                        assert!(
+                            (at_class - cost[v.index()]).abs() <= 1.0 + 1e-9 * cost[v.index()],
+                            "{v}: {at_class} against {}",
+                            cost[v.index()]
+                        );
+                    }
+                }
+            }
+            reached_per_amount.push(reached);
+        }
+        // The small payment reaches every node of the connected graph; the large one
+        // leaves some without a large enough way on.
+        assert_eq!(reached_per_amount[0], 120, "{reached_per_amount:?}");
+        assert!(reached_per_amount[1] < 120, "{reached_per_amount:?}");
     }
 }
