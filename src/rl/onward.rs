@@ -308,12 +308,7 @@ impl Onward {
         amount_msat: u64,
         peers: &[NodeId],
     ) -> Vec<Option<Estimate>> {
-        if gossip.epoch != self.epoch {
-            self.searches.clear();
-            self.cheapest.clear();
-            self.epoch = gossip.epoch;
-            self.graph = Compact::build(gossip);
-        }
+        self.sync(gossip);
         let search = match self.searches.get(&destination) {
             Some(search) => search,
             None => {
@@ -340,9 +335,18 @@ impl Onward {
 }
 
 impl Onward {
+    /// Drop every search made on an older gossip view, and rebuild the compact graph.
+    fn sync(&mut self, gossip: &GossipView) {
+        if gossip.epoch != self.epoch {
+            self.searches.clear();
+            self.cheapest.clear();
+            self.epoch = gossip.epoch;
+            self.graph = Compact::build(gossip);
+        }
+    }
+
     /// For each peer: the hops and fees of the cheapest route from it to `destination`
-    /// over channels of at least `amount_msat`'s power-of-two class, as gossip shows them
-    /// (call after [`Self::estimates`] for the same gossip).
+    /// over channels of at least `amount_msat`'s power-of-two class, as gossip shows them.
     pub fn cheapest(
         &mut self,
         gossip: &GossipView,
@@ -350,6 +354,7 @@ impl Onward {
         amount_msat: u64,
         peers: &[NodeId],
     ) -> Vec<Option<(u8, u64)>> {
+        self.sync(gossip);
         let class = (amount_msat / 1000).max(1).ilog2().min(31) as u8;
         let n = gossip.node_bound();
         let search = match self.cheapest.get(&(destination, class)) {
@@ -439,7 +444,6 @@ mod tests {
         let mut reached_per_amount = Vec::new();
         for amount_msat in [20_000_000u64, 4_000_000_000] {
             let destination = NodeId(3);
-            onward.estimates(&gossip, NodeId(0), destination, amount_msat, &[]);
             let got = onward.cheapest(&gossip, destination, amount_msat, &all);
             let class_sat = 1u64 << (amount_msat / 1000).ilog2();
             let reference_msat = (class_sat * 1000) as f64;
@@ -463,7 +467,6 @@ mod tests {
             }
             // Asked about a few nodes first and the rest later, the search answers the same.
             let mut lazy = Onward::new(4);
-            lazy.estimates(&gossip, NodeId(0), destination, amount_msat, &[]);
             lazy.cheapest(&gossip, destination, amount_msat, &[NodeId(5), NodeId(9)]);
             assert_eq!(lazy.cheapest(&gossip, destination, amount_msat, &all), got);
             let mut reached = 0;
