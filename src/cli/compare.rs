@@ -207,9 +207,15 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<()> {
         .into_iter()
         .flatten()
         .unzip();
-    let mut comparison = summarise(&scene.name, args.payments, args.seeds, &policies, &reports);
+    let mut comparison = summarise(
+        &scene.name,
+        args.payments,
+        args.seeds,
+        &policies,
+        &reports,
+        &delivered,
+    );
     comparison.first_seed = first_seed;
-    comparison.fees_vs_lnd_on_shared = fees_on_shared(&policies, &reports, &delivered);
     print_table(&comparison);
     print_shared_fees(&comparison.fees_vs_lnd_on_shared);
     if let Some(h) = &comparison.headroom {
@@ -228,6 +234,7 @@ pub fn summarise(
     seeds: u64,
     policies: &[PolicyChoice],
     reports: &[Report],
+    delivered: &[Vec<Delivery>],
 ) -> Comparison {
     let results = policies
         .iter()
@@ -256,7 +263,7 @@ pub fn summarise(
         seeds,
         results,
         headroom: headroom(policies, reports),
-        fees_vs_lnd_on_shared: BTreeMap::new(),
+        fees_vs_lnd_on_shared: fees_on_shared(policies, reports, delivered),
     }
 }
 
@@ -288,8 +295,8 @@ fn fees_on_shared(
                 .filter(|(_, r)| r.policy == p)
                 .filter_map(|(i, r)| {
                     let l = *lnd_runs.get(&r.seed)?;
-                    let (ratio, shared) = shared_fee_ratio(&delivered[i], &delivered[l])?;
-                    Some((ratio, crate::sim::metrics::ratio(shared, r.payments)))
+                    let (fees, shared) = shared_fee_ratio(&delivered[i], &delivered[l])?;
+                    Some((fees, ratio(shared, r.payments)))
                 })
                 .unzip();
             (!ratios.is_empty()).then(|| {

@@ -18,6 +18,12 @@ use std::collections::BinaryHeap;
 const REFERENCE_MSAT: f64 = 100_000_000.0;
 const UNSEEN: u8 = u8::MAX;
 
+/// A path's fees for `amount_msat` from its base and proportional sums.
+fn fee_msat(base_msat: u32, ppm: u32, amount_msat: u64) -> u64 {
+    let ppm_part = u128::from(amount_msat) * u128::from(ppm) / 1_000_000;
+    u64::from(base_msat).saturating_add(u64::try_from(ppm_part).unwrap_or(u64::MAX))
+}
+
 /// Incoming edges in a compact form (from, base fee, ppm, capacity in sat), grouped by
 /// target node; built once per gossip epoch so the searches stream through 16-byte
 /// records.
@@ -147,12 +153,10 @@ impl Layers {
         if h == UNSEEN || h > self.depth {
             return None;
         }
-        let ppm_part = u128::from(amount_msat) * u128::from(self.ppm[v.index()]) / 1_000_000;
         let widest = self.widest_sat[v.index()];
         Some(Estimate {
             hops: h,
-            fee_msat: u64::from(self.base_msat[v.index()])
-                .saturating_add(u64::try_from(ppm_part).unwrap_or(u64::MAX)),
+            fee_msat: fee_msat(self.base_msat[v.index()], self.ppm[v.index()], amount_msat),
             widest_sat: if widest == u32::MAX {
                 u64::MAX
             } else {
@@ -265,11 +269,9 @@ impl Cheapest {
         if !self.settled.get(i).copied().unwrap_or(false) {
             return None;
         }
-        let ppm_part = u128::from(amount_msat) * u128::from(self.ppm[i]) / 1_000_000;
         Some((
             self.hops[i],
-            u64::from(self.base_msat[i])
-                .saturating_add(u64::try_from(ppm_part).unwrap_or(u64::MAX)),
+            fee_msat(self.base_msat[i], self.ppm[i], amount_msat),
         ))
     }
 }
