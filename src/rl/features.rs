@@ -95,9 +95,8 @@ pub fn candidates(
         return Vec::new();
     }
     let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
-    // Per peer: the fewest-hop routes on (hops, fees, widest), and the cheapest route on.
+    // Per peer: the fewest-hop routes on (hops, fees, widest).
     let shortest = onward.estimates(ctx.gossip, ctx.node, p.destination, p.amount_msat, &peers);
-    let cheapest = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &peers);
     let max_capacity_msat = locals
         .iter()
         .map(|c| c.capacity_sat * 1000)
@@ -123,8 +122,13 @@ pub fn candidates(
         keep.truncate(max_candidates);
         keep.sort_unstable();
     }
+    // The cheapest route on, only for the kept candidates: each answer is exact however far
+    // the search has gone, and a hub's far peers would otherwise make it settle the graph.
+    let kept_peers: Vec<NodeId> = keep.iter().map(|&i| peers[i]).collect();
+    let cheapest = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &kept_peers);
     keep.into_iter()
-        .map(|i| {
+        .zip(cheapest)
+        .map(|(i, cheapest)| {
             let c = &locals[i];
             let policy = ctx
                 .gossip
@@ -146,7 +150,7 @@ pub fn candidates(
             let (cheapest_fee_ppm, cheapest_hops) = if c.peer == p.destination {
                 (ppm_of(own_hop_fee), 0.0)
             } else {
-                match cheapest[i] {
+                match cheapest {
                     Some((h, fee)) => (ppm_of(own_hop_fee + fee), f32::from(h) / 10.0),
                     None => (ppm_of(own_hop_fee + p.fee_budget_msat), 2.0),
                 }

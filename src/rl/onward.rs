@@ -12,8 +12,7 @@
 
 use crate::network::{GossipView, NodeId};
 use crate::routing::lru::Lru;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use crate::routing::radix_heap::RadixHeap;
 
 const REFERENCE_MSAT: f64 = 100_000_000.0;
 const UNSEEN: u8 = u8::MAX;
@@ -183,8 +182,8 @@ struct Cheapest {
     base_msat: Vec<u32>,
     ppm: Vec<u32>,
     settled: Vec<bool>,
-    /// (cost in µmsat, node), cheapest first.
-    heap: BinaryHeap<(Reverse<u64>, u32)>,
+    /// Nodes by cost in µmsat, cheapest first (the largest node first among equals).
+    heap: RadixHeap<u32>,
 }
 
 impl Cheapest {
@@ -195,7 +194,7 @@ impl Cheapest {
             base_msat: vec![0; n],
             ppm: vec![0; n],
             settled: vec![false; n],
-            heap: BinaryHeap::new(),
+            heap: RadixHeap::default(),
         }
     }
 
@@ -209,7 +208,7 @@ impl Cheapest {
             *h = 0;
             self.base_msat[destination.index()] = 0;
             self.ppm[destination.index()] = 0;
-            self.heap.push((Reverse(0), destination.0));
+            self.heap.push(0, destination.0);
         }
     }
 
@@ -257,7 +256,7 @@ impl Cheapest {
                 self.base_msat[v] = base;
                 self.ppm[v] = ppm;
                 self.hops[v] = hops_u + 1;
-                self.heap.push((Reverse((new * 1000.0) as u64), from));
+                self.heap.push((new * 1000.0) as u64, from);
             }
         }
     }

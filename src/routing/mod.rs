@@ -83,6 +83,7 @@ pub mod mission_control;
 pub mod oracle;
 pub mod per_sender;
 pub mod potential;
+pub mod radix_heap;
 pub mod search;
 pub mod settings;
 
