@@ -2,10 +2,11 @@
 //! popped key is at least the one popped before it, so an item only needs sorting by the
 //! highest bit in which its key differs from that last key. Pushing is appending to one of
 //! 64 buckets; popping empties the lowest non-empty bucket only when the items of the last
-//! key are used up, spreading its items into lower buckets. Every item moves down a few
-//! times at most, against a binary heap's ~log2(n) sift steps per pop. Among equal keys it
-//! pops the largest item first: the order of a `BinaryHeap<(Reverse(key), item)>`, so it
-//! replaces one without changing a search's results.
+//! key are used up, spreading its items into lower buckets. An item moves down at most 64
+//! times, in practice once or twice, against a binary heap's ~log2(n) sift steps per pop.
+//! Among equal keys it pops the largest item first: the order of a
+//! `BinaryHeap<(Reverse(key), item)>`, so it replaces one without changing a search's
+//! results.
 
 use std::collections::BinaryHeap;
 
