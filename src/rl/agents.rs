@@ -8,7 +8,7 @@
 //! points fixed by the simulation alone; sampling draws from one seeded stream in the
 //! engine's pending order; and the engine does not advance while an update is in progress.
 
-use super::config::{AgentsSection, PpoConfig, RewardWeights};
+use super::config::{AgentsSection, Credit, PpoConfig, RewardWeights};
 use super::features::{Candidate, NeighbourMemory, candidates, rule_choice};
 use super::normalize::RunningMeanStd;
 use super::onward::Onward;
@@ -38,6 +38,53 @@ pub struct Group {
     reward_norm: RunningMeanStd,
     successes: u64,
     resolved: u64,
+}
+
+impl Group {
+    /// The factor rewards are scaled by: one over their spread once there is enough to
+    /// estimate it, never amplifying more than tenfold.
+    fn reward_scale(&self) -> f32 {
+        if self.reward_norm.count < 64.0 {
+            1.0
+        } else {
+            (1.0 / self.reward_norm.var[0].sqrt().max(0.1)) as f32
+        }
+    }
+}
+
+/// Route credit ([`Credit::Route`]): each decision's part of an attempt's welfare.
+/// `charged_msat[j]` is the fee hop `j`'s node charged (all zero for a failed attempt, which
+/// pays none), `decided_at` the hops of one group's decisions in route order, and
+/// `terminal` the outcome less the latency. A decision's part is minus the fees charged from
+/// its hop up to the group's next decision (its own node's, and those of nodes outside the
+/// group after it), per 1,000 ppm of the amount; the last decision also gets `terminal`. So
+/// the parts sum to the welfare every decision gets under [`Credit::Decision`] (less the
+/// fees charged before the group's first decision, when the sender is not in the group).
+pub fn welfare_parts(
+    charged_msat: &[u64],
+    decided_at: &[usize],
+    amount_msat: f32,
+    fee_weight: f32,
+    terminal: f32,
+) -> Vec<f32> {
+    let fees_between = |from: usize, to: usize| -> u64 {
+        charged_msat
+            .get(from.min(charged_msat.len())..to.min(charged_msat.len()))
+            .map_or(0, |hops| hops.iter().sum())
+    };
+    decided_at
+        .iter()
+        .enumerate()
+        .map(|(k, &hop)| {
+            let until = decided_at.get(k + 1).copied().unwrap_or(charged_msat.len());
+            let fees = -fee_weight * fees_between(hop, until) as f32 / amount_msat * 1000.0;
+            if k + 1 == decided_at.len() {
+                fees + terminal
+            } else {
+                fees
+            }
+        })
+        .collect()
 }
 
 /// A decision waiting for its attempt to resolve.
@@ -342,21 +389,31 @@ impl Agents {
             let now = at_ms;
             let w = &self.rewards;
             let share = w.mode.welfare_share();
+            let started_ms = a.hops.first().map_or(now, |h| h.added_ms);
+            let route_latency_ms = now.saturating_sub(started_ms) as f32;
             // The sender's view of this attempt, the same for every agent on the route.
             let welfare = if share > 0.0 {
-                let started_ms = a.hops.first().map_or(now, |h| h.added_ms);
-                let latency_ms = now.saturating_sub(started_ms) as f32;
                 let outcome = if succeeded {
                     let fees: u64 = a.hops.iter().map(|h| h.fee_msat).sum();
                     w.success - w.fee * fees as f32 / amount * 1000.0
                 } else {
                     -w.failure
                 };
-                outcome - w.latency_per_ms * latency_ms
+                outcome - w.latency_per_ms * route_latency_ms
             } else {
                 0.0
             };
+            // Route credit's outcome: the welfare without the fees, which are each
+            // decision's own part.
+            let terminal = if succeeded { w.success } else { -w.failure }
+                - w.latency_per_ms * route_latency_ms;
+            let charged_msat: Vec<u64> = a
+                .hops
+                .iter()
+                .map(|h| if succeeded { h.fee_msat } else { 0 })
+                .collect();
             let mut trajectories: Vec<Vec<Step>> = vec![Vec::new(); self.groups.len()];
+            let mut decided_at: Vec<Vec<usize>> = vec![Vec::new(); self.groups.len()];
             for mut o in open {
                 let hop = a.hops.get(o.hop);
                 let latency_ms = match (hop, a.hops.get(o.hop + 1)) {
@@ -390,14 +447,45 @@ impl Agents {
                     }
                 }
                 trajectories[o.group].push(o.step);
+                decided_at[o.group].push(o.hop);
             }
-            for (gi, steps) in trajectories.into_iter().enumerate() {
+            for (gi, (mut steps, hops)) in trajectories.into_iter().zip(decided_at).enumerate() {
                 if steps.is_empty() || !self.training {
                     continue;
                 }
                 let g = &mut self.groups[gi];
                 g.resolved += 1;
                 g.successes += u64::from(succeeded);
+                let (gamma, lambda) = (g.learner.config.gamma, g.learner.config.gae_lambda);
+                if g.learner.config.credit == Credit::Route {
+                    // One trajectory along the route (validation ensures welfare mode).
+                    // Rewards are scaled by the spread of what each decision has to go (its
+                    // return), as one-step episodes' are by their rewards'.
+                    let parts = welfare_parts(&charged_msat, &hops, amount, w.fee, terminal);
+                    for (step, part) in steps.iter_mut().zip(parts) {
+                        step.reward = part;
+                    }
+                    let mut to_go = 0.0;
+                    let mut returns = vec![0f32; steps.len()];
+                    for (k, step) in steps.iter().enumerate().rev() {
+                        to_go += step.reward;
+                        returns[k] = to_go;
+                    }
+                    for r in &returns {
+                        g.returns.push(*r);
+                        g.reward_norm.update(&[&[*r]]);
+                    }
+                    let scale = g.reward_scale();
+                    let scaled = steps
+                        .into_iter()
+                        .map(|step| Step {
+                            reward: step.reward * scale,
+                            ..step
+                        })
+                        .collect();
+                    g.rollout.extend(gae(scaled, gamma, lambda));
+                    continue;
+                }
                 // Credit: every decision is its own (delayed, one-step) episode, rewarded with
                 // what its node gets from the payment's fate. Summing the downstream nodes'
                 // rewards into upstream returns (one trajectory per route) paid for long
@@ -406,23 +494,12 @@ impl Agents {
                 for step in steps {
                     g.returns.push(step.reward);
                     g.reward_norm.update(&[&[step.reward]]);
-                    // Scale by the rewards' spread once there is enough to estimate it,
-                    // never amplifying more than tenfold.
-                    let std = g.reward_norm.var[0].sqrt().max(0.1);
-                    let scale = if g.reward_norm.count < 64.0 {
-                        1.0
-                    } else {
-                        (1.0 / std) as f32
-                    };
+                    let scale = g.reward_scale();
                     let scaled = Step {
                         reward: step.reward * scale,
                         ..step
                     };
-                    g.rollout.extend(gae(
-                        vec![scaled],
-                        g.learner.config.gamma,
-                        g.learner.config.gae_lambda,
-                    ));
+                    g.rollout.extend(gae(vec![scaled], gamma, lambda));
                 }
             }
         }
@@ -569,5 +646,36 @@ impl Agents {
                 .map_err(|e| e.to_string())?;
         }
         Ok(planned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::welfare_parts;
+
+    #[test]
+    fn route_credit_parts_are_each_decisions_fees_and_sum_to_the_welfare() {
+        // Hops 0..4 charge 0 (the sender), 300, 100 and 600 msat on 1,000,000 msat: 300,
+        // 100 and 600 ppm, so 0.3, 0.1 and 0.6 at fee weight 1.
+        let charged = [0, 300, 100, 600];
+        let amount = 1_000_000.0;
+        let every = welfare_parts(&charged, &[0, 1, 2, 3], amount, 1.0, 1.0);
+        let expected = [0.0, -0.3, -0.1, 1.0 - 0.6];
+        for (got, want) in every.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-6, "{every:?}");
+        }
+        let welfare = 1.0 - 1.0 * (300.0 + 100.0 + 600.0) / amount * 1000.0;
+        assert!((every.iter().sum::<f32>() - welfare).abs() < 1e-6);
+
+        // Hop 2's node is outside the group: its fee is the cost of the decision before it.
+        let some = welfare_parts(&charged, &[0, 1, 3], amount, 2.0, -0.5);
+        let expected = [0.0, -2.0 * 0.4, -2.0 * 0.6 - 0.5];
+        for (got, want) in some.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-6, "{some:?}");
+        }
+
+        // A failed attempt charges nothing: the last decision takes the whole outcome.
+        let failed = welfare_parts(&[0; 4], &[0, 1], amount, 1.0, -1.0);
+        assert_eq!(failed, vec![0.0, -1.0]);
     }
 }

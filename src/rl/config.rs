@@ -43,6 +43,34 @@ pub struct PpoConfig {
     /// shapes the second half. 0 (the default) trains on PPO's loss alone.
     #[serde(skip_serializing_if = "is_zero")]
     pub imitation_coef: f32,
+    /// How an attempt's outcome is credited to the decisions along its route (see
+    /// [`Credit`]).
+    #[serde(skip_serializing_if = "Credit::is_default")]
+    pub credit: Credit,
+}
+
+/// How a payment attempt's outcome reaches the decisions that made it.
+///
+/// - **`Decision`** (the default): every decision is its own delayed one-step episode,
+///   rewarded with the whole outcome its node gets, so its advantage is `r - V(s)`.
+/// - **`Route`**: the decisions along one attempt form one trajectory, and GAE
+///   (`gamma`, `gae_lambda`) runs along it. Each decision is rewarded with its own part
+///   of the sender's welfare, the fee its node charges (as a cost) and, at the last
+///   decision, the outcome and latency, so the parts sum to the attempt's welfare. A
+///   decision's advantage is then mostly how much its choice changed the critic's value of
+///   the payment, `r + gamma * V(s') - V(s)`, not the fate of choices made downstream.
+///   Needs `rewards.mode: Welfare`: summing profits along a route pays for long routes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Credit {
+    #[default]
+    Decision,
+    Route,
+}
+
+impl Credit {
+    fn is_default(&self) -> bool {
+        *self == Credit::Decision
+    }
 }
 
 fn is_zero(x: &f32) -> bool {
@@ -68,6 +96,7 @@ impl Default for PpoConfig {
             target_kl: None,
             max_candidates: 32,
             imitation_coef: 0.0,
+            credit: Credit::Decision,
         }
     }
 }
@@ -216,6 +245,11 @@ impl AgentsSection {
             if !coefficients_ok {
                 return Err(format!(
                     "{at}: max_grad_norm and clip_coef must be > 0, gae_lambda in 0..=1, ent_coef, vf_coef and imitation_coef >= 0"
+                ));
+            }
+            if p.credit == Credit::Route && self.rewards.mode != RewardMode::Welfare {
+                return Err(format!(
+                    "{at}: credit: Route needs agents.rewards.mode: Welfare (route credit sums rewards along the route, and summed profits pay for long routes)"
                 ));
             }
             if !(p.learning_rate.is_finite()

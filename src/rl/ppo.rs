@@ -10,9 +10,10 @@
 //! - invalid candidates are never in a row at all, and padding is masked with a finite
 //!   -1e8 in both rollout and update.
 //!
-//! Credit assignment (see `agents`): every decision is its own delayed one-step episode,
-//! so GAE reduces to `A = r - V(s)`; `gae` still handles multi-step trajectories and
-//! `gamma`/`gae_lambda` apply if a caller passes them.
+//! Credit assignment (see `agents` and `config::Credit`): by default every decision is its
+//! own delayed one-step episode, so GAE reduces to `A = r - V(s)`; with route credit the
+//! decisions along an attempt are one trajectory, each rewarded with its own part of the
+//! welfare, and `gamma`/`gae_lambda` apply along it.
 //!
 //! An update is split into minibatch steps ([`Update::step`]) so that the lab can spread it
 //! over frames; headless runs call it in a loop.
