@@ -315,7 +315,11 @@ fn small_jamming_scene() -> Scene {
         groups: vec![AgentGroup {
             name: "routers".into(),
             nodes: (0..scene.nodes.len() as u32).collect(),
-            ppo: PpoConfig::default(),
+            // As the headroom scenes ship: the outcome credited along the route.
+            ppo: PpoConfig {
+                credit: lnlab::Credit::Route,
+                ..PpoConfig::default()
+            },
             checkpoint: None,
         }],
         rewards: lnlab::RewardWeights {
@@ -379,10 +383,12 @@ fn trained_agents_close_headroom_that_random_routing_does_not() {
         closed(ppo),
         closed(random)
     );
+    eprintln!("{figures}");
     assert!(
         headroom >= 0.05,
         "the scene leaves routing too little: {figures}"
     );
-    assert!(closed(ppo) >= 0.2, "{figures}");
+    // Route credit closes 0.50 here.
+    assert!(closed(ppo) >= 0.35, "{figures}");
     assert!(closed(random) < 0.0, "{figures}");
 }
