@@ -307,7 +307,10 @@ mod tests {
         // Route credit sums rewards along the route: only for the welfare reward.
         let route = classroom().replace("rollout_steps: 256", "rollout_steps: 256, credit: Route");
         let e = error(&route);
-        assert!(e.contains("credit: Route needs agents.rewards.mode: Welfare"), "{e}");
+        assert!(
+            e.contains("credit: Route needs agents.rewards.mode: Welfare"),
+            "{e}"
+        );
         parse(
             &route.replace("rewards: (fee: 1.0", "rewards: (mode: Welfare, fee: 1.0"),
             Path::new("s.ron"),
