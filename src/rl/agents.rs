@@ -60,7 +60,7 @@ impl Group {
 /// group after it), per 1,000 ppm of the amount; the last decision also gets `terminal`. So
 /// the parts sum to the welfare every decision gets under [`Credit::Decision`] (less the
 /// fees charged before the group's first decision, when the sender is not in the group).
-pub fn welfare_parts(
+fn welfare_parts(
     charged_msat: &[u64],
     decided_at: &[usize],
     amount_msat: f32,
@@ -403,15 +403,6 @@ impl Agents {
             } else {
                 0.0
             };
-            // Route credit's outcome: the welfare without the fees, which are each
-            // decision's own part.
-            let terminal = if succeeded { w.success } else { -w.failure }
-                - w.latency_per_ms * route_latency_ms;
-            let charged_msat: Vec<u64> = a
-                .hops
-                .iter()
-                .map(|h| if succeeded { h.fee_msat } else { 0 })
-                .collect();
             let mut trajectories: Vec<Vec<Step>> = vec![Vec::new(); self.groups.len()];
             let mut decided_at: Vec<Vec<usize>> = vec![Vec::new(); self.groups.len()];
             for mut o in open {
@@ -461,6 +452,14 @@ impl Agents {
                     // One trajectory along the route (validation ensures welfare mode).
                     // Rewards are scaled by the spread of what each decision has to go (its
                     // return), as one-step episodes' are by their rewards'.
+                    // The outcome without the fees, which are each decision's own part.
+                    let terminal = if succeeded { w.success } else { -w.failure }
+                        - w.latency_per_ms * route_latency_ms;
+                    let charged_msat: Vec<u64> = a
+                        .hops
+                        .iter()
+                        .map(|h| if succeeded { h.fee_msat } else { 0 })
+                        .collect();
                     let parts = welfare_parts(&charged_msat, &hops, amount, w.fee, terminal);
                     for (step, part) in steps.iter_mut().zip(parts) {
                         step.reward = part;

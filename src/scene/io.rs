@@ -63,19 +63,21 @@ pub fn parse(text: &str, path: &Path) -> Result<Scene, SceneError> {
 
 /// Where in the text a validation message points: `nodes[3] ...` is the fourth `alias:`
 /// after `nodes:`, `channels[i]` the i-th `scid:` after `channels:`, `timeline[i]` the i-th
-/// `at_ms:`, `routing.max_hops` the `max_hops:` after `routing:`. Returns 1-based line and
+/// `at_ms:`, `agents.groups[i]` the i-th group's `name:`, `routing.max_hops` the `max_hops:`
+/// after `routing:`. Returns 1-based line and
 /// column, or `None` when the text does not show the spot (e.g. a default value).
 fn locate(text: &str, message: &str) -> Option<(usize, usize)> {
     let path = message.split([':', ' ']).next()?;
     let (section, index, key) = if let Some((name, rest)) = path.split_once('[') {
         let index: usize = rest.split(']').next()?.parse().ok()?;
-        let key = match name {
-            "nodes" => "alias:",
-            "channels" => "scid:",
-            "timeline" => "at_ms:",
+        let (section, key) = match name {
+            "nodes" => ("nodes", "alias:"),
+            "channels" => ("channels", "scid:"),
+            "timeline" => ("timeline", "at_ms:"),
+            "agents.groups" => ("agents", "name:"),
             _ => return None,
         };
-        (name, index, key)
+        (section, index, key)
     } else if let Some((name, field)) = path.split_once('.') {
         (name, 0, field.split(['.', '[']).next()?)
     } else {
@@ -311,6 +313,12 @@ mod tests {
             e.contains("credit: Route needs agents.rewards.mode: Welfare"),
             "{e}"
         );
+        let line = route
+            .lines()
+            .position(|l| l.contains("name: \"hubs\""))
+            .unwrap()
+            + 1;
+        assert!(e.starts_with(&format!("s.ron:{line}:")), "{e}");
         parse(
             &route.replace("rewards: (fee: 1.0", "rewards: (mode: Welfare, fee: 1.0"),
             Path::new("s.ron"),
