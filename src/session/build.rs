@@ -114,7 +114,8 @@ impl Session {
     }
 }
 
-/// One group holding every node, frozen (the `ppo:PATH` policy).
+/// One group holding every node, frozen (the `ppo:PATH` policy). Its `PpoConfig` is
+/// replaced by the checkpoint's own when the policy loads (`agents_for`).
 fn everywhere(scene: &Scene) -> AgentsSection {
     AgentsSection {
         groups: vec![AgentGroup {
@@ -140,19 +141,29 @@ fn agents_for(
         Some(PolicyChoice::Ppo(path)) => Some(path.clone()),
         _ => None,
     };
+    let mut section = section.clone();
     let mut policies = Vec::new();
-    for (i, g) in section.groups.iter().enumerate() {
+    for (i, g) in section.groups.iter_mut().enumerate() {
         let path = everywhere
             .clone()
             .or_else(|| options.resume.clone())
             .or_else(|| g.checkpoint.as_ref().map(|c| scene_dir.join(c)));
         let policy = match path {
-            Some(p) => Policy::load(&p, options.seed).map_err(|e| e.to_string())?.0,
+            Some(p) => {
+                let (policy, sidecar) =
+                    Policy::load(&p, options.seed).map_err(|e| e.to_string())?;
+                // A `ppo:` checkpoint picks its candidates as it was trained to (its
+                // `max_candidates`), not as the defaults would.
+                if everywhere.is_some() {
+                    g.ppo = sidecar.ppo;
+                }
+                policy
+            }
             None => Policy::new(options.seed.wrapping_add(i as u64)),
         };
         policies.push(policy);
     }
-    let mut agents = Agents::new(engine, section, policies, options.seed);
+    let mut agents = Agents::new(engine, &section, policies, options.seed);
     if let Some(learning) = options.learning {
         agents.training = learning;
     }

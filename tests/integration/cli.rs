@@ -565,3 +565,36 @@ fn train_save_scene_writes_a_scene_that_opens_the_trained_agents_frozen() {
     let out = lnlab(&["run", saved.to_str().unwrap(), "--payments", "50"]);
     assert_ok(&out);
 }
+
+/// A `ppo:` checkpoint routes with the candidate settings it was trained with (its
+/// sidecar's `PpoConfig`), not the defaults: here at most one candidate per decision.
+#[test]
+fn a_ppo_checkpoint_decides_with_its_own_candidate_settings() {
+    let ckpt = tmp("one-candidate.safetensors");
+    let config = lnlab::PpoConfig {
+        max_candidates: 1,
+        ..Default::default()
+    };
+    lnlab::Policy::new(3)
+        .save(&ckpt, &config, 0, "classroom")
+        .unwrap();
+    let scene = lnlab::load_scene(Path::new("scenes/classroom.ron")).unwrap();
+    let options = lnlab::SessionOptions {
+        policy: Some(lnlab::PolicyChoice::Ppo(ckpt.clone())),
+        ..lnlab::SessionOptions::new(1, Some(10))
+    };
+    let session = lnlab::Session::from_scene(&scene, Path::new("scenes"), &options).unwrap();
+    let agents = session.agents().unwrap();
+    assert_eq!(agents.groups[0].learner.config, config);
+    let hub = lnlab::NodeId(4);
+    let candidates = session
+        .view()
+        .explain(
+            &mut lnlab::Onward::new(4),
+            hub,
+            lnlab::NodeId(9),
+            20_000_000,
+        )
+        .unwrap();
+    assert_eq!(candidates.len(), 1, "{candidates:?}");
+}
