@@ -9,7 +9,7 @@
 use super::LabSet;
 use super::arena::Arenas;
 use super::feed::Tally;
-use super::state::{Lab, LabCommand};
+use super::state::{Lab, LabCommand, Marker};
 use super::theme;
 use crate::ecs::sim::{SimDriver, SimStatus};
 use crate::session::SessionView;
@@ -441,6 +441,34 @@ fn charts_row(ui: &mut egui::Ui, plots: &mut Plots, lab: &Lab, visible: &[Chart]
     });
 }
 
+/// Marker lines a chart draws at most across its width, about.
+const MARKER_GROUPS: f64 = 12.0;
+/// Marker lines a chart labels at most.
+const MARKER_LABELS: usize = 6;
+
+/// Markers as drawn: (sim seconds, label). A marker within `gap_s` of the first of the
+/// group before it joins that group, whose label then counts the others. A scripted attack
+/// has hundreds of timeline entries, whose lines would otherwise bury the chart.
+fn marker_groups(markers: &[Marker], gap_s: f64) -> Vec<(f64, String)> {
+    let mut sorted: Vec<&Marker> = markers.iter().collect();
+    sorted.sort_by_key(|m| m.at_ms);
+    let mut groups: Vec<(f64, &str, usize)> = Vec::new();
+    for m in sorted {
+        let x = m.at_ms as f64 / 1000.0;
+        match groups.last_mut() {
+            Some((start, _, n)) if x - *start < gap_s => *n += 1,
+            _ => groups.push((x, &m.label, 1)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(x, label, n)| match n {
+            1 => (x, label.to_owned()),
+            _ => (x, format!("{label} (+{} more)", n - 1)),
+        })
+        .collect()
+}
+
 /// One chart, its lines and the injected-event markers.
 pub fn chart_ui(
     ui: &mut egui::Ui,
@@ -489,14 +517,63 @@ pub fn chart_ui(
                 0.0
             };
             let marker = theme::egui(theme::CONGESTION);
-            for m in &lab.markers {
-                let x = m.at_ms as f64 / 1000.0;
+            let right_s = plots
+                .series
+                .iter()
+                .filter(|((c, _), _)| *c == chart)
+                .flat_map(|(_, points)| points.iter().map(|p| p[0]))
+                .chain(lab.markers.iter().map(|m| m.at_ms as f64 / 1000.0))
+                .fold(0.0, f64::max);
+            let groups = marker_groups(&lab.markers, right_s / MARKER_GROUPS);
+            // Labels only where they have room; the log names every entry.
+            let labelled = groups.len() <= MARKER_LABELS;
+            for (x, label) in groups {
                 p.vline(VLine::new("", x).color(marker));
-                p.text(
-                    Text::new("", PlotPoint::new(x, top), m.label.clone())
-                        .color(marker)
-                        .anchor(egui::Align2::LEFT_TOP),
-                );
+                if labelled {
+                    p.text(
+                        Text::new("", PlotPoint::new(x, top), label)
+                            .color(marker)
+                            .anchor(egui::Align2::LEFT_TOP),
+                    );
+                }
             }
         });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn marker(at_ms: u64, label: &str) -> Marker {
+        Marker {
+            at_ms,
+            label: label.into(),
+        }
+    }
+
+    /// A burst of timeline entries draws as one line counting the rest, apart markers
+    /// keep their own lines, and the order they were recorded in does not matter.
+    #[test]
+    fn markers_close_together_share_one_line() {
+        let markers = [
+            marker(10_000, "jam a"),
+            marker(12_000, "jam b"),
+            marker(11_000, "jam c"),
+            marker(60_000, "fee change"),
+            marker(61_500, "jam d"),
+            marker(200_000, "offline"),
+        ];
+        assert_eq!(
+            marker_groups(&markers, 5.0),
+            [
+                (10.0, "jam a (+2 more)".to_owned()),
+                (60.0, "fee change (+1 more)".to_owned()),
+                (200.0, "offline".to_owned()),
+            ]
+        );
+        let apart = marker_groups(&markers, 0.5);
+        assert_eq!(apart.len(), markers.len());
+        assert!(apart.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(marker_groups(&[], 5.0).is_empty());
+    }
 }

@@ -190,7 +190,11 @@ pub(super) fn controls(
         .default_open(!lab.arenas.is_empty())
         .show(ui, |ui| {
             if state.arena_list.is_empty() {
-                state.arena_list = if lab.scene.agents.is_some() {
+                state.arena_list = if !lab.arenas.is_empty() {
+                    // The arenas open now (from `--arena` or a lesson), as they are spelt.
+                    let lanes: Vec<String> = lab.arenas.iter().map(ToString::to_string).collect();
+                    lanes.join(",")
+                } else if lab.scene.agents.is_some() {
                     "scene,lnd".into()
                 } else {
                     "lnd,cheapest".into()
