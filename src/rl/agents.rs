@@ -449,10 +449,11 @@ impl Agents {
                 g.successes += u64::from(succeeded);
                 let (gamma, lambda) = (g.learner.config.gamma, g.learner.config.gae_lambda);
                 if g.learner.config.credit == Credit::Route {
-                    // One trajectory along the route (validation ensures welfare mode).
-                    // Rewards are scaled by the spread of what each decision has to go (its
-                    // return), as one-step episodes' are by their rewards'.
-                    // The outcome without the fees, which are each decision's own part.
+                    // One trajectory along the route (validation ensures welfare mode):
+                    // each decision's part is the fees its hops charge, and the last one's
+                    // also the outcome less the latency (`terminal`). Rewards are scaled by
+                    // the spread of what each decision has to go (its return), as one-step
+                    // episodes' are by their rewards'.
                     let terminal = if succeeded { w.success } else { -w.failure }
                         - w.latency_per_ms * route_latency_ms;
                     let charged_msat: Vec<u64> = a

@@ -517,11 +517,11 @@ pub fn chart_ui(
                 0.0
             };
             let marker = theme::egui(theme::CONGESTION);
+            // Every chart groups alike (their x axes are linked): over the whole run's span.
             let right_s = plots
                 .series
-                .iter()
-                .filter(|((c, _), _)| *c == chart)
-                .flat_map(|(_, points)| points.iter().map(|p| p[0]))
+                .values()
+                .flat_map(|points| points.iter().map(|p| p[0]))
                 .chain(lab.markers.iter().map(|m| m.at_ms as f64 / 1000.0))
                 .fold(0.0, f64::max);
             let groups = marker_groups(&lab.markers, right_s / MARKER_GROUPS);
