@@ -100,7 +100,9 @@ pub use sim::workload::{AmountModel, EndpointModel, PaymentRequest, Workload};
 
 /// PPO agents and their checkpoints.
 pub use rl::agents::{Agents, Explained, MetricsRow, PaymentWindow};
-pub use rl::config::{AgentGroup, AgentsSection, Credit, PpoConfig, RewardMode, RewardWeights};
+pub use rl::config::{
+    AgentGroup, AgentsSection, Credit, FeeBudget, PpoConfig, RewardMode, RewardWeights,
+};
 pub use rl::net::parameters as policy_parameters;
 pub use rl::onward::Onward;
 pub use rl::policy::{CheckpointError, Policy, Sidecar, sidecar_path};

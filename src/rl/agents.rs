@@ -8,7 +8,7 @@
 //! points fixed by the simulation alone; sampling draws from one seeded stream in the
 //! engine's pending order; and the engine does not advance while an update is in progress.
 
-use super::config::{AgentsSection, Credit, PpoConfig, RewardWeights};
+use super::config::{AgentsSection, Credit, FeeBudget, PpoConfig, RewardWeights};
 use super::features::{Candidate, NeighbourMemory, candidates, rule_choice};
 use super::normalize::RunningMeanStd;
 use super::onward::Onward;
@@ -271,6 +271,26 @@ impl Agents {
                 answers.push((p.attempt, Decision::Fail(FailureReason::NoRoute)));
                 continue;
             };
+            let fee_budget = self.groups[group].learner.config.fee_budget;
+            if fee_budget != FeeBudget::Limit
+                && let Some(a) = engine.attempt(p.attempt)
+                && a.nodes.len() == 1
+            {
+                // The sender sets this attempt's budget before its first hop.
+                let payment = &engine.payments()[a.payment.index()];
+                let (destination, amount_msat) = (payment.request.receiver, a.amount_msat);
+                let attempt = payment.attempts;
+                let cheapest_msat =
+                    self.onward
+                        .cheapest(engine.gossip(), destination, amount_msat, &[p.node])[0]
+                        .map(|(_, fee_msat)| fee_msat);
+                let floor_msat = engine.routing_settings().fee_limit_floor_msat;
+                if let Some(budget_msat) =
+                    fee_budget.attempt_budget_msat(cheapest_msat, floor_msat, attempt)
+                {
+                    engine.tighten_fee_budget(p.attempt, budget_msat);
+                }
+            }
             let ctx = engine.decision_context(p);
             let max = self.groups[group].learner.config.max_candidates;
             // This node's channels that its failed attempts of this payment took.
@@ -284,7 +304,14 @@ impl Agents {
                         .collect()
                 })
                 .unwrap_or_default();
-            let cands = candidates(&ctx, &mut self.onward, &self.memory, max, &tried);
+            let cands = candidates(
+                &ctx,
+                &mut self.onward,
+                &self.memory,
+                max,
+                &tried,
+                fee_budget != FeeBudget::Limit,
+            );
             if cands.is_empty() {
                 let reason = if ctx.payment.route_nodes.len() == 1 {
                     FailureReason::NoRoute
@@ -589,8 +616,16 @@ impl Agents {
         let group = self.group_of(node)?;
         let route = [node];
         let ctx = engine.probe_context(node, destination, amount_msat, &route);
-        let max = self.groups[group].learner.config.max_candidates;
-        let cands = candidates(&ctx, onward, &self.memory, max, &[]);
+        let config = &self.groups[group].learner.config;
+        let within_budget = config.fee_budget != FeeBudget::Limit;
+        let cands = candidates(
+            &ctx,
+            onward,
+            &self.memory,
+            config.max_candidates,
+            &[],
+            within_budget,
+        );
         if cands.is_empty() {
             return Some(Vec::new());
         }

@@ -47,6 +47,55 @@ pub struct PpoConfig {
     /// [`Credit`]).
     #[serde(skip_serializing_if = "Credit::is_default")]
     pub credit: Credit,
+    /// How much an agent sender lets each attempt of its payments spend on fees (see
+    /// [`FeeBudget`]).
+    #[serde(skip_serializing_if = "FeeBudget::is_default")]
+    pub fee_budget: FeeBudget,
+}
+
+/// How an agent sender budgets the fees of each attempt of a payment. An attempt routed
+/// hop by hop carries its budget in the HTLC, each node taking its fee out of it, so the
+/// budget bounds the route's fees and is locked, with the amount, on every hop.
+///
+/// - **`Limit`** (the default): every attempt may spend up to the payment's fee limit
+///   (`routing.fee_limit_ppm`, 5% by default), as a source router's search is bounded.
+/// - **`Escalate(factor)`**: the first attempt may spend twice the fees of the cheapest
+///   route gossip shows from the sender (over channels of at least the amount's class),
+///   plus the limit's floor (`routing.fee_limit_floor_msat`); each retry `factor` times
+///   the one before, never past the limit. This is how trampoline wallets budget: cheap
+///   routes are tried first, and dear ones only once the cheap ones have failed. A
+///   forwarding agent then only considers channels whose fee the HTLC can still pay.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum FeeBudget {
+    #[default]
+    Limit,
+    Escalate(f64),
+}
+
+impl FeeBudget {
+    fn is_default(&self) -> bool {
+        *self == FeeBudget::Limit
+    }
+
+    /// The budget of attempt `attempt` (1 for the first) of a payment whose cheapest route
+    /// gossip shows charges `cheapest_msat` (`None`: no such route), with the fee limit's
+    /// floor `floor_msat`; `None` under `Limit`. The caller keeps it within the limit.
+    pub fn attempt_budget_msat(
+        self,
+        cheapest_msat: Option<u64>,
+        floor_msat: u64,
+        attempt: u32,
+    ) -> Option<u64> {
+        let FeeBudget::Escalate(factor) = self else {
+            return None;
+        };
+        // Without a route in view, the limit: whatever the attempt finds may cost.
+        let cheapest_msat = cheapest_msat?;
+        let first = 2.0 * cheapest_msat as f64 + floor_msat as f64;
+        let budget = first * factor.powi(attempt.saturating_sub(1).min(64) as i32);
+        // `as` saturates: a budget past u64's range is no budget at all.
+        Some(budget as u64)
+    }
 }
 
 /// How a payment attempt's outcome reaches the decisions that made it.
@@ -97,6 +146,7 @@ impl Default for PpoConfig {
             max_candidates: 32,
             imitation_coef: 0.0,
             credit: Credit::Decision,
+            fee_budget: FeeBudget::Limit,
         }
     }
 }
@@ -245,6 +295,13 @@ impl AgentsSection {
             if !coefficients_ok {
                 return Err(format!(
                     "{at}: max_grad_norm and clip_coef must be > 0, gae_lambda in 0..=1, ent_coef, vf_coef and imitation_coef >= 0"
+                ));
+            }
+            if let FeeBudget::Escalate(factor) = p.fee_budget
+                && !(factor.is_finite() && factor >= 1.0)
+            {
+                return Err(format!(
+                    "{at}: fee_budget: Escalate(factor) needs a finite factor of at least 1, got {factor}"
                 ));
             }
             if p.credit == Credit::Route && self.rewards.mode != RewardMode::Welfare {

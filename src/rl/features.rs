@@ -77,19 +77,31 @@ impl NeighbourMemory {
 /// disabled, short of balance for the amount, slots full, outside the HTLC limits, or
 /// leading back into the route — are masked out by not being candidates at all. So are the
 /// channels in `tried` (this node's failed attempts of this payment), unless nothing else
-/// is left.
+/// is left, and, with `fees_within_budget`, a forwarding node's channels whose own fee is
+/// more than the HTLC's fee budget has left (see [`crate::rl::config::FeeBudget`]).
 pub fn candidates(
     ctx: &DecisionContext,
     onward: &mut Onward,
     memory: &NeighbourMemory,
     max_candidates: usize,
     tried: &[ChannelId],
+    fees_within_budget: bool,
 ) -> Vec<Candidate> {
     let p = &ctx.payment;
     let amount = p.amount_msat + p.fee_budget_msat;
     let mut locals = ctx.local.usable_channels(amount, p.route_nodes);
     if locals.iter().any(|c| !tried.contains(&c.channel)) {
         locals.retain(|c| !tried.contains(&c.channel));
+    }
+    if fees_within_budget && p.route_nodes.len() > 1 {
+        // A forwarding node knows its own fee and what the HTLC leaves for fees: a
+        // channel whose fee the budget cannot pay would fail at once.
+        let network = ctx.local.truth();
+        locals.retain(|c| {
+            network.channel(c.channel).is_some_and(|ch| {
+                ch.side(c.direction).policy.fee_msat(p.amount_msat) <= p.fee_budget_msat
+            })
+        });
     }
     if locals.is_empty() {
         return Vec::new();

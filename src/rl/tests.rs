@@ -215,3 +215,53 @@ fn the_imitation_term_pulls_toward_the_rules_choice() {
         "mean log-probability of the rule's picks: {imitating} with the term, {plain} without"
     );
 }
+
+#[test]
+fn an_escalating_fee_budget_starts_near_the_cheapest_route_and_grows_by_its_factor() {
+    use super::config::FeeBudget;
+    let (cheapest_msat, floor_msat) = (1_000, 10_000);
+    assert_eq!(
+        FeeBudget::Limit.attempt_budget_msat(Some(cheapest_msat), floor_msat, 1),
+        None
+    );
+    let four = FeeBudget::Escalate(4.0);
+    let budgets: Vec<_> = (1..=3)
+        .map(|attempt| four.attempt_budget_msat(Some(cheapest_msat), floor_msat, attempt))
+        .collect();
+    // Twice the cheapest route and the floor, then four times that at each retry.
+    assert_eq!(budgets, [Some(12_000), Some(48_000), Some(192_000)]);
+    // With no route in view the attempt keeps the payment's limit.
+    assert_eq!(four.attempt_budget_msat(None, floor_msat, 1), None);
+    // Far retries saturate instead of wrapping round.
+    assert_eq!(
+        four.attempt_budget_msat(Some(u64::MAX / 2), floor_msat, 40),
+        Some(u64::MAX)
+    );
+}
+
+#[test]
+fn a_fee_budget_factor_below_one_or_not_finite_is_refused() {
+    use super::config::{AgentGroup, AgentsSection, FeeBudget};
+    let section = |factor: f64| AgentsSection {
+        groups: vec![AgentGroup {
+            name: "senders".into(),
+            nodes: vec![0, 1],
+            ppo: PpoConfig {
+                fee_budget: FeeBudget::Escalate(factor),
+                ..PpoConfig::default()
+            },
+            checkpoint: None,
+        }],
+        rewards: Default::default(),
+        continual: false,
+    };
+    assert!(section(1.0).validate(2).is_ok());
+    assert!(section(4.0).validate(2).is_ok());
+    for bad in [0.5, f64::NAN, f64::INFINITY] {
+        let err = section(bad).validate(2).unwrap_err();
+        assert!(
+            err.contains("agents.groups[0] (senders)") && err.contains("Escalate"),
+            "{err}"
+        );
+    }
+}

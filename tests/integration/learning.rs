@@ -392,3 +392,101 @@ fn trained_agents_close_headroom_that_random_routing_does_not() {
     assert!(closed(ppo) >= 0.35, "{figures}");
     assert!(closed(random) < 0.0, "{figures}");
 }
+
+/// `FeeBudget::Escalate`: a sender's first attempts may spend only a little more than the
+/// cheapest route gossip shows (s - a - b - d, free, but a's channel to b is jammed), so
+/// the dear way round through c (3,000 ppm) waits until the budget has grown enough to
+/// pay it, and c never offers an HTLC the budget cannot pay. With the payment's whole fee
+/// limit, the first attempt takes it. Every node is an agent (a fresh, frozen policy).
+#[test]
+fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_failed() {
+    use lnlab::{AttemptId, FailureReason, FeeBudget, PaymentRequest, PaymentStatus};
+    const D: u32 = 4;
+    let mut scene = crate::support::line(5);
+    scene.nodes[D as usize].role = Role::Merchant;
+    // Only the payment the test starts, with a wallet's retries.
+    scene.workload.rate_per_s = 1e-9;
+    scene.routing.max_attempts = 10;
+    let channel = |i: u32, a: u32, b: u32, fee_ppm_a: u64| SceneChannel {
+        scid: crate::support::scid(i),
+        node1: a,
+        node2: b,
+        capacity_sat: 200_000_000,
+        node1_balance_msat: Some(100_000_000_000),
+        node1_policy: Some(policy(0, fee_ppm_a, 40)),
+        node2_policy: Some(policy(0, 0, 40)),
+    };
+    scene.channels = vec![
+        channel(0, 0, 1, 0),
+        channel(1, 1, 2, 0),
+        channel(2, 1, 3, 0),
+        channel(3, 2, D, 0),
+        channel(4, 3, D, 3_000),
+    ];
+    let amount_msat = 50_000_000;
+    let dear_fee_msat = amount_msat * 3_000 / 1_000_000;
+    let run = |fee_budget: FeeBudget| {
+        let mut scene = scene.clone();
+        scene.agents = Some(AgentsSection {
+            groups: vec![AgentGroup {
+                name: "all".into(),
+                nodes: (0..5).collect(),
+                ppo: PpoConfig {
+                    fee_budget,
+                    ..PpoConfig::default()
+                },
+                checkpoint: None,
+            }],
+            rewards: Default::default(),
+            continual: false,
+        });
+        let mut t = session(
+            &scene,
+            &SessionOptions {
+                learning: Some(false),
+                ..options(1)
+            },
+        );
+        t.apply(Command::JamChannel {
+            scid: crate::support::scid(1),
+            direction: Some(Direction::Forward),
+            duration_ms: 3_600_000,
+        })
+        .unwrap();
+        let id = t.start_payment(PaymentRequest {
+            sender: NodeId(0),
+            receiver: NodeId(D),
+            amount_msat,
+        });
+        t.run_to_completion(|_| {});
+        let p = &t.engine().payments()[id.index()];
+        let PaymentStatus::Succeeded { fees_msat, .. } = p.status else {
+            panic!("{fee_budget:?}: {:?}", p.status);
+        };
+        let a = t.engine().attempt(p.last_attempt.unwrap()).unwrap();
+        let route: Vec<u32> = a.nodes.iter().map(|n| n.0).collect();
+        // The only payment: its attempts are the session's first ones.
+        let failures: Vec<FailureReason> = (0..p.attempts)
+            .filter_map(|i| t.engine().attempt(AttemptId(i))?.failure.map(|(_, r)| r))
+            .collect();
+        (p.attempts, fees_msat, route, failures)
+    };
+    // The whole limit: the first attempt goes round through c.
+    assert_eq!(
+        run(FeeBudget::Limit),
+        (1, dear_fee_msat, vec![0, 1, 3, D], vec![])
+    );
+    // Budgets of 10, 40 and then 160 sat (the floor, escalated four times per retry): the
+    // first two cannot pay c's 150 sat, so c fails them back with no channel left for
+    // them, rather than offering an HTLC that would fail on its fee.
+    let floor_msat = RoutingSettings::default().fee_limit_floor_msat;
+    assert_eq!(
+        floor_msat, 10_000,
+        "the budgets above assume the default floor"
+    );
+    let no_way = FailureReason::InsufficientLiquidity;
+    assert_eq!(
+        run(FeeBudget::Escalate(4.0)),
+        (3, dear_fee_msat, vec![0, 1, 3, D], vec![no_way, no_way])
+    );
+}

@@ -92,6 +92,19 @@ impl Engine {
     }
 
     /// Give the decision for a pending attempt; it takes effect when the node forwards.
+    /// Lower the fee budget of a hop-by-hop attempt still at its sender (a pending decision
+    /// with no hop yet), as a wallet that escalates its budget over retries does. A budget
+    /// is never raised, and a source-routed or already forwarded attempt keeps its own.
+    pub fn tighten_fee_budget(&mut self, attempt: AttemptId, fee_budget_msat: u64) {
+        if let Some(a) = self.attempts.get_mut(attempt.index())
+            && a.hops.is_empty()
+            && a.route.is_none()
+            && self.pending.iter().any(|p| p.attempt == attempt)
+        {
+            a.fee_budget_msat = a.fee_budget_msat.min(fee_budget_msat);
+        }
+    }
+
     pub fn resolve_decision(&mut self, attempt: AttemptId, decision: Decision) {
         if let Some(i) = self.pending.iter().position(|p| p.attempt == attempt) {
             self.pending.remove(i);
