@@ -8,7 +8,7 @@
 //! points fixed by the simulation alone; sampling draws from one seeded stream in the
 //! engine's pending order; and the engine does not advance while an update is in progress.
 
-use super::config::{AgentsSection, Credit, FeeBudget, PpoConfig, RewardWeights};
+use super::config::{AgentsSection, Credit, PpoConfig, RewardWeights};
 use super::features::{Candidate, NeighbourMemory, candidates, rule_choice};
 use super::normalize::RunningMeanStd;
 use super::onward::Onward;
@@ -272,7 +272,7 @@ impl Agents {
                 continue;
             };
             let fee_budget = self.groups[group].learner.config.fee_budget;
-            if fee_budget != FeeBudget::Limit
+            if fee_budget.escalates()
                 && let Some(a) = engine.attempt(p.attempt)
                 && a.nodes.len() == 1
             {
@@ -310,7 +310,7 @@ impl Agents {
                 &self.memory,
                 max,
                 &tried,
-                fee_budget != FeeBudget::Limit,
+                fee_budget.escalates(),
             );
             if cands.is_empty() {
                 let reason = if ctx.payment.route_nodes.len() == 1 {
@@ -617,14 +617,13 @@ impl Agents {
         let route = [node];
         let ctx = engine.probe_context(node, destination, amount_msat, &route);
         let config = &self.groups[group].learner.config;
-        let within_budget = config.fee_budget != FeeBudget::Limit;
         let cands = candidates(
             &ctx,
             onward,
             &self.memory,
             config.max_candidates,
             &[],
-            within_budget,
+            config.fee_budget.escalates(),
         );
         if cands.is_empty() {
             return Some(Vec::new());

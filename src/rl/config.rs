@@ -74,7 +74,12 @@ pub enum FeeBudget {
 
 impl FeeBudget {
     fn is_default(&self) -> bool {
-        *self == FeeBudget::Limit
+        !self.escalates()
+    }
+
+    /// Whether attempts get budgets of their own (and forwarding agents keep to them).
+    pub fn escalates(self) -> bool {
+        matches!(self, FeeBudget::Escalate(_))
     }
 
     /// The budget of attempt `attempt` (1 for the first) of a payment whose cheapest route

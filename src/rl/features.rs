@@ -96,11 +96,10 @@ pub fn candidates(
     if fees_within_budget && p.route_nodes.len() > 1 {
         // A forwarding node knows its own fee and what the HTLC leaves for fees: a
         // channel whose fee the budget cannot pay would fail at once.
-        let network = ctx.local.truth();
         locals.retain(|c| {
-            network.channel(c.channel).is_some_and(|ch| {
-                ch.side(c.direction).policy.fee_msat(p.amount_msat) <= p.fee_budget_msat
-            })
+            ctx.local
+                .fee_msat(c.channel, p.amount_msat)
+                .is_some_and(|fee_msat| fee_msat <= p.fee_budget_msat)
         });
     }
     if locals.is_empty() {

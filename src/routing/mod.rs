@@ -212,6 +212,15 @@ impl<'a> LocalView<'a> {
             .can_forward(dir, amount_msat)
     }
 
+    /// The fee this node charges for forwarding `amount_msat` over one of its own channels,
+    /// by its current policy (what it enforces, whatever gossip says); `None` if not its
+    /// channel.
+    pub fn fee_msat(&self, channel: ChannelId, amount_msat: u64) -> Option<u64> {
+        let dir = self.network.direction_from(channel, self.node)?;
+        let ch = self.network.channel(channel)?;
+        Some(ch.side(dir).policy.fee_msat(amount_msat))
+    }
+
     /// This node's spendable balance on one of its channels (0 if not its channel).
     pub fn outbound_msat(&self, channel: ChannelId) -> u64 {
         match (

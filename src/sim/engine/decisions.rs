@@ -91,7 +91,6 @@ impl Engine {
         }
     }
 
-    /// Give the decision for a pending attempt; it takes effect when the node forwards.
     /// Lower the fee budget of a hop-by-hop attempt still at its sender (a pending decision
     /// with no hop yet), as a wallet that escalates its budget over retries does. A budget
     /// is never raised, and a source-routed or already forwarded attempt keeps its own.
@@ -105,6 +104,7 @@ impl Engine {
         }
     }
 
+    /// Give the decision for a pending attempt; it takes effect when the node forwards.
     pub fn resolve_decision(&mut self, attempt: AttemptId, decision: Decision) {
         if let Some(i) = self.pending.iter().position(|p| p.attempt == attempt) {
             self.pending.remove(i);
