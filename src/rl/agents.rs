@@ -8,7 +8,7 @@
 //! points fixed by the simulation alone; sampling draws from one seeded stream in the
 //! engine's pending order; and the engine does not advance while an update is in progress.
 
-use super::config::{AgentsSection, Credit, PpoConfig, RewardWeights};
+use super::config::{AgentsSection, Credit, PpoConfig, RewardWeights, max_fee_msat};
 use super::features::{Candidate, NeighbourMemory, candidates, rule_choice};
 use super::normalize::RunningMeanStd;
 use super::onward::Onward;
@@ -271,8 +271,10 @@ impl Agents {
                 answers.push((p.attempt, Decision::Fail(FailureReason::NoRoute)));
                 continue;
             };
-            let fee_budget = self.groups[group].learner.config.fee_budget;
-            if fee_budget.escalates()
+            let config = &self.groups[group].learner.config;
+            let (fee_budget, max_fee_ppm) = (config.fee_budget, config.max_fee_ppm);
+            let budgeted = config.budgets_attempts();
+            if budgeted
                 && let Some(a) = engine.attempt(p.attempt)
                 && a.nodes.len() == 1
             {
@@ -280,14 +282,18 @@ impl Agents {
                 let payment = &engine.payments()[a.payment.index()];
                 let (destination, amount_msat) = (payment.request.receiver, a.amount_msat);
                 let attempt = payment.attempts;
-                let cheapest_msat =
+                let cheapest_msat = if fee_budget.escalates() {
                     self.onward
                         .cheapest(engine.gossip(), destination, amount_msat, &[p.node])[0]
-                        .map(|(_, fee_msat)| fee_msat);
+                        .map(|(_, fee_msat)| fee_msat)
+                } else {
+                    None
+                };
                 let floor_msat = engine.routing_settings().fee_limit_floor_msat;
-                if let Some(budget_msat) =
-                    fee_budget.attempt_budget_msat(cheapest_msat, floor_msat, attempt)
-                {
+                let scheduled_msat =
+                    fee_budget.attempt_budget_msat(cheapest_msat, floor_msat, attempt);
+                let cap_msat = max_fee_ppm.map(|ppm| max_fee_msat(ppm, amount_msat, floor_msat));
+                if let Some(budget_msat) = scheduled_msat.into_iter().chain(cap_msat).min() {
                     engine.tighten_fee_budget(p.attempt, budget_msat);
                 }
             }
@@ -304,14 +310,7 @@ impl Agents {
                         .collect()
                 })
                 .unwrap_or_default();
-            let cands = candidates(
-                &ctx,
-                &mut self.onward,
-                &self.memory,
-                max,
-                &tried,
-                fee_budget.escalates(),
-            );
+            let cands = candidates(&ctx, &mut self.onward, &self.memory, max, &tried, budgeted);
             if cands.is_empty() {
                 let reason = if ctx.payment.route_nodes.len() == 1 {
                     FailureReason::NoRoute
@@ -623,7 +622,7 @@ impl Agents {
             &self.memory,
             config.max_candidates,
             &[],
-            config.fee_budget.escalates(),
+            config.budgets_attempts(),
         );
         if cands.is_empty() {
             return Some(Vec::new());

@@ -51,6 +51,31 @@ pub struct PpoConfig {
     /// [`FeeBudget`]).
     #[serde(skip_serializing_if = "FeeBudget::is_default")]
     pub fee_budget: FeeBudget,
+    /// The most an agent sender lets any attempt spend on fees, in ppm of the amount, plus
+    /// `routing.fee_limit_floor_msat`; never more than the payment's fee limit. `None`
+    /// (the default): the payment's fee limit (`routing.fee_limit_ppm`, lncli's 5%, which
+    /// the baselines keep). Wallets cap lower: LDK's default is 1% plus 50 sat, Core
+    /// Lightning's `pay` 0.5%. No route dearer than the cap delivers, so the payments only
+    /// such a route could deliver fail. Forwarding agents keep to the capped budget as
+    /// under `Escalate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_fee_ppm: Option<u64>,
+}
+
+impl PpoConfig {
+    /// Whether an agent sender gives each attempt a budget of its own (an escalating
+    /// budget, a cap, or both), which forwarding agents then keep to.
+    pub fn budgets_attempts(&self) -> bool {
+        self.fee_budget.escalates() || self.max_fee_ppm.is_some()
+    }
+}
+
+/// [`PpoConfig::max_fee_ppm`]'s cap for an attempt of `amount_msat`.
+pub fn max_fee_msat(max_fee_ppm: u64, amount_msat: u64, floor_msat: u64) -> u64 {
+    let share = u128::from(amount_msat) * u128::from(max_fee_ppm) / 1_000_000;
+    u64::try_from(share)
+        .unwrap_or(u64::MAX)
+        .saturating_add(floor_msat)
 }
 
 /// How an agent sender budgets the fees of each attempt of a payment. An attempt routed
@@ -152,6 +177,7 @@ impl Default for PpoConfig {
             imitation_coef: 0.0,
             credit: Credit::Decision,
             fee_budget: FeeBudget::Limit,
+            max_fee_ppm: None,
         }
     }
 }

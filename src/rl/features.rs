@@ -78,7 +78,8 @@ impl NeighbourMemory {
 /// leading back into the route — are masked out by not being candidates at all. So are the
 /// channels in `tried` (this node's failed attempts of this payment), unless nothing else
 /// is left, and, with `fees_within_budget`, a forwarding node's channels whose own fee is
-/// more than the HTLC's fee budget has left (see [`crate::rl::config::FeeBudget`]).
+/// more than the HTLC's fee budget has left (see
+/// [`crate::rl::config::PpoConfig::budgets_attempts`]).
 pub fn candidates(
     ctx: &DecisionContext,
     onward: &mut Onward,

@@ -397,7 +397,8 @@ fn trained_agents_close_headroom_that_random_routing_does_not() {
 /// cheapest route gossip shows (s - a - b - d, free, but a's channel to b is jammed), so
 /// the dear way round through c (3,000 ppm) waits until the budget has grown enough to
 /// pay it, and c never offers an HTLC the budget cannot pay. With the payment's whole fee
-/// limit, the first attempt takes it. Every node is an agent (a fresh, frozen policy).
+/// limit, the first attempt takes it. Under a cap (`max_fee_ppm`) below c's fee, no attempt
+/// takes it. Every node is an agent (a fresh, frozen policy).
 #[test]
 fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_failed() {
     use lnlab::{AttemptId, FailureReason, FeeBudget, PaymentRequest, PaymentStatus};
@@ -425,7 +426,7 @@ fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_faile
     ];
     let amount_msat = 50_000_000;
     let dear_fee_msat = amount_msat * 3_000 / 1_000_000;
-    let run = |fee_budget: FeeBudget| {
+    let run = |fee_budget: FeeBudget, max_fee_ppm: Option<u64>| {
         let mut scene = scene.clone();
         scene.agents = Some(AgentsSection {
             groups: vec![AgentGroup {
@@ -433,6 +434,7 @@ fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_faile
                 nodes: (0..5).collect(),
                 ppo: PpoConfig {
                     fee_budget,
+                    max_fee_ppm,
                     ..PpoConfig::default()
                 },
                 checkpoint: None,
@@ -460,8 +462,10 @@ fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_faile
         });
         t.run_to_completion(|_| {});
         let p = &t.engine().payments()[id.index()];
-        let PaymentStatus::Succeeded { fees_msat, .. } = p.status else {
-            panic!("{fee_budget:?}: {:?}", p.status);
+        let fees_msat = match p.status {
+            PaymentStatus::Succeeded { fees_msat, .. } => Some(fees_msat),
+            PaymentStatus::Failed { .. } => None,
+            ref other => panic!("{fee_budget:?}: {other:?}"),
         };
         let a = t.engine().attempt(p.last_attempt.unwrap()).unwrap();
         let route: Vec<u32> = a.nodes.iter().map(|n| n.0).collect();
@@ -472,9 +476,10 @@ fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_faile
         (p.attempts, fees_msat, route, failures)
     };
     // The whole limit: the first attempt goes round through c.
+    let dear = Some(dear_fee_msat);
     assert_eq!(
-        run(FeeBudget::Limit),
-        (1, dear_fee_msat, vec![0, 1, 3, D], vec![])
+        run(FeeBudget::Limit, None),
+        (1, dear, vec![0, 1, 3, D], vec![])
     );
     // Budgets of 10, 40 and then 160 sat (the floor, escalated four times per retry): the
     // first two cannot pay c's 150 sat, so c fails them back with no channel left for
@@ -486,7 +491,23 @@ fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_faile
     );
     let no_way = FailureReason::InsufficientLiquidity;
     assert_eq!(
-        run(FeeBudget::Escalate(4.0)),
-        (3, dear_fee_msat, vec![0, 1, 3, D], vec![no_way, no_way])
+        run(FeeBudget::Escalate(4.0), None),
+        (3, dear, vec![0, 1, 3, D], vec![no_way, no_way])
+    );
+    // Capped at 0.2% of the amount plus the floor (110 sat): every one of the ten attempts
+    // fails back at c, and the payment fails without paying c's 150 sat. A cap of 0.4%
+    // (210 sat) does not bind.
+    assert_eq!(
+        run(FeeBudget::Escalate(4.0), Some(2_000)),
+        (10, None, vec![0, 1, 3], vec![no_way; 10])
+    );
+    assert_eq!(
+        run(FeeBudget::Escalate(4.0), Some(4_000)),
+        (3, dear, vec![0, 1, 3, D], vec![no_way, no_way])
+    );
+    // The cap holds under the whole limit too, and c keeps to it.
+    assert_eq!(
+        run(FeeBudget::Limit, Some(2_000)),
+        (10, None, vec![0, 1, 3], vec![no_way; 10])
     );
 }
