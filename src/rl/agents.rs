@@ -8,7 +8,7 @@
 //! points fixed by the simulation alone; sampling draws from one seeded stream in the
 //! engine's pending order; and the engine does not advance while an update is in progress.
 
-use super::config::{AgentsSection, Credit, PpoConfig, RewardWeights, max_fee_msat};
+use super::config::{AgentsSection, Credit, PpoConfig, RewardWeights};
 use super::features::{Candidate, NeighbourMemory, candidates, rule_choice};
 use super::normalize::RunningMeanStd;
 use super::onward::Onward;
@@ -272,8 +272,7 @@ impl Agents {
                 continue;
             };
             let config = &self.groups[group].learner.config;
-            let (fee_budget, max_fee_ppm) = (config.fee_budget, config.max_fee_ppm);
-            let budgeted = config.budgets_attempts();
+            let (fee_budget, budgeted) = (config.fee_budget, config.budgets_attempts());
             if budgeted
                 && let Some(a) = engine.attempt(p.attempt)
                 && a.nodes.len() == 1
@@ -292,7 +291,7 @@ impl Agents {
                 let floor_msat = engine.routing_settings().fee_limit_floor_msat;
                 let scheduled_msat =
                     fee_budget.attempt_budget_msat(cheapest_msat, floor_msat, attempt);
-                let cap_msat = max_fee_ppm.map(|ppm| max_fee_msat(ppm, amount_msat, floor_msat));
+                let cap_msat = config.fee_cap_msat(amount_msat, floor_msat);
                 if let Some(budget_msat) = scheduled_msat.into_iter().chain(cap_msat).min() {
                     engine.tighten_fee_budget(p.attempt, budget_msat);
                 }

@@ -68,14 +68,13 @@ impl PpoConfig {
     pub fn budgets_attempts(&self) -> bool {
         self.fee_budget.escalates() || self.max_fee_ppm.is_some()
     }
-}
 
-/// [`PpoConfig::max_fee_ppm`]'s cap for an attempt of `amount_msat`.
-pub fn max_fee_msat(max_fee_ppm: u64, amount_msat: u64, floor_msat: u64) -> u64 {
-    let share = u128::from(amount_msat) * u128::from(max_fee_ppm) / 1_000_000;
-    u64::try_from(share)
-        .unwrap_or(u64::MAX)
-        .saturating_add(floor_msat)
+    /// [`Self::max_fee_ppm`]'s cap on an attempt of `amount_msat`, with the fee limit's
+    /// floor `floor_msat`: a share plus a base, the form of a BOLT 7 fee.
+    pub fn fee_cap_msat(&self, amount_msat: u64, floor_msat: u64) -> Option<u64> {
+        self.max_fee_ppm
+            .map(|ppm| crate::network::channel::forwarding_fee_msat(floor_msat, ppm, amount_msat))
+    }
 }
 
 /// How an agent sender budgets the fees of each attempt of a payment. An attempt routed

@@ -241,11 +241,21 @@ fn an_escalating_fee_budget_starts_near_the_cheapest_route_and_grows_by_its_fact
 
 #[test]
 fn the_fee_cap_is_its_share_of_the_amount_plus_the_floor_and_saturates() {
-    use super::config::max_fee_msat;
+    let capped = |max_fee_ppm: u64| PpoConfig {
+        max_fee_ppm: Some(max_fee_ppm),
+        ..PpoConfig::default()
+    };
     // 1% of 50,000 sat, plus a 10 sat floor.
-    assert_eq!(max_fee_msat(10_000, 50_000_000, 10_000), 510_000);
-    assert_eq!(max_fee_msat(0, 50_000_000, 10_000), 10_000);
-    assert_eq!(max_fee_msat(u64::MAX, u64::MAX, 10_000), u64::MAX);
+    assert_eq!(
+        capped(10_000).fee_cap_msat(50_000_000, 10_000),
+        Some(510_000)
+    );
+    assert_eq!(capped(0).fee_cap_msat(50_000_000, 10_000), Some(10_000));
+    assert_eq!(
+        capped(u64::MAX).fee_cap_msat(u64::MAX, 10_000),
+        Some(u64::MAX)
+    );
+    assert_eq!(PpoConfig::default().fee_cap_msat(50_000_000, 10_000), None);
     // A scene spells it as an option; a checkpoint without one reads as no cap.
     let config: PpoConfig = ron::from_str("(max_fee_ppm: Some(10000))").unwrap();
     assert_eq!(config.max_fee_ppm, Some(10_000));
