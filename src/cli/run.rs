@@ -67,7 +67,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<()> {
 
 fn print_summary(r: &Report) {
     println!("scene {}  policy {}  seed {}", r.scene, r.policy, r.seed);
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&str, String)> = vec![
         ("payments", r.payments.to_string()),
         (
             "succeeded",
@@ -85,7 +85,12 @@ fn print_summary(r: &Report) {
         ),
         ("attempts (mean)", format!("{:.2}", r.attempts_mean)),
     ];
-    let mut rows = rows;
+    if r.local_retries_mean > 0.0 {
+        rows.push((
+            "local retries (mean)",
+            format!("{:.2} per payment", r.local_retries_mean),
+        ));
+    }
     if let Some(mpp) = &r.mpp {
         rows.push((
             "multi-part",

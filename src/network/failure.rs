@@ -77,6 +77,13 @@ impl FailureReason {
             FailureReason::InsufficientLiquidity | FailureReason::HtlcSlotsFull
         )
     }
+
+    /// Whether the failure is one of the way (a channel, a node or the budget on it), so
+    /// that another way might still work, as opposed to the payment's own end (its
+    /// deadline, or the receiver giving up on missing parts).
+    pub fn is_routing_failure(self) -> bool {
+        !matches!(self, FailureReason::Timeout | FailureReason::MppTimeout)
+    }
 }
 
 impl fmt::Display for FailureReason {

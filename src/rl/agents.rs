@@ -54,15 +54,18 @@ impl Group {
 
 /// Route credit ([`Credit::Route`]): each decision's part of an attempt's welfare.
 /// `charged_msat[j]` is the fee hop `j`'s node charged (all zero for a failed attempt, which
-/// pays none), `decided_at` the hops of one group's decisions in route order, and
-/// `terminal` the outcome less the latency. A decision's part is minus the fees charged from
-/// its hop up to the group's next decision (its own node's, and those of nodes outside the
-/// group after it), per 1,000 ppm of the amount; the last decision also gets `terminal`. So
-/// the parts sum to the welfare every decision gets under [`Credit::Decision`] (less the
-/// fees charged before the group's first decision, when the sender is not in the group).
+/// pays none), `decided` one group's decisions in the order they were made, each as the hop
+/// it chose and whether its branch was abandoned (failed back to a node that retried
+/// locally), and `terminal` the outcome less the latency. A decision still on the route is
+/// charged the fees from its hop up to the group's next decision on the route (its own
+/// node's, and those of nodes outside the group after it), per 1,000 ppm of the amount; an
+/// abandoned one nothing, since its hops charged none. The last decision made, which ended
+/// the attempt, also gets `terminal`. So the parts sum to the welfare every decision gets
+/// under [`Credit::Decision`] (less the fees charged before the group's first decision,
+/// when the sender is not in the group).
 fn welfare_parts(
     charged_msat: &[u64],
-    decided_at: &[usize],
+    decided: &[(usize, bool)],
     amount_msat: f32,
     fee_weight: f32,
     terminal: f32,
@@ -72,19 +75,30 @@ fn welfare_parts(
             .get(from.min(charged_msat.len())..to.min(charged_msat.len()))
             .map_or(0, |hops| hops.iter().sum())
     };
-    decided_at
+    let on_route: Vec<usize> = decided
         .iter()
-        .enumerate()
-        .map(|(k, &hop)| {
-            let until = decided_at.get(k + 1).copied().unwrap_or(charged_msat.len());
-            let fees = -fee_weight * fees_between(hop, until) as f32 / amount_msat * 1000.0;
-            if k + 1 == decided_at.len() {
-                fees + terminal
-            } else {
-                fees
+        .filter(|(_, abandoned)| !abandoned)
+        .map(|&(hop, _)| hop)
+        .collect();
+    let mut next_on_route = 0;
+    let mut parts: Vec<f32> = decided
+        .iter()
+        .map(|&(hop, abandoned)| {
+            if abandoned {
+                return 0.0;
             }
+            next_on_route += 1;
+            let until = on_route
+                .get(next_on_route)
+                .copied()
+                .unwrap_or(charged_msat.len());
+            -fee_weight * fees_between(hop, until) as f32 / amount_msat * 1000.0
         })
-        .collect()
+        .collect();
+    if let Some(last) = parts.last_mut() {
+        *last += terminal;
+    }
+    parts
 }
 
 /// A decision waiting for its attempt to resolve.
@@ -95,6 +109,9 @@ struct Open {
     peer: NodeId,
     /// Index of the hop this decision forwards over.
     hop: usize,
+    /// Its branch failed back to a node upstream that retried locally: this decision's
+    /// hop is no longer part of the attempt.
+    abandoned: bool,
     step: Step,
 }
 
@@ -192,6 +209,7 @@ impl Agents {
                 }
             }
             engine.set_external(&nodes);
+            engine.set_local_retries(&nodes, g.ppo.local_retries);
             let learner = Learner::new(g.ppo.clone(), policy.net.clone(), policy.dev.clone());
             groups.push(Group {
                 name: g.name.clone(),
@@ -309,7 +327,25 @@ impl Agents {
                         .collect()
                 })
                 .unwrap_or_default();
-            let cands = candidates(&ctx, &mut self.onward, &self.memory, max, &tried, budgeted);
+            // The channels this node left in local retries of this attempt: never again.
+            let abandoned: Vec<ChannelId> = engine
+                .attempt(p.attempt)
+                .map(|a| {
+                    a.abandoned
+                        .iter()
+                        .filter(|(node, _)| *node == p.node)
+                        .map(|&(_, channel)| channel)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let cands = candidates(
+                &ctx,
+                &mut self.onward,
+                &self.memory,
+                max,
+                (&tried, &abandoned),
+                budgeted,
+            );
             if cands.is_empty() {
                 let reason = if ctx.payment.route_nodes.len() == 1 {
                     FailureReason::NoRoute
@@ -376,6 +412,7 @@ impl Agents {
                     channel: c.channel,
                     peer: c.peer,
                     hop,
+                    abandoned: false,
                     step,
                 });
             }
@@ -397,6 +434,10 @@ impl Agents {
                 SimEvent::PaymentSucceeded { payment, .. }
                 | SimEvent::PaymentFailed { payment, .. } => {
                     self.tried.remove(&payment);
+                    continue;
+                }
+                SimEvent::RetriedLocally { attempt, hop, .. } => {
+                    self.abandon_branch(engine, attempt, hop as usize);
                     continue;
                 }
                 _ => continue,
@@ -429,8 +470,16 @@ impl Agents {
                 0.0
             };
             let mut trajectories: Vec<Vec<Step>> = vec![Vec::new(); self.groups.len()];
-            let mut decided_at: Vec<Vec<usize>> = vec![Vec::new(); self.groups.len()];
+            let mut decided_at: Vec<Vec<(usize, bool)>> = vec![Vec::new(); self.groups.len()];
             for mut o in open {
+                if o.abandoned {
+                    // Its branch failed back: a failed attempt of its own (its node and the
+                    // tried list learnt so when the branch was abandoned).
+                    o.step.reward = -w.failure;
+                    trajectories[o.group].push(o.step);
+                    decided_at[o.group].push((o.hop, true));
+                    continue;
+                }
                 let hop = a.hops.get(o.hop);
                 let latency_ms = match (hop, a.hops.get(o.hop + 1)) {
                     (Some(h), Some(next)) => next.added_ms.saturating_sub(h.added_ms),
@@ -463,7 +512,7 @@ impl Agents {
                     }
                 }
                 trajectories[o.group].push(o.step);
-                decided_at[o.group].push(o.hop);
+                decided_at[o.group].push((o.hop, false));
             }
             for (gi, (mut steps, hops)) in trajectories.into_iter().zip(decided_at).enumerate() {
                 if steps.is_empty() || !self.training {
@@ -536,6 +585,27 @@ impl Agents {
                     g.learner.progress = base + share * self.progress;
                     g.update = Some(g.learner.begin_update(samples, &mut self.rng));
                 }
+            }
+        }
+    }
+
+    /// A failure came back to the node that chose `hop` of `attempt`, which retries
+    /// locally: that decision and the ones after it are abandoned. Their nodes learn that
+    /// their peers failed, and the retrying node will not take that channel for this
+    /// payment again while it has another (as after a failed attempt).
+    fn abandon_branch(&mut self, engine: &Engine, attempt: AttemptId, hop: usize) {
+        let Some(open) = self.open.get_mut(&attempt) else {
+            return;
+        };
+        let Some(payment) = engine.attempt(attempt).map(|a| a.payment) else {
+            return;
+        };
+        for o in open.iter_mut().filter(|o| o.hop >= hop && !o.abandoned) {
+            o.abandoned = true;
+            self.memory.record(o.node, o.peer, true);
+            let tried = self.tried.entry(payment).or_default();
+            if !tried.contains(&(o.node, o.channel)) {
+                tried.push((o.node, o.channel));
             }
         }
     }
@@ -620,7 +690,7 @@ impl Agents {
             onward,
             &self.memory,
             config.max_candidates,
-            &[],
+            (&[], &[]),
             config.budgets_attempts(),
         );
         if cands.is_empty() {
@@ -691,7 +761,8 @@ mod tests {
         // 100 and 600 ppm, so 0.3, 0.1 and 0.6 at fee weight 1.
         let charged = [0, 300, 100, 600];
         let amount = 1_000_000.0;
-        let every = welfare_parts(&charged, &[0, 1, 2, 3], amount, 1.0, 1.0);
+        let on_route = |hops: &[usize]| hops.iter().map(|&h| (h, false)).collect::<Vec<_>>();
+        let every = welfare_parts(&charged, &on_route(&[0, 1, 2, 3]), amount, 1.0, 1.0);
         let expected = [0.0, -0.3, -0.1, 1.0 - 0.6];
         for (got, want) in every.iter().zip(expected) {
             assert!((got - want).abs() < 1e-6, "{every:?}");
@@ -700,14 +771,36 @@ mod tests {
         assert!((every.iter().sum::<f32>() - welfare).abs() < 1e-6);
 
         // Hop 2's node is outside the group: its fee is the cost of the decision before it.
-        let some = welfare_parts(&charged, &[0, 1, 3], amount, 2.0, -0.5);
+        let some = welfare_parts(&charged, &on_route(&[0, 1, 3]), amount, 2.0, -0.5);
         let expected = [0.0, -2.0 * 0.4, -2.0 * 0.6 - 0.5];
         for (got, want) in some.iter().zip(expected) {
             assert!((got - want).abs() < 1e-6, "{some:?}");
         }
 
         // A failed attempt charges nothing: the last decision takes the whole outcome.
-        let failed = welfare_parts(&[0; 4], &[0, 1], amount, 1.0, -1.0);
+        let failed = welfare_parts(&[0; 4], &on_route(&[0, 1]), amount, 1.0, -1.0);
         assert_eq!(failed, vec![0.0, -1.0]);
+
+        // Hop 1's node first chose a branch whose next decision (hop 2) failed back, then
+        // retried locally; the branch's decisions charge nothing, and the route's fees
+        // are counted from each decision on the route to the next one on it.
+        let retried = [
+            (0, false),
+            (1, true),
+            (2, true),
+            (1, false),
+            (2, false),
+            (3, false),
+        ];
+        let parts = welfare_parts(&charged, &retried, amount, 1.0, 1.0);
+        let expected = [0.0, 0.0, 0.0, -0.3, -0.1, 1.0 - 0.6];
+        for (got, want) in parts.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-6, "{parts:?}");
+        }
+        assert!((parts.iter().sum::<f32>() - welfare).abs() < 1e-6);
+
+        // A failed attempt whose last decision was abandoned: that one takes the outcome.
+        let dead_end = welfare_parts(&[0; 2], &[(0, false), (1, true)], amount, 1.0, -1.0);
+        assert_eq!(dead_end, vec![0.0, -1.0]);
     }
 }

@@ -60,6 +60,16 @@ pub struct PpoConfig {
     /// under `Escalate`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_fee_ppm: Option<u64>,
+    /// Local retries per attempt, in all (0, the default: none). A forwarding agent that
+    /// takes a failure back from downstream decides again, over another channel than the
+    /// one that failed, instead of failing the attempt back to the sender, while the
+    /// attempt has had fewer local retries than this. Trampoline nodes retry their leg
+    /// this way. A retry costs the time of the failed branch, and upstream HTLCs stay
+    /// locked meanwhile; it is not a new attempt (reports count local retries apart).
+    /// Under route credit, the decisions of a branch that failed back are credited in
+    /// the order they were made, as steps of the attempt's one trajectory.
+    #[serde(skip_serializing_if = "is_zero_u32")]
+    pub local_retries: u32,
 }
 
 impl PpoConfig {
@@ -155,6 +165,10 @@ fn is_zero(x: &f32) -> bool {
     *x == 0.0
 }
 
+fn is_zero_u32(x: &u32) -> bool {
+    *x == 0
+}
+
 impl Default for PpoConfig {
     fn default() -> Self {
         PpoConfig {
@@ -177,6 +191,7 @@ impl Default for PpoConfig {
             credit: Credit::Decision,
             fee_budget: FeeBudget::Limit,
             max_fee_ppm: None,
+            local_retries: 0,
         }
     }
 }

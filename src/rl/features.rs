@@ -76,8 +76,9 @@ impl NeighbourMemory {
 /// (the ones with the best way onward when there are more: fewest hops, then fees). Invalid channels —
 /// disabled, short of balance for the amount, slots full, outside the HTLC limits, or
 /// leading back into the route — are masked out by not being candidates at all. So are the
-/// channels in `tried` (this node's failed attempts of this payment), unless nothing else
-/// is left, and, with `fees_within_budget`, a forwarding node's channels whose own fee is
+/// channels in `tried.0` (this node's failed attempts of this payment), unless nothing else
+/// is left, those in `tried.1` (the ones it left in local retries of this attempt)
+/// always, and, with `fees_within_budget`, a forwarding node's channels whose own fee is
 /// more than the HTLC's fee budget has left (see
 /// [`crate::rl::config::PpoConfig::budgets_attempts`]).
 pub fn candidates(
@@ -85,12 +86,13 @@ pub fn candidates(
     onward: &mut Onward,
     memory: &NeighbourMemory,
     max_candidates: usize,
-    tried: &[ChannelId],
+    (tried, abandoned): (&[ChannelId], &[ChannelId]),
     fees_within_budget: bool,
 ) -> Vec<Candidate> {
     let p = &ctx.payment;
     let amount = p.amount_msat + p.fee_budget_msat;
     let mut locals = ctx.local.usable_channels(amount, p.route_nodes);
+    locals.retain(|c| !abandoned.contains(&c.channel));
     if locals.iter().any(|c| !tried.contains(&c.channel)) {
         locals.retain(|c| !tried.contains(&c.channel));
     }

@@ -43,6 +43,11 @@ pub struct Report {
     pub latency_ms_p50: u64,
     pub latency_ms_p95: u64,
     pub attempts_mean: f64,
+    /// Local retries per payment: failures a forwarding agent routed round instead of
+    /// failing the attempt back (`PpoConfig::local_retries`), not counted in attempts.
+    /// Left out of the JSON when there were none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub local_retries_mean: f64,
     pub failure_reasons: BTreeMap<String, u64>,
     /// Payments no path could carry when sent, by cause; only the `oracle` can tell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -107,6 +112,7 @@ impl Report {
             latency_ms_p50: percentile(&mut latencies, 50.0),
             latency_ms_p95: percentile(&mut latencies, 95.0),
             attempts_mean: ratio(m.attempts, resolved),
+            local_retries_mean: ratio(m.local_retries, resolved),
             failure_reasons: m
                 .failure_reasons
                 .iter()
@@ -151,9 +157,14 @@ impl Report {
             ("latency_ms_p50", self.latency_ms_p50 as f64),
             ("latency_ms_p95", self.latency_ms_p95 as f64),
             ("attempts_mean", self.attempts_mean),
+            ("local_retries_mean", self.local_retries_mean),
             ("hub_gini", self.hub_gini),
             ("top5pct_share", self.top5pct_share),
             ("payments_per_second", self.payments_per_second),
         ]
     }
+}
+
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
 }

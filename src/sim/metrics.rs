@@ -47,6 +47,9 @@ pub struct Metrics {
     pub fees_earned_msat: u64,
     pub hops_succeeded: u64,
     pub attempts: u64,
+    /// Local retries: failures a forwarding node took back and routed round instead of
+    /// failing the attempt back (not counted in `attempts`).
+    pub local_retries: u64,
     /// Parts the succeeded payments were settled in (one each without multi-part payments).
     pub parts_succeeded: u64,
     /// Succeeded payments that were split into parts.

@@ -393,6 +393,77 @@ fn trained_agents_close_headroom_that_random_routing_does_not() {
     assert!(closed(random) < 0.0, "{figures}");
 }
 
+/// The diamond the budget and local-retry tests share: s (0) - a (1), a to b (2) and to c
+/// (3), each of those to the merchant d (4); channel `i` is the `i`th of those five, in that
+/// order, `fee_ppm[i]` its fee from the sender's side. Only the payment a test starts runs,
+/// with `max_attempts` attempts.
+fn diamond(fee_ppm: [u64; 5], max_attempts: u32) -> Scene {
+    let mut scene = crate::support::line(5);
+    scene.nodes[4].role = Role::Merchant;
+    scene.workload.rate_per_s = 1e-9;
+    scene.routing.max_attempts = max_attempts;
+    let ends = [(0, 1), (1, 2), (1, 3), (2, 4), (3, 4)];
+    scene.channels = ends
+        .iter()
+        .zip(fee_ppm)
+        .enumerate()
+        .map(|(i, (&(a, b), fee_ppm))| SceneChannel {
+            scid: crate::support::scid(i as u32),
+            node1: a,
+            node2: b,
+            capacity_sat: 200_000_000,
+            node1_balance_msat: Some(100_000_000_000),
+            node1_policy: Some(policy(0, fee_ppm, 40)),
+            node2_policy: Some(policy(0, 0, 40)),
+        })
+        .collect();
+    scene
+}
+
+/// A session of `scene` in which every node is an agent with `ppo` and a fresh, frozen
+/// policy, checking the engine's invariants after every event, for one payment.
+fn frozen_agents_everywhere(scene: &Scene, ppo: PpoConfig) -> Session {
+    let mut scene = scene.clone();
+    scene.agents = Some(AgentsSection {
+        groups: vec![AgentGroup {
+            name: "all".into(),
+            nodes: (0..scene.nodes.len() as u32).collect(),
+            ppo,
+            checkpoint: None,
+        }],
+        rewards: Default::default(),
+        continual: false,
+    });
+    session(
+        &scene,
+        &SessionOptions {
+            learning: Some(false),
+            check_invariants: true,
+            ..options(1)
+        },
+    )
+}
+
+/// Jam the diamond's channels `jammed` (forward, for an hour), send `amount_msat` from s to
+/// d, and run until it resolves.
+fn pay_past_jams(t: &mut Session, jammed: &[u32], amount_msat: u64) -> lnlab::PaymentId {
+    for &channel in jammed {
+        t.apply(Command::JamChannel {
+            scid: crate::support::scid(channel),
+            direction: Some(Direction::Forward),
+            duration_ms: 3_600_000,
+        })
+        .unwrap();
+    }
+    let id = t.start_payment(lnlab::PaymentRequest {
+        sender: NodeId(0),
+        receiver: NodeId(4),
+        amount_msat,
+    });
+    t.run_to_completion(|_| {});
+    id
+}
+
 /// `FeeBudget::Escalate`: a sender's first attempts may spend only a little more than the
 /// cheapest route gossip shows (s - a - b - d, free, but a's channel to b is jammed), so
 /// the dear way round through c (3,000 ppm) waits until the budget has grown enough to
@@ -401,66 +472,20 @@ fn trained_agents_close_headroom_that_random_routing_does_not() {
 /// takes it. Every node is an agent (a fresh, frozen policy).
 #[test]
 fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_failed() {
-    use lnlab::{AttemptId, FailureReason, FeeBudget, PaymentRequest, PaymentStatus};
+    use lnlab::{AttemptId, FailureReason, FeeBudget, PaymentStatus};
     const D: u32 = 4;
-    let mut scene = crate::support::line(5);
-    scene.nodes[D as usize].role = Role::Merchant;
-    // Only the payment the test starts, with a wallet's retries.
-    scene.workload.rate_per_s = 1e-9;
-    scene.routing.max_attempts = 10;
-    let channel = |i: u32, a: u32, b: u32, fee_ppm_a: u64| SceneChannel {
-        scid: crate::support::scid(i),
-        node1: a,
-        node2: b,
-        capacity_sat: 200_000_000,
-        node1_balance_msat: Some(100_000_000_000),
-        node1_policy: Some(policy(0, fee_ppm_a, 40)),
-        node2_policy: Some(policy(0, 0, 40)),
-    };
-    scene.channels = vec![
-        channel(0, 0, 1, 0),
-        channel(1, 1, 2, 0),
-        channel(2, 1, 3, 0),
-        channel(3, 2, D, 0),
-        channel(4, 3, D, 3_000),
-    ];
+    // Only c charges: 3,000 ppm on its channel to d. A wallet's retries.
+    let scene = diamond([0, 0, 0, 0, 3_000], 10);
     let amount_msat = 50_000_000;
     let dear_fee_msat = amount_msat * 3_000 / 1_000_000;
     let run = |fee_budget: FeeBudget, max_fee_ppm: Option<u64>| {
-        let mut scene = scene.clone();
-        scene.agents = Some(AgentsSection {
-            groups: vec![AgentGroup {
-                name: "all".into(),
-                nodes: (0..5).collect(),
-                ppo: PpoConfig {
-                    fee_budget,
-                    max_fee_ppm,
-                    ..PpoConfig::default()
-                },
-                checkpoint: None,
-            }],
-            rewards: Default::default(),
-            continual: false,
-        });
-        let mut t = session(
-            &scene,
-            &SessionOptions {
-                learning: Some(false),
-                ..options(1)
-            },
-        );
-        t.apply(Command::JamChannel {
-            scid: crate::support::scid(1),
-            direction: Some(Direction::Forward),
-            duration_ms: 3_600_000,
-        })
-        .unwrap();
-        let id = t.start_payment(PaymentRequest {
-            sender: NodeId(0),
-            receiver: NodeId(D),
-            amount_msat,
-        });
-        t.run_to_completion(|_| {});
+        let ppo = PpoConfig {
+            fee_budget,
+            max_fee_ppm,
+            ..PpoConfig::default()
+        };
+        let mut t = frozen_agents_everywhere(&scene, ppo);
+        let id = pay_past_jams(&mut t, &[1], amount_msat);
         let p = &t.engine().payments()[id.index()];
         let fees_msat = match p.status {
             PaymentStatus::Succeeded { fees_msat, .. } => Some(fees_msat),
@@ -509,5 +534,77 @@ fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_faile
     assert_eq!(
         run(FeeBudget::Limit, Some(2_000)),
         (10, None, vec![0, 1, 3], vec![no_way; 10])
+    );
+}
+
+/// `PpoConfig::local_retries`: s - a, then a's peers p and q each reach d. The frozen
+/// policy's first choice at a is found on the open graph; then that peer's channel to d is
+/// jammed, so the attempt dead-ends there. Without local retries the payment (one attempt
+/// allowed) fails; with one, a takes the failure back and goes round through the other
+/// peer within the same attempt, and the abandoned branch leaves nothing locked. With both
+/// ways jammed, a retries once and then fails the attempt back.
+#[test]
+fn a_forwarding_agent_retries_locally_round_a_dead_end() {
+    use lnlab::{FailureReason, PaymentStatus};
+    const D: u32 = 4;
+    // Every hop charges 100 ppm; channel 1 + k joins a to peer 2 + k, and channel 3 + k
+    // that peer to d. One attempt per payment.
+    let scene = diamond([100; 5], 1);
+    let amount_msat = 50_000_000;
+    let run = |local_retries: u32, jammed: &[u32]| {
+        let ppo = PpoConfig {
+            local_retries,
+            ..PpoConfig::default()
+        };
+        let mut t = frozen_agents_everywhere(&scene, ppo);
+        let channels: Vec<u32> = jammed.iter().map(|peer| peer + 1).collect();
+        let id = pay_past_jams(&mut t, &channels, amount_msat);
+        let engine = t.engine();
+        let p = &engine.payments()[id.index()];
+        let a = engine.attempt(p.last_attempt.unwrap()).unwrap();
+        let route: Vec<u32> = a.nodes.iter().map(|n| n.0).collect();
+        let abandoned: Vec<(u32, u32)> = a
+            .abandoned
+            .iter()
+            .map(|&(n, c)| (n.0, engine.network().channel(c).unwrap().scid.tx_index()))
+            .collect();
+        // Nothing stays locked on a's channels to its peers, abandoned branch or not.
+        for k in 1..=2 {
+            let c = engine.network().channel_by_scid(crate::support::scid(k));
+            let ch = engine.network().channel(c.unwrap()).unwrap();
+            assert_eq!(ch.in_flight_count(), 0, "channel {k}");
+        }
+        let delivered = matches!(p.status, PaymentStatus::Succeeded { .. });
+        let failure = a.failure.map(|(_, r)| r);
+        (
+            p.attempts,
+            delivered,
+            route,
+            a.local_retries,
+            abandoned,
+            failure,
+        )
+    };
+    // Where the policy goes first when every way is open.
+    let (_, delivered, route, ..) = run(0, &[]);
+    assert!(delivered);
+    let first = route[2];
+    let other = 5 - first;
+    assert!([2, 3].contains(&first), "{route:?}");
+    let no_way = Some(FailureReason::InsufficientLiquidity);
+    // Its way on is jammed: without local retries the only attempt fails at that peer.
+    assert_eq!(
+        run(0, &[first]),
+        (1, false, vec![0, 1, first], 0, vec![], no_way)
+    );
+    // With one, a goes round within the attempt, over the channel to the other peer.
+    assert_eq!(
+        run(1, &[first]),
+        (1, true, vec![0, 1, other, D], 1, vec![(1, first - 1)], None)
+    );
+    // Both ways jammed: one local retry, then the failure goes back to the sender.
+    assert_eq!(
+        run(1, &[first, other]),
+        (1, false, vec![0, 1, other], 1, vec![(1, first - 1)], no_way)
     );
 }

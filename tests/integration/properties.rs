@@ -256,3 +256,73 @@ fn drawing_arrivals_ahead_changes_nothing() {
     assert_eq!(ahead.records(), lazy.records());
     assert_eq!(&session.records[..], lazy.records());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
+
+    /// The same checks with every node a learning PPO agent that budgets its attempts and
+    /// retries locally (`PpoConfig::local_retries`), over the same random graphs and edits:
+    /// dropping a failed branch and deciding again keeps every channel's invariant, releases
+    /// what the branch locked, and charges only the hops that settled.
+    #[test]
+    fn agents_retrying_locally_keep_the_invariants((scene, policy, seed) in scene_strategy()) {
+        use lnlab::{AgentGroup, AgentsSection, Credit, FeeBudget, PpoConfig, Session, SessionOptions};
+        let mut scene = scene;
+        scene.routing.policy = policy;
+        let limit = 1 + (seed % 4) as u32;
+        scene.agents = Some(AgentsSection {
+            groups: vec![AgentGroup {
+                name: "all".into(),
+                nodes: (0..scene.nodes.len() as u32).collect(),
+                ppo: PpoConfig {
+                    rollout_steps: 64,
+                    credit: Credit::Route,
+                    fee_budget: FeeBudget::Escalate(4.0),
+                    max_fee_ppm: Some(10_000),
+                    local_retries: limit,
+                    ..PpoConfig::default()
+                },
+                checkpoint: None,
+            }],
+            rewards: lnlab::RewardWeights {
+                mode: lnlab::RewardMode::Welfare,
+                ..Default::default()
+            },
+            continual: true,
+        });
+        let options = SessionOptions {
+            check_invariants: true,
+            ..SessionOptions::new(seed, Some(120))
+        };
+        let run = || {
+            let mut t = Session::from_scene(&scene, std::path::Path::new("."), &options).expect("builds");
+            t.run_to_completion(|_| {});
+            t
+        };
+        let first = run();
+        let e = first.engine();
+        let m = e.metrics();
+        prop_assert_eq!(m.succeeded + m.failed, 120, "every payment resolved");
+        prop_assert_eq!(e.network().in_flight_totals(), (0, 0), "slots and locks released");
+        prop_assert_eq!(m.fees_paid_msat, m.fees_earned_msat);
+        e.network().check_invariants().map_err(TestCaseError::fail)?;
+        let mut retries = 0;
+        for a in (0..m.attempts as u32).filter_map(|i| e.attempt(lnlab::AttemptId(i))) {
+            prop_assert!(a.local_retries <= limit);
+            prop_assert_eq!(a.local_retries as usize, a.abandoned.len());
+            retries += u64::from(a.local_retries);
+            // What is left of the attempt is one path from its sender.
+            prop_assert_eq!(a.nodes.len(), a.hops.len() + 1);
+            for (k, h) in a.hops.iter().enumerate() {
+                prop_assert_eq!((h.from, h.to), (a.nodes[k], a.nodes[k + 1]));
+            }
+        }
+        prop_assert_eq!(retries, m.local_retries);
+        let second = run();
+        let m2 = second.engine().metrics();
+        prop_assert_eq!(
+            (m.succeeded, m.fees_paid_msat, m.attempts, m.local_retries),
+            (m2.succeeded, m2.fees_paid_msat, m2.attempts, m2.local_retries)
+        );
+    }
+}

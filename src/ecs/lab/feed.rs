@@ -113,17 +113,42 @@ fn collect(
         match *e {
             SimEvent::HtlcAdded { attempt, hop, .. }
             | SimEvent::HtlcSettled { attempt, hop }
-            | SimEvent::HtlcFailed { attempt, hop } => {
+            | SimEvent::HtlcFailed { attempt, hop, .. } => {
                 let Some(a) = engine.attempt(attempt) else {
                     continue;
                 };
-                let Some(h) = a.hops.get(hop as usize) else {
+                // An added or failed hop may be gone from its attempt by now (a local retry
+                // dropped its branch), and a closing channel once its HTLCs are done: those
+                // events name the channel, and either source tells where it ran.
+                let named = match *e {
+                    SimEvent::HtlcAdded { channel, .. } | SimEvent::HtlcFailed { channel, .. } => {
+                        Some(channel)
+                    }
+                    _ => None,
+                };
+                let ends = a
+                    .hops
+                    .get(hop as usize)
+                    .filter(|h| named.is_none_or(|c| c == h.channel))
+                    .map(|h| (h.from, h.to))
+                    .or_else(|| match *e {
+                        SimEvent::HtlcAdded {
+                            channel, direction, ..
+                        }
+                        | SimEvent::HtlcFailed {
+                            channel, direction, ..
+                        } => net.direction_endpoints(channel, direction),
+                        _ => None,
+                    });
+                let Some((from_node, to_node)) = ends else {
                     continue;
                 };
-                let (Some(from), Some(to)) = (pos(h.from), pos(h.to)) else {
+                let (Some(from), Some(to)) = (pos(from_node), pos(to_node)) else {
                     continue;
                 };
-                if matches!(e, SimEvent::HtlcSettled { .. }) {
+                if matches!(e, SimEvent::HtlcSettled { .. })
+                    && let Some(h) = a.hops.get(hop as usize)
+                {
                     lab.traffic
                         .record(engine.now_ms(), h.channel, h.amount_msat);
                 }
@@ -134,7 +159,7 @@ fn collect(
                     && engine.payment(a.payment).is_some_and(|p| p.parts.split)
                 {
                     flights.badges.push(Badge {
-                        node: h.from,
+                        node: from_node,
                         text: format!("part of #{}", a.payment.0),
                         color: theme::IN_FLIGHT,
                         born_s: now_s,
@@ -165,6 +190,13 @@ fn collect(
                     });
                 }
             }
+            // A forwarding agent took a failure back and tries another way (local retry).
+            SimEvent::RetriedLocally { node, .. } => flights.badges.push(Badge {
+                node,
+                text: "retry".into(),
+                color: theme::FAILURE,
+                born_s: now_s,
+            }),
             // The scene's own timeline (a scripted jam, or edits saved from the lab and
             // replayed): a chart marker and a log line, as for a live injection.
             SimEvent::TimelineApplied { index, at_ms } => {

@@ -29,6 +29,35 @@ impl Engine {
         }
     }
 
+    /// Let outside-decided `nodes` retry locally: a node that takes a failure back from
+    /// downstream decides again (another channel; not the one that failed) instead of
+    /// failing the attempt back, while the attempt has had fewer than `limit` local
+    /// retries in all. Trampoline nodes retry their leg this way; a source-routed attempt
+    /// never does, and neither does the sender (its retry is a new attempt).
+    pub fn set_local_retries(&mut self, nodes: &[NodeId], limit: u32) {
+        for &n in nodes {
+            if !self.is_external(n) {
+                continue;
+            }
+            let i = n.index();
+            if self.local_retry_limit.len() <= i {
+                self.local_retry_limit.resize(i + 1, 0);
+            }
+            self.local_retry_limit[i] = limit;
+        }
+    }
+
+    /// Whether `node` retries `attempt` locally after a failure that came back to it.
+    pub(super) fn retries_locally(&self, attempt: AttemptId, node: NodeId) -> bool {
+        let a = &self.attempts[attempt.index()];
+        let limit = self.local_retry_limit.get(node.index()).copied();
+        a.route.is_none()
+            && a.nodes.first() != Some(&node)
+            && limit.is_some_and(|limit| a.local_retries < limit)
+            && a.failure
+                .is_some_and(|(_, reason)| reason.is_routing_failure())
+    }
+
     pub fn is_external(&self, node: NodeId) -> bool {
         self.external.get(node.index()).copied().unwrap_or(false)
     }

@@ -32,14 +32,24 @@ pub enum SimEvent {
         attempt: AttemptId,
         hop: u32,
     },
+    /// It names its channel too: a local retry may drop the hop from the attempt at once.
     HtlcFailed {
         attempt: AttemptId,
         hop: u32,
+        channel: ChannelId,
+        direction: Direction,
     },
     AttemptFailed {
         attempt: AttemptId,
         reason: FailureReason,
         failing_node: Option<NodeId>,
+    },
+    /// A failure came back to `node`, which retries locally ([`Engine::set_local_retries`]):
+    /// the attempt's hops from `hop` on are gone and `node` decides again.
+    RetriedLocally {
+        attempt: AttemptId,
+        hop: u32,
+        node: NodeId,
     },
     /// The sender learnt how an attempt ended (after the settle or failure came back).
     AttemptResolved {

@@ -168,6 +168,7 @@ impl Engine {
         self.next_htlc_id += 1;
         let now_ms = self.now_ms;
         let a = &mut self.attempts[attempt_id.index()];
+        let budgets_before = (a.fee_budget_msat, a.cltv_budget);
         a.hops.push(Hop {
             channel,
             direction,
@@ -179,6 +180,7 @@ impl Engine {
             htlc_id,
             fee_msat: terms.fee_msat,
             added_ms: now_ms,
+            budgets_before,
         });
         a.nodes.push(to);
         a.fee_budget_msat = terms.fee_budget_msat;
@@ -261,7 +263,10 @@ impl Engine {
             stats.fees_earned_msat += h.fee_msat;
             self.metrics.fees_earned_msat += h.fee_msat;
         }
-        self.emit(how.sim_event(attempt_id, hop as u32));
+        self.emit(how.sim_event(attempt_id, hop as u32, &h));
+        if how == Resolution::Fail && hop > 0 && self.retries_locally(attempt_id, h.from) {
+            return self.retry_locally(attempt_id, hop);
+        }
         if hop > 0 {
             let delay = self.delay_of(h.from);
             self.schedule(delay, how.event(attempt_id, hop as u32 - 1));
@@ -271,6 +276,28 @@ impl Engine {
                 Resolution::Fail => self.attempt_failed(attempt_id),
             }
         }
+    }
+
+    /// `hop` failed back to the node that offered it, which retries locally: the attempt
+    /// forgets that hop and everything after it, the node gets back the budgets it had
+    /// when it chose that hop, and it decides again after its processing delay, without
+    /// the channel it just left.
+    fn retry_locally(&mut self, attempt_id: AttemptId, hop: usize) {
+        let a = &mut self.attempts[attempt_id.index()];
+        let h = a.hops[hop];
+        a.local_retries += 1;
+        a.abandoned.push((h.from, h.channel));
+        a.hops.truncate(hop);
+        a.nodes.truncate(hop + 1);
+        (a.fee_budget_msat, a.cltv_budget) = h.budgets_before;
+        a.failure = None;
+        self.metrics.local_retries += 1;
+        self.emit(SimEvent::RetriedLocally {
+            attempt: attempt_id,
+            hop: hop as u32,
+            node: h.from,
+        });
+        self.schedule_decide(attempt_id, h.from);
     }
 
     /// A channel that was asked to close goes once its last HTLC resolves.
@@ -313,11 +340,19 @@ impl Resolution {
         }
     }
 
-    /// What the trace says when `hop` of `attempt` resolved this way.
-    fn sim_event(self, attempt: AttemptId, hop: u32) -> SimEvent {
+    /// What the trace says when `hop` (index `index`) of `attempt` resolved this way.
+    fn sim_event(self, attempt: AttemptId, index: u32, hop: &Hop) -> SimEvent {
         match self {
-            Resolution::Settle => SimEvent::HtlcSettled { attempt, hop },
-            Resolution::Fail => SimEvent::HtlcFailed { attempt, hop },
+            Resolution::Settle => SimEvent::HtlcSettled {
+                attempt,
+                hop: index,
+            },
+            Resolution::Fail => SimEvent::HtlcFailed {
+                attempt,
+                hop: index,
+                channel: hop.channel,
+                direction: hop.direction,
+            },
         }
     }
 }

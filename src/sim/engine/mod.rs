@@ -69,6 +69,9 @@ pub struct Engine {
     routers: Vec<Box<dyn Router>>,
     /// Nodes whose decisions come from outside, and the decisions waiting for them.
     external: Vec<bool>,
+    /// Per outside-decided node: how many local retries an attempt may have in all for
+    /// this node to retry locally (see [`Engine::set_local_retries`]); 0 for the rest.
+    local_retry_limit: Vec<u32>,
     pending: Vec<PendingDecision>,
     resolved: Vec<(AttemptId, Decision)>,
     /// Which router each node uses (index into `routers`).
@@ -155,6 +158,7 @@ impl Engine {
             deferred: Vec::new(),
             routers: vec![router],
             external,
+            local_retry_limit: Vec::new(),
             pending: Vec::new(),
             resolved: Vec::new(),
             node_router,

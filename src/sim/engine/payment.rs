@@ -78,6 +78,9 @@ pub struct Hop {
     pub fee_msat: u64,
     /// When the HTLC was offered.
     pub added_ms: u64,
+    /// The attempt's fee and CLTV budgets when `from` decided this hop: what it has again
+    /// if it retries locally (see [`Attempt::local_retries`]).
+    pub(super) budgets_before: (u64, u32),
 }
 
 /// One try at delivering a payment.
@@ -98,6 +101,13 @@ pub struct Attempt {
     /// when the HTLC was never added) and the reason.
     pub failure: Option<(Option<usize>, FailureReason)>,
     pub resolved: bool,
+    /// Local retries so far: a forwarding node that took a failure back and chose another
+    /// channel instead of failing the attempt back to the sender, as a trampoline node
+    /// retries its leg (see [`Engine::set_local_retries`]). Not counted as attempts.
+    pub local_retries: u32,
+    /// The channel each local retry left, at the node that left it: that node does not
+    /// take it again within this attempt.
+    pub abandoned: Vec<(NodeId, ChannelId)>,
 }
 
 impl Engine {
@@ -179,6 +189,8 @@ impl Engine {
             cltv_budget,
             failure: None,
             resolved: false,
+            local_retries: 0,
+            abandoned: Vec::new(),
         });
         self.schedule_decide(attempt, req.sender);
     }
