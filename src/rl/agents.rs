@@ -179,6 +179,8 @@ pub struct Agents {
     /// payment hash is the same), and, like every wallet's retry loop, tries another
     /// channel next time while it has one: those are masked out of its candidates.
     tried: HashMap<PaymentId, Vec<(NodeId, ChannelId)>>,
+    /// Per attempt in flight with [`PpoConfig::max_extra_hops`]: the most hops it may take.
+    hop_limits: HashMap<AttemptId, usize>,
     rng: ChaCha8Rng,
     /// Decisions made so far.
     pub decisions: u64,
@@ -235,6 +237,7 @@ impl Agents {
             explore: false,
             open: HashMap::default(),
             tried: HashMap::default(),
+            hop_limits: HashMap::default(),
             rng: crate::rng::rng_for(seed, crate::rng::stream::AGENTS),
             decisions: 0,
             progress: 0.0,
@@ -291,7 +294,8 @@ impl Agents {
             };
             let config = &self.groups[group].learner.config;
             let (fee_budget, budgeted) = (config.fee_budget, config.budgets_attempts());
-            if budgeted
+            let max_extra_hops = config.max_extra_hops;
+            if (budgeted || max_extra_hops.is_some())
                 && let Some(a) = engine.attempt(p.attempt)
                 && a.nodes.len() == 1
             {
@@ -299,13 +303,17 @@ impl Agents {
                 let payment = &engine.payments()[a.payment.index()];
                 let (destination, amount_msat) = (payment.request.receiver, a.amount_msat);
                 let attempt = payment.attempts;
-                let cheapest_msat = if fee_budget.escalates() {
+                let cheapest = if fee_budget.escalates() || max_extra_hops.is_some() {
                     self.onward
                         .cheapest(engine.gossip(), destination, amount_msat, &[p.node])[0]
-                        .map(|(_, fee_msat)| fee_msat)
                 } else {
                     None
                 };
+                let cheapest_msat = cheapest.map(|(_, fee_msat)| fee_msat);
+                if let (Some((hops, _)), Some(extra)) = (cheapest, max_extra_hops) {
+                    self.hop_limits
+                        .insert(p.attempt, usize::from(hops) + extra as usize);
+                }
                 let floor_msat = engine.routing_settings().fee_limit_floor_msat;
                 let scheduled_msat =
                     fee_budget.attempt_budget_msat(cheapest_msat, floor_msat, attempt);
@@ -345,6 +353,7 @@ impl Agents {
                 max,
                 (&tried, &abandoned),
                 budgeted,
+                self.hop_limits.get(&p.attempt).copied(),
             );
             if cands.is_empty() {
                 let reason = if ctx.payment.route_nodes.len() == 1 {
@@ -442,6 +451,7 @@ impl Agents {
                 }
                 _ => continue,
             };
+            self.hop_limits.remove(&attempt);
             let Some(open) = self.open.remove(&attempt) else {
                 continue;
             };
@@ -692,6 +702,7 @@ impl Agents {
             config.max_candidates,
             (&[], &[]),
             config.budgets_attempts(),
+            None,
         );
         if cands.is_empty() {
             return Some(Vec::new());

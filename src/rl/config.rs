@@ -70,6 +70,14 @@ pub struct PpoConfig {
     /// the order they were made, as steps of the attempt's one trajectory.
     #[serde(skip_serializing_if = "is_zero_u32")]
     pub local_retries: u32,
+    /// The most hops an attempt of an agent sender may take beyond the cheapest route
+    /// gossip shows it (over channels large enough for the amount). Each agent on the way,
+    /// the sender too, then only considers peers from which gossip shows a way to the
+    /// destination within the hops left, so retries, local ones above all, cannot wander
+    /// the long ways round. `None` (the default): only the network's `routing.max_hops`.
+    /// Without a route in view there is no such bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_extra_hops: Option<u32>,
 }
 
 impl PpoConfig {
@@ -192,6 +200,7 @@ impl Default for PpoConfig {
             fee_budget: FeeBudget::Limit,
             max_fee_ppm: None,
             local_retries: 0,
+            max_extra_hops: None,
         }
     }
 }

@@ -80,7 +80,9 @@ impl NeighbourMemory {
 /// is left, those in `tried.1` (the ones it left in local retries of this attempt)
 /// always, and, with `fees_within_budget`, a forwarding node's channels whose own fee is
 /// more than the HTLC's fee budget has left (see
-/// [`crate::rl::config::PpoConfig::budgets_attempts`]).
+/// [`crate::rl::config::PpoConfig::budgets_attempts`]). With a `hop_limit` for the attempt,
+/// so are the channels to peers from which gossip shows no way to the destination within
+/// the hops left ([`crate::rl::config::PpoConfig::max_extra_hops`]).
 pub fn candidates(
     ctx: &DecisionContext,
     onward: &mut Onward,
@@ -88,6 +90,7 @@ pub fn candidates(
     max_candidates: usize,
     (tried, abandoned): (&[ChannelId], &[ChannelId]),
     fees_within_budget: bool,
+    hop_limit: Option<usize>,
 ) -> Vec<Candidate> {
     let p = &ctx.payment;
     let amount = p.amount_msat + p.fee_budget_msat;
@@ -110,7 +113,26 @@ pub fn candidates(
     }
     let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
     // Per peer: the fewest-hop routes on (hops, fees, widest).
-    let shortest = onward.estimates(ctx.gossip, ctx.node, p.destination, p.amount_msat, &peers);
+    let mut shortest = onward.estimates(ctx.gossip, ctx.node, p.destination, p.amount_msat, &peers);
+    if let Some(limit) = hop_limit {
+        let so_far = p.route_nodes.len() - 1;
+        let fits: Vec<bool> = locals
+            .iter()
+            .zip(&shortest)
+            .map(|(c, e)| {
+                c.peer == p.destination
+                    || e.is_some_and(|e| so_far + 1 + usize::from(e.hops) <= limit)
+            })
+            .collect();
+        let mut kept = fits.iter();
+        locals.retain(|_| *kept.next().unwrap_or(&false));
+        let mut kept = fits.iter();
+        shortest.retain(|_| *kept.next().unwrap_or(&false));
+        if locals.is_empty() {
+            return Vec::new();
+        }
+    }
+    let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
     let max_capacity_msat = locals
         .iter()
         .map(|c| c.capacity_sat * 1000)

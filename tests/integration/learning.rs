@@ -444,8 +444,8 @@ fn frozen_agents_everywhere(scene: &Scene, ppo: PpoConfig) -> Session {
     )
 }
 
-/// Jam the diamond's channels `jammed` (forward, for an hour), send `amount_msat` from s to
-/// d, and run until it resolves.
+/// Jam the channels `jammed` (by scid index, forward, for an hour), send `amount_msat` from
+/// node 0 to the last node (the diamond's s and d), and run until it resolves.
 fn pay_past_jams(t: &mut Session, jammed: &[u32], amount_msat: u64) -> lnlab::PaymentId {
     for &channel in jammed {
         t.apply(Command::JamChannel {
@@ -455,9 +455,10 @@ fn pay_past_jams(t: &mut Session, jammed: &[u32], amount_msat: u64) -> lnlab::Pa
         })
         .unwrap();
     }
+    let receiver = NodeId(t.engine().network().node_count() as u32 - 1);
     let id = t.start_payment(lnlab::PaymentRequest {
         sender: NodeId(0),
-        receiver: NodeId(4),
+        receiver,
         amount_msat,
     });
     t.run_to_completion(|_| {});
@@ -607,4 +608,73 @@ fn a_forwarding_agent_retries_locally_round_a_dead_end() {
         run(1, &[first, other]),
         (1, false, vec![0, 1, other], 1, vec![(1, first - 1)], no_way)
     );
+}
+
+/// `PpoConfig::max_extra_hops`: s - a - d is the cheapest route gossip shows (2 hops), but
+/// a's channel to d is jammed; the only other way is the long one, a - x - y - z - d (5
+/// hops). Allowed 3 hops more than the cheapest, the attempt goes the long way; allowed 2,
+/// no agent offers a hop that gossip shows cannot reach d in time. The fewest hops a node
+/// reckons from a peer are a lower bound (they may run back through the node itself), so
+/// a still forwards to x, and x, which sees its only way on is too long, fails the
+/// attempt.
+#[test]
+fn an_attempt_takes_no_more_hops_than_the_cheapest_route_plus_the_extra_allowed() {
+    use lnlab::{FailureReason, FeeBudget, PaymentStatus};
+    const D: u32 = 6;
+    let mut scene = crate::support::line(7);
+    scene.nodes[D as usize].role = Role::Merchant;
+    scene.workload.rate_per_s = 1e-9;
+    scene.routing.max_attempts = 1;
+    let ends = [(0, 1), (1, D), (1, 2), (2, 3), (3, 4), (4, D)];
+    scene.channels = ends
+        .iter()
+        .enumerate()
+        .map(|(i, &(a, b))| SceneChannel {
+            scid: crate::support::scid(i as u32),
+            node1: a,
+            node2: b,
+            capacity_sat: 200_000_000,
+            node1_balance_msat: Some(100_000_000_000),
+            node1_policy: Some(policy(0, 100, 40)),
+            node2_policy: Some(policy(0, 0, 40)),
+        })
+        .collect();
+    let run = |max_extra_hops: Option<u32>| {
+        let ppo = PpoConfig {
+            max_extra_hops,
+            ..PpoConfig::default()
+        };
+        let mut t = frozen_agents_everywhere(&scene, ppo);
+        // Channel 1 is the direct one, a - d.
+        let id = pay_past_jams(&mut t, &[1], 50_000_000);
+        let engine = t.engine();
+        let p = &engine.payments()[id.index()];
+        let a = engine.attempt(p.last_attempt.unwrap()).unwrap();
+        let route: Vec<u32> = a.nodes.iter().map(|n| n.0).collect();
+        let delivered = matches!(p.status, PaymentStatus::Succeeded { .. });
+        (delivered, route, a.failure.map(|(_, r)| r))
+    };
+    let long_way = vec![0, 1, 2, 3, 4, D];
+    assert_eq!(run(None), (true, long_way.clone(), None));
+    assert_eq!(run(Some(3)), (true, long_way, None));
+    assert_eq!(
+        run(Some(2)),
+        (
+            false,
+            vec![0, 1, 2],
+            Some(FailureReason::InsufficientLiquidity)
+        )
+    );
+    // The bound holds under an escalating fee budget too (it works from the same route).
+    let ppo = PpoConfig {
+        fee_budget: FeeBudget::Escalate(4.0),
+        max_extra_hops: Some(2),
+        ..PpoConfig::default()
+    };
+    let mut t = frozen_agents_everywhere(&scene, ppo);
+    let id = pay_past_jams(&mut t, &[1], 50_000_000);
+    assert!(matches!(
+        t.engine().payments()[id.index()].status,
+        PaymentStatus::Failed { .. }
+    ));
 }

@@ -260,10 +260,11 @@ fn drawing_arrivals_ahead_changes_nothing() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
 
-    /// The same checks with every node a learning PPO agent that budgets its attempts and
-    /// retries locally (`PpoConfig::local_retries`), over the same random graphs and edits:
-    /// dropping a failed branch and deciding again keeps every channel's invariant, releases
-    /// what the branch locked, and charges only the hops that settled.
+    /// The same checks with every node a learning PPO agent that budgets its attempts (fees,
+    /// and hops in a third of the cases) and retries locally (`PpoConfig::local_retries`),
+    /// over the same random graphs and edits: dropping a failed branch and deciding again
+    /// keeps every channel's invariant, releases what the branch locked, and charges only
+    /// the hops that settled.
     #[test]
     fn agents_retrying_locally_keep_the_invariants((scene, policy, seed) in scene_strategy()) {
         use lnlab::{AgentGroup, AgentsSection, Credit, FeeBudget, PpoConfig, Session, SessionOptions};
@@ -280,6 +281,7 @@ proptest! {
                     fee_budget: FeeBudget::Escalate(4.0),
                     max_fee_ppm: Some(10_000),
                     local_retries: limit,
+                    max_extra_hops: (seed % 3 == 0).then_some(2),
                     ..PpoConfig::default()
                 },
                 checkpoint: None,
