@@ -101,6 +101,14 @@ fn welfare_parts(
     parts
 }
 
+/// The channels of `node` in a list of (node, channel) pairs.
+fn channels_of(list: &[(NodeId, ChannelId)], node: NodeId) -> Vec<ChannelId> {
+    list.iter()
+        .filter(|(n, _)| *n == node)
+        .map(|&(_, channel)| channel)
+        .collect()
+}
+
 /// A decision waiting for its attempt to resolve.
 struct Open {
     group: usize,
@@ -324,28 +332,13 @@ impl Agents {
             }
             let ctx = engine.decision_context(p);
             let max = self.groups[group].learner.config.max_candidates;
-            // This node's channels that its failed attempts of this payment took.
-            let tried: Vec<ChannelId> = engine
-                .attempt(p.attempt)
+            let attempt = engine.attempt(p.attempt);
+            // This node's channels that its failed attempts of this payment took, and those
+            // it left in local retries of this attempt (never again).
+            let tried = attempt
                 .and_then(|a| self.tried.get(&a.payment))
-                .map(|list| {
-                    list.iter()
-                        .filter(|(node, _)| *node == p.node)
-                        .map(|&(_, channel)| channel)
-                        .collect()
-                })
-                .unwrap_or_default();
-            // The channels this node left in local retries of this attempt: never again.
-            let abandoned: Vec<ChannelId> = engine
-                .attempt(p.attempt)
-                .map(|a| {
-                    a.abandoned
-                        .iter()
-                        .filter(|(node, _)| *node == p.node)
-                        .map(|&(_, channel)| channel)
-                        .collect()
-                })
-                .unwrap_or_default();
+                .map_or_else(Vec::new, |list| channels_of(list, p.node));
+            let abandoned = attempt.map_or_else(Vec::new, |a| channels_of(&a.abandoned, p.node));
             let cands = candidates(
                 &ctx,
                 &mut self.onward,

@@ -115,24 +115,20 @@ pub fn candidates(
     // Per peer: the fewest-hop routes on (hops, fees, widest).
     let mut shortest = onward.estimates(ctx.gossip, ctx.node, p.destination, p.amount_msat, &peers);
     if let Some(limit) = hop_limit {
+        // Gossip's fewest hops on are a lower bound: a peer they do not fit cannot make it.
         let so_far = p.route_nodes.len() - 1;
-        let fits: Vec<bool> = locals
-            .iter()
-            .zip(&shortest)
-            .map(|(c, e)| {
+        (locals, shortest) = locals
+            .into_iter()
+            .zip(shortest)
+            .filter(|(c, e)| {
                 c.peer == p.destination
                     || e.is_some_and(|e| so_far + 1 + usize::from(e.hops) <= limit)
             })
-            .collect();
-        let mut kept = fits.iter();
-        locals.retain(|_| *kept.next().unwrap_or(&false));
-        let mut kept = fits.iter();
-        shortest.retain(|_| *kept.next().unwrap_or(&false));
+            .unzip();
         if locals.is_empty() {
             return Vec::new();
         }
     }
-    let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
     let max_capacity_msat = locals
         .iter()
         .map(|c| c.capacity_sat * 1000)
@@ -160,7 +156,7 @@ pub fn candidates(
     }
     // The cheapest route on, only for the kept candidates: each answer is exact however far
     // the search has gone, and a hub's far peers would otherwise make it settle the graph.
-    let kept_peers: Vec<NodeId> = keep.iter().map(|&i| peers[i]).collect();
+    let kept_peers: Vec<NodeId> = keep.iter().map(|&i| locals[i].peer).collect();
     let cheapest = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &kept_peers);
     keep.into_iter()
         .zip(cheapest)

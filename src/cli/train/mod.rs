@@ -345,21 +345,20 @@ fn evaluate(
         "oracle"
     );
     let reports = [&agents, &baseline, &oracle];
-    let rows: [(&str, Metric); 8] = [
+    let mut rows: Vec<(&str, Metric)> = vec![
         ("success rate", |r| r.success_rate),
         ("volume success rate", |r| r.volume_success_rate),
         ("fees paid (sat)", |r| r.fees_paid_msat as f64 / 1000.0),
         ("mean hops", |r| r.mean_hops),
         ("attempts", |r| r.attempts_mean),
-        // Only agents with `local_retries` make them (the row shows when they did).
-        ("local retries", |r| r.local_retries_mean),
         ("latency p95 (ms)", |r| r.latency_ms_p95 as f64),
         ("hub gini", |r| r.hub_gini),
     ];
+    // Only agents with `local_retries` make them: the row shows when they did.
+    if reports.iter().any(|r| r.local_retries_mean > 0.0) {
+        rows.insert(5, ("local retries", |r| r.local_retries_mean));
+    }
     for (name, metric) in rows {
-        if name == "local retries" && reports.iter().all(|r| metric(r) == 0.0) {
-            continue;
-        }
         print!("  {name:<22}");
         for r in reports {
             print!("{:>14.3}", metric(r));

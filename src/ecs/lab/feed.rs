@@ -121,25 +121,20 @@ fn collect(
                 // dropped its branch), and a closing channel once its HTLCs are done: those
                 // events name the channel, and either source tells where it ran.
                 let named = match *e {
-                    SimEvent::HtlcAdded { channel, .. } | SimEvent::HtlcFailed { channel, .. } => {
-                        Some(channel)
+                    SimEvent::HtlcAdded {
+                        channel, direction, ..
                     }
+                    | SimEvent::HtlcFailed {
+                        channel, direction, ..
+                    } => Some((channel, direction)),
                     _ => None,
                 };
-                let ends = a
-                    .hops
-                    .get(hop as usize)
-                    .filter(|h| named.is_none_or(|c| c == h.channel))
-                    .map(|h| (h.from, h.to))
-                    .or_else(|| match *e {
-                        SimEvent::HtlcAdded {
-                            channel, direction, ..
-                        }
-                        | SimEvent::HtlcFailed {
-                            channel, direction, ..
-                        } => net.direction_endpoints(channel, direction),
-                        _ => None,
-                    });
+                let ends = match (a.hops.get(hop as usize), named) {
+                    (Some(h), None) => Some((h.from, h.to)),
+                    (Some(h), Some((channel, _))) if h.channel == channel => Some((h.from, h.to)),
+                    (_, Some((channel, direction))) => net.direction_endpoints(channel, direction),
+                    (None, None) => None,
+                };
                 let Some((from_node, to_node)) = ends else {
                     continue;
                 };

@@ -264,7 +264,7 @@ impl Engine {
             self.metrics.fees_earned_msat += h.fee_msat;
         }
         self.emit(how.sim_event(attempt_id, hop as u32, &h));
-        if how == Resolution::Fail && hop > 0 && self.retries_locally(attempt_id, h.from) {
+        if how == Resolution::Fail && self.retries_locally(attempt_id, h.from) {
             return self.retry_locally(attempt_id, hop);
         }
         if hop > 0 {
