@@ -19,6 +19,8 @@ const MAX_PULSES: usize = 300;
 const PULSE_S: f32 = 0.45;
 const BADGE_S: f32 = 2.2;
 const MAX_BADGES: usize = 48;
+/// "retry" badges shown at once, out of [`MAX_BADGES`].
+const MAX_RETRY_BADGES: usize = 8;
 /// Simulated time a finished payment stays in the engine's tables.
 pub(super) const KEEP_HISTORY_MS: u64 = 120_000;
 
@@ -35,6 +37,8 @@ pub struct Badge {
     pub text: String,
     pub color: Rgb,
     pub born_s: f32,
+    /// Local retries the badge counts (0: not a retry badge).
+    pub retries: u32,
 }
 
 #[derive(Resource, Default)]
@@ -102,6 +106,7 @@ fn collect(
             text,
             color,
             born_s: now_s,
+            retries: 0,
         });
     }
     let events = driver.session.take_observed();
@@ -158,6 +163,7 @@ fn collect(
                         text: format!("part of #{}", a.payment.0),
                         color: theme::IN_FLIGHT,
                         born_s: now_s,
+                        retries: 0,
                     });
                 }
                 let (from, to, color) = match e {
@@ -182,16 +188,12 @@ fn collect(
                         text: format!("#{}: {} parts settled", payment.0, p.parts.settled.len()),
                         color: theme::SUCCESS,
                         born_s: now_s,
+                        retries: 0,
                     });
                 }
             }
             // A forwarding agent took a failure back and tries another way (local retry).
-            SimEvent::RetriedLocally { node, .. } => flights.badges.push(Badge {
-                node,
-                text: "retry".into(),
-                color: theme::FAILURE,
-                born_s: now_s,
-            }),
+            SimEvent::RetriedLocally { node, .. } => note_retry(&mut flights.badges, node, now_s),
             // The scene's own timeline (a scripted jam, or edits saved from the lab and
             // replayed): a chart marker and a log line, as for a live injection.
             SimEvent::TimelineApplied { index, at_ms } => {
@@ -239,6 +241,35 @@ fn collect(
     flights.badges.drain(..excess);
 }
 
+/// A local retry at `node`. A node keeps one "retry" badge, counting its retries while it
+/// shows, and at most [`MAX_RETRY_BADGES`] show at once (the newest), so that on a large
+/// scene with agents still learning the retries do not bury the graph and every other
+/// badge.
+fn note_retry(badges: &mut Vec<Badge>, node: NodeId, now_s: f32) {
+    let retries = match badges.iter().position(|b| b.node == node && b.retries > 0) {
+        Some(i) => badges.remove(i).retries + 1,
+        None => {
+            if badges.iter().filter(|b| b.retries > 0).count() >= MAX_RETRY_BADGES
+                && let Some(oldest) = badges.iter().position(|b| b.retries > 0)
+            {
+                badges.remove(oldest);
+            }
+            1
+        }
+    };
+    badges.push(Badge {
+        node,
+        text: if retries == 1 {
+            "retry".into()
+        } else {
+            format!("retry x{retries}")
+        },
+        color: theme::FAILURE,
+        born_s: now_s,
+        retries,
+    });
+}
+
 /// A pulse is a bright dot with a short fading trail; its size follows the zoom.
 fn draw_pulses(
     flights: Res<Flights>,
@@ -260,4 +291,44 @@ fn draw_pulses(
 /// Seconds a badge has been shown, as a fraction of its life (for fading).
 pub fn badge_age(b: &Badge, now_s: f32) -> f32 {
     ((now_s - b.born_s) / BADGE_S).clamp(0.0, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_keeps_one_retry_badge_counting_its_retries() {
+        let mut badges = vec![Badge {
+            node: NodeId(1),
+            text: "402".into(),
+            color: theme::L402,
+            born_s: 0.0,
+            retries: 0,
+        }];
+        note_retry(&mut badges, NodeId(1), 1.0);
+        note_retry(&mut badges, NodeId(2), 1.5);
+        note_retry(&mut badges, NodeId(1), 2.0);
+        let shown: Vec<(u32, &str, u32)> = badges
+            .iter()
+            .map(|b| (b.node.0, b.text.as_str(), b.retries))
+            .collect();
+        // The L402 badge at the same node stays; node 1's retry badge is refreshed, counts
+        // both retries and moves last, so it is the last to be thinned out.
+        assert_eq!(
+            shown,
+            vec![(1, "402", 0), (2, "retry", 1), (1, "retry x2", 2)]
+        );
+        assert_eq!(badges[2].born_s, 2.0);
+    }
+
+    #[test]
+    fn retry_badges_keep_to_their_share_and_the_newest_stay() {
+        let mut badges = Vec::new();
+        for node in 0..MAX_RETRY_BADGES as u32 + 3 {
+            note_retry(&mut badges, NodeId(node), node as f32);
+        }
+        let nodes: Vec<u32> = badges.iter().map(|b| b.node.0).collect();
+        assert_eq!(nodes, (3..MAX_RETRY_BADGES as u32 + 3).collect::<Vec<_>>());
+    }
 }
