@@ -1,7 +1,8 @@
 //! Turns each frame's engine events into what the lab shows: pulses that run along
 //! channels (an HTLC offered, then its settle in green or its failure in red running
 //! back), L402 badges at clients and services (402, paid, 200, 401) tagged with the
-//! payment they caused, and the tallies the plots sample. Pulses are drawn here as gizmos.
+//! payment they caused, "retry" badges where an agent routes round a failure, and the
+//! tallies the plots sample. Pulses are drawn here as gizmos.
 
 use super::LabSet;
 use super::state::{Lab, ViewCam, world_pos};
