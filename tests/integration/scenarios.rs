@@ -541,6 +541,35 @@ fn a_router_switch_takes_effect_when_it_is_applied() {
     assert!(entry.validate(4).is_ok());
 }
 
+/// With the only merchant removed, a workload that pays merchants pays the live nodes
+/// instead, as a scene without merchants does, rather than stopping: every payment starts
+/// and resolves, and none starts or ends at the removed node. (Found by the engine's
+/// property test: the run used to end with no payment at all.)
+#[test]
+fn without_its_only_merchant_the_workload_pays_the_live_nodes() {
+    let mut scene = line(4);
+    scene.nodes[3].role = lnlab::Role::Merchant;
+    scene.workload.receivers = lnlab::EndpointModel::MerchantZipf { exponent: 1.0 };
+    scene.timeline.push(lnlab::TimedCommand {
+        at_ms: 0,
+        command: Command::RemoveNode { node: NodeId(3) },
+    });
+    let mut e = engine(&scene, RouterKind::Lnd);
+    e.set_payment_limit(Some(40));
+    e.run_to_completion();
+    let m = e.metrics();
+    assert_eq!(m.payments, 40, "every payment started");
+    assert_eq!(m.succeeded + m.failed, 40, "and resolved");
+    assert!(m.succeeded > 0, "the line still carries payments");
+    assert!(
+        (0..e.payments().len())
+            .filter_map(|id| e.payments().get(id))
+            .all(|p| p.request.receiver != NodeId(3) && p.request.sender != NodeId(3)),
+        "none at the removed merchant"
+    );
+    assert_clean(&e);
+}
+
 /// Removing a node while HTLCs cross it: the HTLC waiting at it fails back to the sender
 /// (nothing is stuck or lost), its channels go once idle, it is gone from the node list and from
 /// commands, and the next payment through it fails at once. A node added later gets the

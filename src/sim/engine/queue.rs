@@ -8,6 +8,7 @@ use super::{AttemptId, Engine, PaymentId, SimEvent, Step};
 use crate::network::DelayModel;
 use crate::network::NodeId;
 use crate::sim::workload::{PaymentRequest, WorkloadSampler};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
 
@@ -189,25 +190,58 @@ impl Engine {
 
     /// An arrival as it starts: a node that left the network neither pays nor is paid any
     /// more, so endpoints naming one are drawn again, from an RNG of the arrival's own
-    /// (what is drawn then cannot depend on how far ahead arrivals were drawn). `None`
-    /// when every draw names a removed node (a spike toward one). Runs without removals
-    /// start exactly what was drawn.
+    /// (what is drawn then cannot depend on how far ahead arrivals were drawn). When every
+    /// draw names a removed node, the workload's model has no live node left (the only
+    /// merchant removed), and the dead endpoint is drawn from every live node instead, as
+    /// a scene without merchants draws its receivers. `None` for a spike toward a removed
+    /// node, or with fewer than two live nodes. Runs without removals start exactly what
+    /// was drawn.
     fn live_request(
         &self,
         request: PaymentRequest,
         stream: usize,
         key: u64,
     ) -> Option<PaymentRequest> {
-        let live =
-            |r: &PaymentRequest| self.network.is_live(r.sender) && self.network.is_live(r.receiver);
+        let is_live = |n: NodeId| self.network.is_live(n);
+        let live = |r: &PaymentRequest| is_live(r.sender) && is_live(r.receiver);
         if live(&request) {
             return Some(request);
         }
         let s = &self.streams[stream];
         let mut rng = crate::rng::rng_for(self.seed ^ key, crate::rng::stream::REDRAW);
-        (0..REDRAWS)
+        if let Some(found) = (0..REDRAWS)
             .filter_map(|_| s.sampler.draw(&mut rng, s.target))
             .find(live)
+        {
+            return Some(found);
+        }
+        if s.target.is_some() {
+            return None;
+        }
+        let mut any_live_but = |other: NodeId| -> Option<NodeId> {
+            let nodes: Vec<NodeId> = self
+                .network
+                .nodes()
+                .map(|(id, _)| id)
+                .filter(|&n| n != other && is_live(n))
+                .collect();
+            (!nodes.is_empty()).then(|| nodes[rng.random_range(0..nodes.len())])
+        };
+        let receiver = if is_live(request.receiver) {
+            request.receiver
+        } else {
+            any_live_but(request.sender)?
+        };
+        let sender = if is_live(request.sender) && request.sender != receiver {
+            request.sender
+        } else {
+            any_live_but(receiver)?
+        };
+        Some(PaymentRequest {
+            sender,
+            receiver,
+            ..request
+        })
     }
 
     /// Process events up to and including `until_ms` (the clock ends at `until_ms`).
