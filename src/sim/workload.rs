@@ -181,6 +181,20 @@ impl WorkloadSampler {
         }
     }
 
+    /// Every node this workload draws as sender or receiver, in id order.
+    pub fn endpoint_nodes(&self) -> Vec<NodeId> {
+        let mut nodes: Vec<NodeId> = self
+            .senders
+            .nodes
+            .iter()
+            .chain(&self.receivers.nodes)
+            .copied()
+            .collect();
+        nodes.sort_unstable();
+        nodes.dedup();
+        nodes
+    }
+
     /// Milliseconds until the next arrival (at least 1, so the clock always advances).
     pub fn next_gap_ms(&self, rng: &mut impl Rng) -> u64 {
         poisson_gap_ms(&self.interarrival, rng)

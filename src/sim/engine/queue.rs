@@ -191,11 +191,11 @@ impl Engine {
     /// An arrival as it starts: a node that left the network neither pays nor is paid any
     /// more, so endpoints naming one are drawn again, from an RNG of the arrival's own
     /// (what is drawn then cannot depend on how far ahead arrivals were drawn). When every
-    /// draw names a removed node, the workload's model has no live node left (the only
-    /// merchant removed), and the dead endpoint is drawn from every live node instead, as
-    /// a scene without merchants draws its receivers. `None` for a spike toward a removed
-    /// node, or with fewer than two live nodes. Runs without removals start exactly what
-    /// was drawn.
+    /// draw names a removed node, the model has no live node left on that side (the only
+    /// merchant removed), and the dead endpoint is drawn from the live nodes the workload
+    /// draws on either side instead, as a scene without merchants draws its receivers
+    /// from every node. `None` for a spike toward a removed node, or with no such node.
+    /// Runs without removals start exactly what was drawn.
     fn live_request(
         &self,
         request: PaymentRequest,
@@ -218,11 +218,11 @@ impl Engine {
         if s.target.is_some() {
             return None;
         }
+        let endpoints = s.sampler.endpoint_nodes();
         let mut any_live_but = |other: NodeId| -> Option<NodeId> {
-            let nodes: Vec<NodeId> = self
-                .network
-                .nodes()
-                .map(|(id, _)| id)
+            let nodes: Vec<NodeId> = endpoints
+                .iter()
+                .copied()
                 .filter(|&n| n != other && is_live(n))
                 .collect();
             (!nodes.is_empty()).then(|| nodes[rng.random_range(0..nodes.len())])
