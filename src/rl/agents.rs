@@ -603,10 +603,10 @@ impl Agents {
         let Some(payment) = engine.attempt(attempt).map(|a| a.payment) else {
             return;
         };
+        let tried = self.tried.entry(payment).or_default();
         for o in open.iter_mut().filter(|o| o.hop >= hop && !o.abandoned) {
             o.abandoned = true;
             self.memory.record(o.node, o.peer, true);
-            let tried = self.tried.entry(payment).or_default();
             if !tried.contains(&(o.node, o.channel)) {
                 tried.push((o.node, o.channel));
             }

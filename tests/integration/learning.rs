@@ -581,7 +581,7 @@ fn a_forwarding_agent_retries_locally_round_a_dead_end() {
             p.attempts,
             delivered,
             route,
-            a.local_retries,
+            a.local_retries(),
             abandoned,
             failure,
         )

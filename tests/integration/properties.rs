@@ -310,9 +310,9 @@ proptest! {
         e.network().check_invariants().map_err(TestCaseError::fail)?;
         let mut retries = 0;
         for a in (0..m.attempts as u32).filter_map(|i| e.attempt(lnlab::AttemptId(i))) {
-            prop_assert!(a.local_retries <= limit);
-            prop_assert_eq!(a.local_retries as usize, a.abandoned.len());
-            retries += u64::from(a.local_retries);
+            prop_assert!(a.local_retries() <= limit);
+            prop_assert_eq!(a.local_retries() as usize, a.abandoned.len());
+            retries += u64::from(a.local_retries());
             // What is left of the attempt is one path from its sender.
             prop_assert_eq!(a.nodes.len(), a.hops.len() + 1);
             for (k, h) in a.hops.iter().enumerate() {

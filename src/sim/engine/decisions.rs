@@ -53,7 +53,7 @@ impl Engine {
         let limit = self.local_retry_limit.get(node.index()).copied();
         a.route.is_none()
             && a.nodes.first() != Some(&node)
-            && limit.is_some_and(|limit| a.local_retries < limit)
+            && limit.is_some_and(|limit| a.local_retries() < limit)
             && a.failure
                 .is_some_and(|(_, reason)| reason.is_routing_failure())
     }

@@ -285,7 +285,6 @@ impl Engine {
     fn retry_locally(&mut self, attempt_id: AttemptId, hop: usize) {
         let a = &mut self.attempts[attempt_id.index()];
         let h = a.hops[hop];
-        a.local_retries += 1;
         a.abandoned.push((h.from, h.channel));
         a.hops.truncate(hop);
         a.nodes.truncate(hop + 1);

@@ -101,13 +101,18 @@ pub struct Attempt {
     /// when the HTLC was never added) and the reason.
     pub failure: Option<(Option<usize>, FailureReason)>,
     pub resolved: bool,
+    /// The channel each local retry left, at the node that left it: that node does not
+    /// take it again within this attempt (see [`Attempt::local_retries`]).
+    pub abandoned: Vec<(NodeId, ChannelId)>,
+}
+
+impl Attempt {
     /// Local retries so far: a forwarding node that took a failure back and chose another
     /// channel instead of failing the attempt back to the sender, as a trampoline node
     /// retries its leg (see [`Engine::set_local_retries`]). Not counted as attempts.
-    pub local_retries: u32,
-    /// The channel each local retry left, at the node that left it: that node does not
-    /// take it again within this attempt.
-    pub abandoned: Vec<(NodeId, ChannelId)>,
+    pub fn local_retries(&self) -> u32 {
+        self.abandoned.len() as u32
+    }
 }
 
 impl Engine {
@@ -189,7 +194,6 @@ impl Engine {
             cltv_budget,
             failure: None,
             resolved: false,
-            local_retries: 0,
             abandoned: Vec::new(),
         });
         self.schedule_decide(attempt, req.sender);
