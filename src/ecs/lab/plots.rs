@@ -2,9 +2,9 @@
 //! served per second), the agents' mean reward, PPO diagnostics per group, and hub
 //! concentration over a recent window, all against simulated time with linked x axes.
 //! Each chart has a legend, and a line keeps its colour on every chart (an agent group's
-//! colour is its nodes' colour). Timeline events are labelled vertical markers. Each chart
-//! can be hidden or expanded. Samples are taken a few times a second from the feed's
-//! tallies and from each finished PPO update.
+//! colour is its nodes' colour). Timeline events are vertical markers, labelled where the
+//! label has room. Each chart can be hidden or expanded. Samples are taken a few times a
+//! second from the feed's tallies and from each finished PPO update.
 
 use super::LabSet;
 use super::arena::Arenas;
@@ -443,8 +443,8 @@ fn charts_row(ui: &mut egui::Ui, plots: &mut Plots, lab: &Lab, visible: &[Chart]
 
 /// Marker lines a chart draws at most across its width, about.
 const MARKER_GROUPS: f64 = 12.0;
-/// Marker lines a chart labels at most.
-const MARKER_LABELS: usize = 6;
+/// Screen points kept clear between one marker label's end and the next label.
+const MARKER_LABEL_GAP_PX: f32 = 6.0;
 
 /// Markers as drawn: (sim seconds, label). A marker within `gap_s` of the first of the
 /// group before it joins that group, whose label then counts the others. A scripted attack
@@ -465,6 +465,30 @@ fn marker_groups(markers: &[Marker], gap_s: f64) -> Vec<(f64, String)> {
         .map(|(x, label, n)| match n {
             1 => (x, label.to_owned()),
             _ => (x, format!("{label} (+{} more)", n - 1)),
+        })
+        .collect()
+}
+
+/// Where to draw each marker's label, left to right: to the right of its line, or to
+/// the left where the chart's right edge `right_px` leaves no room, and only where it
+/// clears the label drawn before it (`None`), so a burst of markers on a narrow chart
+/// never piles its labels up. `markers` are (screen x, label width) in points, in order
+/// of x.
+fn label_anchors(markers: &[(f32, f32)], right_px: f32) -> Vec<Option<egui::Align2>> {
+    let mut clear_from = f32::NEG_INFINITY;
+    markers
+        .iter()
+        .map(|&(x, width)| {
+            let (start, anchor) = if x + width <= right_px {
+                (x, egui::Align2::LEFT_TOP)
+            } else {
+                (x - width, egui::Align2::RIGHT_TOP)
+            };
+            if start < clear_from {
+                return None;
+            }
+            clear_from = start + width + MARKER_LABEL_GAP_PX;
+            Some(anchor)
         })
         .collect()
 }
@@ -525,15 +549,28 @@ pub fn chart_ui(
                 .chain(lab.markers.iter().map(|m| m.at_ms as f64 / 1000.0))
                 .fold(0.0, f64::max);
             let groups = marker_groups(&lab.markers, right_s / MARKER_GROUPS);
-            // Labels only where they have room; the log names every entry.
-            let labelled = groups.len() <= MARKER_LABELS;
-            for (x, label) in groups {
+            // Labels only where they have room (at last frame's scale); the log names
+            // every entry.
+            let font = egui::TextStyle::Small.resolve(&p.ctx().global_style());
+            let placed: Vec<(f32, f32)> = groups
+                .iter()
+                .map(|(x, label)| {
+                    let width = p.ctx().fonts_mut(|f| {
+                        f.layout_no_wrap(label.clone(), font.clone(), marker)
+                            .size()
+                            .x
+                    });
+                    (p.screen_from_plot(PlotPoint::new(*x, top)).x, width)
+                })
+                .collect();
+            let right_px = p.transform().frame().right();
+            for ((x, label), anchor) in groups.into_iter().zip(label_anchors(&placed, right_px)) {
                 p.vline(VLine::new("", x).color(marker));
-                if labelled {
+                if let Some(anchor) = anchor {
                     p.text(
                         Text::new("", PlotPoint::new(x, top), label)
                             .color(marker)
-                            .anchor(egui::Align2::LEFT_TOP),
+                            .anchor(anchor),
                     );
                 }
             }
@@ -575,5 +612,34 @@ mod tests {
         assert_eq!(apart.len(), markers.len());
         assert!(apart.windows(2).all(|w| w[0].0 < w[1].0));
         assert!(marker_groups(&[], 5.0).is_empty());
+    }
+
+    /// A label is drawn only clear of the last one drawn: one that would overlap it is
+    /// skipped, and the next one with room shows again. Near the right edge a label goes
+    /// to the left of its line.
+    #[test]
+    fn marker_labels_show_only_where_they_have_room() {
+        const LEFT_TOP: egui::Align2 = egui::Align2::LEFT_TOP;
+        const RIGHT_TOP: egui::Align2 = egui::Align2::RIGHT_TOP;
+        // Labels 100 points wide at x = 0, 50 (overlaps), 120 (clear of the first, with
+        // the gap) and 200 (overlaps the third), on a wide chart.
+        let markers = [(0.0, 100.0), (50.0, 100.0), (120.0, 100.0), (200.0, 30.0)];
+        assert_eq!(
+            label_anchors(&markers, 1000.0),
+            [Some(LEFT_TOP), None, Some(LEFT_TOP), None]
+        );
+        // Spread wide, every label shows; the last, 50 points from the right edge, to the
+        // left of its line.
+        let wide = [(0.0, 100.0), (200.0, 100.0), (450.0, 100.0)];
+        assert_eq!(
+            label_anchors(&wide, 500.0),
+            [Some(LEFT_TOP), Some(LEFT_TOP), Some(RIGHT_TOP)]
+        );
+        // Turned left, a label must still clear the one before it.
+        assert_eq!(
+            label_anchors(&[(0.0, 100.0), (180.0, 100.0)], 200.0),
+            [Some(LEFT_TOP), None]
+        );
+        assert!(label_anchors(&[], 500.0).is_empty());
     }
 }
