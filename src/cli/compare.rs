@@ -399,6 +399,14 @@ fn print_headroom(h: &Headroom) {
         println!("  (under 2 points of headroom: the shares closed below are mostly noise)");
     }
     for (policy, e) in &h.closed {
+        if h.seeds_with_headroom == 0 {
+            // No seed left the oracle 2 points ahead of lnd: no share to measure.
+            println!(
+                "headroom closed by {policy}: not measured (no seed has {} points of headroom)",
+                MIN_HEADROOM * 100.0
+            );
+            continue;
+        }
         println!(
             "headroom closed by {policy}: {} over {} seeds",
             ci(e),
