@@ -105,8 +105,10 @@ impl PpoConfig {
 ///   route gossip shows from the sender (over channels of at least the amount's class),
 ///   plus the limit's floor (`routing.fee_limit_floor_msat`); each retry `factor` times
 ///   the one before, never past the limit. This is how trampoline wallets budget: cheap
-///   routes are tried first, and dear ones only once the cheap ones have failed. A
-///   forwarding agent then only considers channels whose fee the HTLC can still pay.
+///   routes are tried first, and dear ones only once the cheap ones have failed. Every
+///   agent on the way then only considers channels whose fee, plus the cheapest way on
+///   from the peer as gossip shows it, the HTLC's budget can still pay (see
+///   [`crate::rl::features::candidates`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum FeeBudget {
     #[default]

@@ -78,11 +78,13 @@ impl NeighbourMemory {
 /// leading back into the route — are masked out by not being candidates at all. So are the
 /// channels in `tried.0` (this node's failed attempts of this payment), unless nothing else
 /// is left, those in `tried.1` (the ones it left in local retries of this attempt)
-/// always, and, with `fees_within_budget`, a forwarding node's channels whose own fee is
-/// more than the HTLC's fee budget has left (see
-/// [`crate::rl::config::PpoConfig::budgets_attempts`]). With a `hop_limit` for the attempt,
-/// so are the channels to peers from which gossip shows no way to the destination within
-/// the hops left ([`crate::rl::config::PpoConfig::max_extra_hops`]).
+/// always, and, with `fees_within_budget`, the channels the HTLC's fee budget cannot pay
+/// for (see [`crate::rl::config::PpoConfig::budgets_attempts`]): a forwarding node's own
+/// fee on the channel, plus the fees of the cheapest way on from its peer as gossip shows
+/// it, must be within what the budget has left (the sender keeps its channels when none
+/// is). With a `hop_limit` for the attempt, so are the channels to peers from which gossip
+/// shows no way to the destination within the hops left
+/// ([`crate::rl::config::PpoConfig::max_extra_hops`]).
 pub fn candidates(
     ctx: &DecisionContext,
     onward: &mut Onward,
@@ -101,7 +103,8 @@ pub fn candidates(
     }
     if fees_within_budget && p.route_nodes.len() > 1 {
         // A forwarding node knows its own fee and what the HTLC leaves for fees: a
-        // channel whose fee the budget cannot pay would fail at once.
+        // channel whose fee the budget cannot pay would fail at once. (The lookahead
+        // below would drop it too; this spares the searches for it.)
         locals.retain(|c| {
             ctx.local
                 .fee_msat(c.channel, p.amount_msat)
@@ -125,6 +128,45 @@ pub fn candidates(
                     || e.is_some_and(|e| so_far + 1 + usize::from(e.hops) <= limit)
             })
             .unzip();
+        if locals.is_empty() {
+            return Vec::new();
+        }
+    }
+    if fees_within_budget {
+        // Gossip's cheapest way on from a peer bounds what its route would charge from
+        // below: a channel whose own fee and that bound exceed what the budget has left
+        // cannot deliver within it. The sender keeps its channels when none is left (the
+        // attempt fails on the way, and the next one's budget is larger).
+        let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
+        let onward_fees = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &peers);
+        let sender = p.route_nodes.len() == 1;
+        let fits: Vec<bool> = locals
+            .iter()
+            .zip(onward_fees)
+            .map(|(c, on)| {
+                let own_msat = if sender {
+                    Some(0)
+                } else {
+                    ctx.local.fee_msat(c.channel, p.amount_msat)
+                };
+                let on_msat = if c.peer == p.destination {
+                    Some(0)
+                } else {
+                    on.map(|(_, fee_msat)| fee_msat)
+                };
+                own_msat
+                    .zip(on_msat)
+                    .is_some_and(|(own, on)| own.saturating_add(on) <= p.fee_budget_msat)
+            })
+            .collect();
+        if !sender || fits.contains(&true) {
+            (locals, shortest) = locals
+                .into_iter()
+                .zip(shortest)
+                .zip(fits)
+                .filter_map(|(pair, fits)| fits.then_some(pair))
+                .unzip();
+        }
         if locals.is_empty() {
             return Vec::new();
         }

@@ -468,15 +468,20 @@ fn pay_past_jams(t: &mut Session, jammed: &[u32], amount_msat: u64) -> lnlab::Pa
 /// `FeeBudget::Escalate`: a sender's first attempts may spend only a little more than the
 /// cheapest route gossip shows (s - a - b - d, free, but a's channel to b is jammed), so
 /// the dear way round through c (3,000 ppm) waits until the budget has grown enough to
-/// pay it, and c never offers an HTLC the budget cannot pay. With the payment's whole fee
-/// limit, the first attempt takes it. Under a cap (`max_fee_ppm`) below c's fee, no attempt
-/// takes it. Every node is an agent (a fresh, frozen policy).
+/// pay it. Until then a, seeing in gossip that c's way on costs more than the budget has
+/// left, fails the attempt back itself rather than pass the HTLC on to fail at c. With the
+/// payment's whole fee limit, the first attempt takes the dear way. Under a cap
+/// (`max_fee_ppm`) below c's fee, no attempt takes it. Every node is an agent (a fresh,
+/// frozen policy).
 #[test]
 fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_failed() {
     use lnlab::{AttemptId, FailureReason, FeeBudget, PaymentStatus};
     const D: u32 = 4;
-    // Only c charges: 3,000 ppm on its channel to d. A wallet's retries.
-    let scene = diamond([0, 0, 0, 0, 3_000], 10);
+    // Only c charges: 3,000 ppm on its channel to d, and 10,000 ppm back to a (so gossip's
+    // cheapest way on from c is its channel to d, not back round through a). A wallet's
+    // retries.
+    let mut scene = diamond([0, 0, 0, 0, 3_000], 10);
+    scene.channels[2].node2_policy = Some(policy(0, 10_000, 40));
     let amount_msat = 50_000_000;
     let dear_fee_msat = amount_msat * 3_000 / 1_000_000;
     let run = |fee_budget: FeeBudget, max_fee_ppm: Option<u64>| {
@@ -508,8 +513,8 @@ fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_faile
         (1, dear, vec![0, 1, 3, D], vec![])
     );
     // Budgets of 10, 40 and then 160 sat (the floor, escalated four times per retry): the
-    // first two cannot pay c's 150 sat, so c fails them back with no channel left for
-    // them, rather than offering an HTLC that would fail on its fee.
+    // first two cannot pay c's 150 sat, so a fails them back with no channel left for
+    // them, rather than offering c an HTLC that could only fail further on.
     let floor_msat = RoutingSettings::default().fee_limit_floor_msat;
     assert_eq!(
         floor_msat, 10_000,
@@ -521,20 +526,64 @@ fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_faile
         (3, dear, vec![0, 1, 3, D], vec![no_way, no_way])
     );
     // Capped at 0.2% of the amount plus the floor (110 sat): every one of the ten attempts
-    // fails back at c, and the payment fails without paying c's 150 sat. A cap of 0.4%
+    // fails back at a, and the payment fails without paying c's 150 sat. A cap of 0.4%
     // (210 sat) does not bind.
     assert_eq!(
         run(FeeBudget::Escalate(4.0), Some(2_000)),
-        (10, None, vec![0, 1, 3], vec![no_way; 10])
+        (10, None, vec![0, 1], vec![no_way; 10])
     );
     assert_eq!(
         run(FeeBudget::Escalate(4.0), Some(4_000)),
         (3, dear, vec![0, 1, 3, D], vec![no_way, no_way])
     );
-    // The cap holds under the whole limit too, and c keeps to it.
+    // The cap holds under the whole limit too, and a keeps to it.
     assert_eq!(
         run(FeeBudget::Limit, Some(2_000)),
-        (10, None, vec![0, 1, 3], vec![no_way; 10])
+        (10, None, vec![0, 1], vec![no_way; 10])
+    );
+    // Gossip lags: c's fee rises to 3,000 ppm after the graph was announced free. Then a
+    // sees a free way on through c and passes the first attempts on, and c, which knows
+    // its own fee, fails them back rather than offer d an HTLC whose fee the budget cannot
+    // pay; the third attempt's budget pays it.
+    let ppo = PpoConfig {
+        fee_budget: FeeBudget::Escalate(4.0),
+        ..PpoConfig::default()
+    };
+    let mut t = frozen_agents_everywhere(&diamond([0; 5], 10), ppo);
+    t.apply(Command::SetPolicy {
+        scid: crate::support::scid(4),
+        direction: Direction::Forward,
+        fee_base_msat: None,
+        fee_rate_ppm: Some(3_000),
+        cltv_expiry_delta: None,
+        htlc_minimum_msat: None,
+        htlc_maximum_msat: None,
+        disabled: None,
+    })
+    .unwrap();
+    let id = pay_past_jams(&mut t, &[1], amount_msat);
+    let p = &t.engine().payments()[id.index()];
+    assert!(
+        matches!(p.status, PaymentStatus::Succeeded { fees_msat, .. } if fees_msat == dear_fee_msat),
+        "{:?}",
+        p.status
+    );
+    let routes: Vec<(Vec<u32>, Option<FailureReason>)> = (0..p.attempts)
+        .map(|i| {
+            let a = t.engine().attempt(AttemptId(i)).unwrap();
+            (
+                a.nodes.iter().map(|n| n.0).collect(),
+                a.failure.map(|(_, r)| r),
+            )
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            (vec![0, 1, 3], Some(no_way)),
+            (vec![0, 1, 3], Some(no_way)),
+            (vec![0, 1, 3, D], None),
+        ]
     );
 }
 
