@@ -395,7 +395,7 @@ fn print_headroom(h: &Headroom) {
         "headroom (oracle - lnd success): {}",
         ci(&h.oracle_minus_lnd)
     );
-    if h.oracle_minus_lnd.mean < MIN_HEADROOM {
+    if h.oracle_minus_lnd.mean < MIN_HEADROOM && h.seeds_with_headroom > 0 {
         println!("  (under 2 points of headroom: the shares closed below are mostly noise)");
     }
     for (policy, e) in &h.closed {

@@ -56,8 +56,8 @@ pub struct PpoConfig {
     /// (the default): the payment's fee limit (`routing.fee_limit_ppm`, lncli's 5%, which
     /// the baselines keep). Wallets cap lower: LDK's default is 1% plus 50 sat, Core
     /// Lightning's `pay` 0.5%. No route dearer than the cap delivers, so the payments only
-    /// such a route could deliver fail. Forwarding agents keep to the capped budget as
-    /// under `Escalate`.
+    /// such a route could deliver fail. Every agent on the way keeps to the capped budget
+    /// as under `Escalate`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_fee_ppm: Option<u64>,
     /// Local retries per attempt, in all (0, the default: none). A forwarding agent that
@@ -105,10 +105,12 @@ impl PpoConfig {
 ///   route gossip shows from the sender (over channels of at least the amount's class),
 ///   plus the limit's floor (`routing.fee_limit_floor_msat`); each retry `factor` times
 ///   the one before, never past the limit. This is how trampoline wallets budget: cheap
-///   routes are tried first, and dear ones only once the cheap ones have failed. Every
-///   agent on the way then only considers channels whose fee, plus the cheapest way on
-///   from the peer as gossip shows it, the HTLC's budget can still pay (see
-///   [`crate::rl::features::candidates`]).
+///   routes are tried first, and dear ones only once the cheap ones have failed.
+///
+/// Under any budget (`Escalate`, or a cap from [`PpoConfig::max_fee_ppm`]), every agent on
+/// the way only considers channels whose fee, plus the cheapest way on from the peer as
+/// gossip shows it, the HTLC's budget can still pay; the sender keeps its channels when
+/// none fits (see [`crate::rl::features::candidates`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum FeeBudget {
     #[default]

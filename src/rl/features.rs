@@ -79,12 +79,13 @@ impl NeighbourMemory {
 /// channels in `tried.0` (this node's failed attempts of this payment), unless nothing else
 /// is left, those in `tried.1` (the ones it left in local retries of this attempt)
 /// always, and, with `fees_within_budget`, the channels the HTLC's fee budget cannot pay
-/// for (see [`crate::rl::config::PpoConfig::budgets_attempts`]): a forwarding node's own
-/// fee on the channel, plus the fees of the cheapest way on from its peer as gossip shows
-/// it, must be within what the budget has left (the sender keeps its channels when none
-/// is). With a `hop_limit` for the attempt, so are the channels to peers from which gossip
-/// shows no way to the destination within the hops left
-/// ([`crate::rl::config::PpoConfig::max_extra_hops`]).
+/// for (see [`crate::rl::config::PpoConfig::budgets_attempts`]): the node's own fee on the
+/// channel (none for the sender), plus the fees of the cheapest way on from the peer as
+/// gossip shows it ([`Onward::cheapest`]; none when the peer is the destination), must be
+/// within what the budget has left. A peer from which gossip shows no way on at all is
+/// left out too. The sender keeps its channels when none fits. With a `hop_limit` for the
+/// attempt, so are the channels to peers from which gossip shows no way to the destination
+/// within the hops left ([`crate::rl::config::PpoConfig::max_extra_hops`]).
 pub fn candidates(
     ctx: &DecisionContext,
     onward: &mut Onward,
@@ -133,10 +134,12 @@ pub fn candidates(
         }
     }
     if fees_within_budget {
-        // Gossip's cheapest way on from a peer bounds what its route would charge from
-        // below: a channel whose own fee and that bound exceed what the budget has left
-        // cannot deliver within it. The sender keeps its channels when none is left (the
-        // attempt fails on the way, and the next one's budget is larger).
+        // Gossip's cheapest way on from a peer is about the least its route would charge
+        // (the path is chosen at the amount's power-of-two class, so at the amount itself
+        // it can be a little dearer than the cheapest): a channel whose own fee and that
+        // exceed what the budget has left is not expected to deliver within it. The
+        // sender keeps its channels when none is left (the attempt fails on the way; the
+        // next one's budget is larger unless it is at the cap).
         let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
         let onward_fees = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &peers);
         let sender = p.route_nodes.len() == 1;
@@ -196,8 +199,10 @@ pub fn candidates(
         keep.truncate(max_candidates);
         keep.sort_unstable();
     }
-    // The cheapest route on, only for the kept candidates: each answer is exact however far
-    // the search has gone, and a hub's far peers would otherwise make it settle the graph.
+    // The cheapest route on, for the kept candidates: each answer is exact however far the
+    // search has gone. Without a budget, only for those: a hub's far peers would otherwise
+    // make it settle the graph (under a budget the lookahead above has asked about every
+    // peer already).
     let kept_peers: Vec<NodeId> = keep.iter().map(|&i| locals[i].peer).collect();
     let cheapest = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &kept_peers);
     keep.into_iter()
