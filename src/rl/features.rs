@@ -72,6 +72,15 @@ impl NeighbourMemory {
     }
 }
 
+/// The items whose `fits` is true, in order.
+fn fitting<T>(items: Vec<T>, fits: &[bool]) -> Vec<T> {
+    items
+        .into_iter()
+        .zip(fits)
+        .filter_map(|(item, &fits)| fits.then_some(item))
+        .collect()
+}
+
 /// The valid candidates of a decision with their features, at most `max_candidates`
 /// (the ones with the best way onward when there are more: fewest hops, then fees). Invalid channels —
 /// disabled, short of balance for the amount, slots full, outside the HTLC limits, or
@@ -133,6 +142,8 @@ pub fn candidates(
             return Vec::new();
         }
     }
+    // Gossip's cheapest way on from each peer, when the budget needs it for every peer.
+    let mut cheapest_all: Option<Vec<Option<(u8, u64)>>> = None;
     if fees_within_budget {
         // Gossip's cheapest way on from a peer is about the least its route would charge
         // (the path is chosen at the amount's power-of-two class, so at the amount itself
@@ -141,11 +152,11 @@ pub fn candidates(
         // sender keeps its channels when none is left (the attempt fails on the way; the
         // next one's budget is larger unless it is at the cap).
         let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
-        let onward_fees = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &peers);
+        let mut onward_fees = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &peers);
         let sender = p.route_nodes.len() == 1;
         let fits: Vec<bool> = locals
             .iter()
-            .zip(onward_fees)
+            .zip(&onward_fees)
             .map(|(c, on)| {
                 let own_msat = if sender {
                     Some(0)
@@ -163,13 +174,11 @@ pub fn candidates(
             })
             .collect();
         if !sender || fits.contains(&true) {
-            (locals, shortest) = locals
-                .into_iter()
-                .zip(shortest)
-                .zip(fits)
-                .filter_map(|(pair, fits)| fits.then_some(pair))
-                .unzip();
+            locals = fitting(locals, &fits);
+            shortest = fitting(shortest, &fits);
+            onward_fees = fitting(onward_fees, &fits);
         }
+        cheapest_all = Some(onward_fees);
         if locals.is_empty() {
             return Vec::new();
         }
@@ -199,12 +208,16 @@ pub fn candidates(
         keep.truncate(max_candidates);
         keep.sort_unstable();
     }
-    // The cheapest route on, for the kept candidates: each answer is exact however far the
-    // search has gone. Without a budget, only for those: a hub's far peers would otherwise
-    // make it settle the graph (under a budget the lookahead above has asked about every
-    // peer already).
-    let kept_peers: Vec<NodeId> = keep.iter().map(|&i| locals[i].peer).collect();
-    let cheapest = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &kept_peers);
+    // The cheapest route on, for the kept candidates: under a budget the lookahead above
+    // found it for every peer; otherwise only for those (each answer is exact however far
+    // the search has gone, and a hub's far peers would otherwise make it settle the graph).
+    let cheapest = match cheapest_all {
+        Some(all) => keep.iter().map(|&i| all[i]).collect(),
+        None => {
+            let kept_peers: Vec<NodeId> = keep.iter().map(|&i| locals[i].peer).collect();
+            onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &kept_peers)
+        }
+    };
     keep.into_iter()
         .zip(cheapest)
         .map(|(i, cheapest)| {
