@@ -9,8 +9,9 @@ use std::fmt;
 pub enum FailureReason {
     /// `temporary_channel_failure`: the forwarding node lacks outbound balance.
     InsufficientLiquidity,
-    /// `fee_insufficient`: the HTLC does not pay the node's current fee (stale gossip, or a
-    /// hop-by-hop payment whose fee budget ran out).
+    /// `fee_insufficient`: the HTLC does not pay the node's current fee (stale gossip), or,
+    /// hop by hop, its fee budget pays for none of the node's ways on that gossip shows
+    /// (a trampoline node's `trampoline_fee_insufficient`).
     FeeInsufficient,
     /// `channel_disabled` (or the channel is closing or gone).
     ChannelDisabled,
@@ -28,7 +29,8 @@ pub enum FailureReason {
     NoRoute,
     /// The payment's deadline passed before an attempt succeeded.
     Timeout,
-    /// The HTLC would revisit a node or exceed the hop limit.
+    /// The HTLC would revisit a node or exceed the hop limit (hop by hop: no way on that
+    /// gossip shows fits the attempt's hop budget, `PpoConfig::max_extra_hops`).
     TooManyHops,
     /// `mpp_timeout`: the receiver held this part, but the rest of the payment's parts did
     /// not arrive in time, so it failed every part it held back.

@@ -348,15 +348,19 @@ impl Agents {
                 budgeted,
                 self.hop_limits.get(&p.attempt).copied(),
             );
-            if cands.is_empty() {
-                let reason = if ctx.payment.route_nodes.len() == 1 {
-                    FailureReason::NoRoute
-                } else {
-                    FailureReason::InsufficientLiquidity
-                };
-                answers.push((p.attempt, Decision::Fail(reason)));
-                continue;
-            }
+            let cands = match cands {
+                Ok(cands) => cands,
+                // The sender with no channel for the payment gives it up; a forwarding node
+                // fails the HTLC back with what stopped it.
+                Err(_) if ctx.payment.route_nodes.len() == 1 => {
+                    answers.push((p.attempt, Decision::Fail(FailureReason::NoRoute)));
+                    continue;
+                }
+                Err(reason) => {
+                    answers.push((p.attempt, Decision::Fail(reason)));
+                    continue;
+                }
+            };
             let hop = ctx.payment.route_nodes.len() - 1;
             per_group[group].push((p.attempt, p.node, hop, cands));
         }
@@ -696,7 +700,8 @@ impl Agents {
             (&[], &[]),
             config.budgets_attempts(),
             None,
-        );
+        )
+        .unwrap_or_default();
         if cands.is_empty() {
             return Some(Vec::new());
         }

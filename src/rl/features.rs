@@ -5,7 +5,7 @@
 //! checkpoints record so that a policy is never fed features it was not trained on.
 
 use super::onward::Onward;
-use crate::network::{ChannelId, Direction, NodeId};
+use crate::network::{ChannelId, Direction, FailureReason, NodeId};
 use crate::routing::DecisionContext;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -95,6 +95,12 @@ fn fitting<T>(items: Vec<T>, fits: &[bool]) -> Vec<T> {
 /// left out too. The sender keeps its channels when none fits. With a `hop_limit` for the
 /// attempt, so are the channels to peers from which gossip shows no way to the destination
 /// within the hops left ([`crate::rl::config::PpoConfig::max_extra_hops`]).
+///
+/// With no candidate left, the reason a forwarding node fails the HTLC back with, from the
+/// filter that left none: `InsufficientLiquidity` (`temporary_channel_failure`) when no
+/// channel can take the HTLC at all, `FeeInsufficient` when the fee budget pays for none
+/// of those that can (as a trampoline node answers `trampoline_fee_insufficient`), and
+/// `TooManyHops` when none leads on within the attempt's hop limit.
 pub fn candidates(
     ctx: &DecisionContext,
     onward: &mut Onward,
@@ -103,13 +109,16 @@ pub fn candidates(
     (tried, abandoned): (&[ChannelId], &[ChannelId]),
     fees_within_budget: bool,
     hop_limit: Option<usize>,
-) -> Vec<Candidate> {
+) -> Result<Vec<Candidate>, FailureReason> {
     let p = &ctx.payment;
     let amount = p.amount_msat + p.fee_budget_msat;
     let mut locals = ctx.local.usable_channels(amount, p.route_nodes);
     locals.retain(|c| !abandoned.contains(&c.channel));
     if locals.iter().any(|c| !tried.contains(&c.channel)) {
         locals.retain(|c| !tried.contains(&c.channel));
+    }
+    if locals.is_empty() {
+        return Err(FailureReason::InsufficientLiquidity);
     }
     if fees_within_budget && p.route_nodes.len() > 1 {
         // A forwarding node knows its own fee and what the HTLC leaves for fees: a
@@ -120,9 +129,9 @@ pub fn candidates(
                 .fee_msat(c.channel, p.amount_msat)
                 .is_some_and(|fee_msat| fee_msat <= p.fee_budget_msat)
         });
-    }
-    if locals.is_empty() {
-        return Vec::new();
+        if locals.is_empty() {
+            return Err(FailureReason::FeeInsufficient);
+        }
     }
     let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
     // Per peer: the fewest-hop routes on (hops, fees, widest).
@@ -139,7 +148,7 @@ pub fn candidates(
             })
             .unzip();
         if locals.is_empty() {
-            return Vec::new();
+            return Err(FailureReason::TooManyHops);
         }
     }
     // Gossip's cheapest way on from each peer, when the budget needs it for every peer.
@@ -180,7 +189,7 @@ pub fn candidates(
         }
         cheapest_all = Some(onward_fees);
         if locals.is_empty() {
-            return Vec::new();
+            return Err(FailureReason::FeeInsufficient);
         }
     }
     let max_capacity_msat = locals
@@ -218,7 +227,8 @@ pub fn candidates(
             onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &kept_peers)
         }
     };
-    keep.into_iter()
+    Ok(keep
+        .into_iter()
         .zip(cheapest)
         .map(|(i, cheapest)| {
             let c = &locals[i];
@@ -285,7 +295,7 @@ pub fn candidates(
                 row,
             }
         })
-        .collect()
+        .collect())
 }
 
 /// Where [`rule_choice`] reads its features in a row (a test checks the names).

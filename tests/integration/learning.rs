@@ -469,7 +469,8 @@ fn pay_past_jams(t: &mut Session, jammed: &[u32], amount_msat: u64) -> lnlab::Pa
 /// cheapest route gossip shows (s - a - b - d, free, but a's channel to b is jammed), so
 /// the dear way round through c (3,000 ppm) waits until the budget has grown enough to
 /// pay it. Until then a, seeing in gossip that c's way on costs more than the budget has
-/// left, fails the attempt back itself rather than pass the HTLC on to fail at c. With the
+/// left, fails the attempt back itself (`fee_insufficient`) rather than pass the HTLC on to
+/// fail at c. With the
 /// payment's whole fee limit, the first attempt takes the dear way. Under a cap
 /// (`max_fee_ppm`) below c's fee, no attempt takes it. Every node is an agent (a fresh,
 /// frozen policy).
@@ -513,33 +514,34 @@ fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_faile
         (1, dear, vec![0, 1, 3, D], vec![])
     );
     // Budgets of 10, 40 and then 160 sat (the floor, escalated four times per retry): the
-    // first two cannot pay c's 150 sat, so a fails them back with no channel left for
-    // them, rather than offering c an HTLC that could only fail further on.
+    // first two cannot pay c's 150 sat, so a fails them back as `fee_insufficient` (not for
+    // want of liquidity: its channel to c has plenty), rather than offering c an HTLC that
+    // could only fail further on.
     let floor_msat = RoutingSettings::default().fee_limit_floor_msat;
     assert_eq!(
         floor_msat, 10_000,
         "the budgets above assume the default floor"
     );
-    let no_way = FailureReason::InsufficientLiquidity;
+    let too_dear = FailureReason::FeeInsufficient;
     assert_eq!(
         run(FeeBudget::Escalate(4.0), None),
-        (3, dear, vec![0, 1, 3, D], vec![no_way, no_way])
+        (3, dear, vec![0, 1, 3, D], vec![too_dear, too_dear])
     );
     // Capped at 0.2% of the amount plus the floor (110 sat): every one of the ten attempts
     // fails back at a, and the payment fails without paying c's 150 sat. A cap of 0.4%
     // (210 sat) does not bind.
     assert_eq!(
         run(FeeBudget::Escalate(4.0), Some(2_000)),
-        (10, None, vec![0, 1], vec![no_way; 10])
+        (10, None, vec![0, 1], vec![too_dear; 10])
     );
     assert_eq!(
         run(FeeBudget::Escalate(4.0), Some(4_000)),
-        (3, dear, vec![0, 1, 3, D], vec![no_way, no_way])
+        (3, dear, vec![0, 1, 3, D], vec![too_dear, too_dear])
     );
     // The cap holds under the whole limit too, and a keeps to it.
     assert_eq!(
         run(FeeBudget::Limit, Some(2_000)),
-        (10, None, vec![0, 1], vec![no_way; 10])
+        (10, None, vec![0, 1], vec![too_dear; 10])
     );
     // Gossip lags: c's fee rises to 3,000 ppm after the graph was announced free. Then a
     // sees a free way on through c and passes the first attempts on, and c, which knows
@@ -580,8 +582,8 @@ fn an_escalating_fee_budget_takes_the_dear_way_only_once_the_cheap_budgets_faile
     assert_eq!(
         routes,
         [
-            (vec![0, 1, 3], Some(no_way)),
-            (vec![0, 1, 3], Some(no_way)),
+            (vec![0, 1, 3], Some(too_dear)),
+            (vec![0, 1, 3], Some(too_dear)),
             (vec![0, 1, 3, D], None),
         ]
     );
@@ -665,7 +667,7 @@ fn a_forwarding_agent_retries_locally_round_a_dead_end() {
 /// no agent offers a hop that gossip shows cannot reach d in time. The fewest hops a node
 /// reckons from a peer are a lower bound (they may run back through the node itself), so
 /// a still forwards to x, and x, which sees its only way on is too long, fails the
-/// attempt.
+/// attempt as `too_many_hops`.
 #[test]
 fn an_attempt_takes_no_more_hops_than_the_cheapest_route_plus_the_extra_allowed() {
     use lnlab::{FailureReason, FeeBudget, PaymentStatus};
@@ -708,11 +710,7 @@ fn an_attempt_takes_no_more_hops_than_the_cheapest_route_plus_the_extra_allowed(
     assert_eq!(run(Some(3)), (true, long_way, None));
     assert_eq!(
         run(Some(2)),
-        (
-            false,
-            vec![0, 1, 2],
-            Some(FailureReason::InsufficientLiquidity)
-        )
+        (false, vec![0, 1, 2], Some(FailureReason::TooManyHops))
     );
     // The bound holds under an escalating fee budget too (it works from the same route).
     let ppo = PpoConfig {
