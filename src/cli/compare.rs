@@ -1,5 +1,6 @@
 //! `lnlab compare`: every policy on the same seeded workloads, runs spread over the cores,
-//! and a table of mean and 95% CI per metric. With lnd among the policies, also each
+//! and a table of mean and 95% CI per metric, with the share of payments that failed for
+//! each reason (`failed_<reason>`). With lnd among the policies, also each
 //! policy's fees on the payments lnd delivered too, so that routing more (and harder)
 //! payments does not read as routing dearly; with lnd and the oracle, the headroom.
 
@@ -35,6 +36,10 @@ pub struct CompareArgs {
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
+
+/// The metrics named this, then a failure reason, are the share of a run's payments that
+/// failed for that reason (the reason its last attempt ended with).
+pub const FAILED_PREFIX: &str = "failed_";
 
 #[derive(Debug, Serialize)]
 pub struct PolicyResult {
@@ -236,6 +241,12 @@ pub fn summarise(
     reports: &[Report],
     delivered: &[Vec<Delivery>],
 ) -> Comparison {
+    // Why payments failed: every reason any run ended a payment with, for every policy
+    // (0 where a run has none of it), as a share of the run's payments.
+    let reasons: std::collections::BTreeSet<&str> = reports
+        .iter()
+        .flat_map(|r| r.failure_reasons.keys().map(String::as_str))
+        .collect();
     let results = policies
         .iter()
         .map(|p| {
@@ -248,6 +259,16 @@ pub fn summarise(
                 for (i, (name, _)) in first.metrics().into_iter().enumerate() {
                     let samples: Vec<f64> = runs.iter().map(|r| r.metrics()[i].1).collect();
                     metrics.insert(name.to_string(), estimate(&samples));
+                }
+                for reason in &reasons {
+                    let samples: Vec<f64> = runs
+                        .iter()
+                        .map(|r| {
+                            let n = r.failure_reasons.get(*reason).copied().unwrap_or(0);
+                            ratio(n, r.payments)
+                        })
+                        .collect();
+                    metrics.insert(format!("{FAILED_PREFIX}{reason}"), estimate(&samples));
                 }
             }
             PolicyResult {
@@ -450,13 +471,20 @@ fn print_table(c: &Comparison) {
                 + 2
         })
         .collect();
-    print!("{:<22}", "metric");
+    let names = first
+        .metrics
+        .keys()
+        .map(String::len)
+        .max()
+        .unwrap_or(0)
+        .max(22);
+    print!("{:<names$}", "metric");
     for (r, w) in c.results.iter().zip(&widths) {
         print!("{:>w$}", r.policy);
     }
     println!();
     for name in first.metrics.keys() {
-        print!("{name:<22}");
+        print!("{name:<names$}");
         for (r, w) in c.results.iter().zip(&widths) {
             print!("{:>w$}", cell(&r.metrics[name]));
         }

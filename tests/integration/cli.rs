@@ -188,6 +188,26 @@ fn compare_reports_mean_and_interval_per_policy() {
         );
         assert!(shared[name]["ratio"]["mean"].as_f64().unwrap() > 0.0);
     }
+    // Why payments failed: a share per reason, the same reasons in every policy's row; with
+    // the successes they account for every payment.
+    let failed = |r: &serde_json::Value| -> Vec<(String, f64)> {
+        let r = r.as_object().unwrap();
+        r.iter()
+            .filter(|(k, _)| k.starts_with("failed_"))
+            .map(|(k, v)| (k.clone(), v["mean"].as_f64().unwrap()))
+            .collect()
+    };
+    let reasons: Vec<String> = failed(&results[0]).into_iter().map(|(k, _)| k).collect();
+    assert!(!reasons.is_empty(), "random fails some: {}", results[0]);
+    for (i, r) in results.iter().enumerate() {
+        let shares = failed(r);
+        assert_eq!(
+            shares.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            reasons.iter().collect::<Vec<_>>()
+        );
+        let sum: f64 = shares.iter().map(|(_, v)| v).sum();
+        assert!((sum + success(i) - 1.0).abs() < 1e-9, "{r}");
+    }
     // Random routes wander: on the same payments it pays more than lnd, which looks for
     // cheap routes.
     let ratio = |name: &str| shared[name]["ratio"]["mean"].as_f64().unwrap();
