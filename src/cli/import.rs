@@ -15,6 +15,11 @@ pub enum ImportFormat {
         /// Scene file to write.
         #[arg(short = 'o', long = "out")]
         out: PathBuf,
+        /// Make every node an agent, set up like this scene's first agent group (its PPO
+        /// settings and rewards): a real graph to train on, e.g. with
+        /// `scenes/jamming_mainnet_like.ron`.
+        #[arg(long, value_name = "SCENE.ron")]
+        agents_like: Option<PathBuf>,
     },
 }
 
@@ -35,15 +40,49 @@ pub struct GenerateArgs {
     /// Make the N best-connected nodes one PPO agent group (a scene to train on).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub agent_hubs: usize,
+    /// Make every node an agent, set up like this scene's first agent group.
+    #[arg(long, value_name = "SCENE.ron", conflicts_with = "agent_hubs")]
+    pub agents_like: Option<PathBuf>,
+}
+
+/// `template`'s agents at every one of `nodes` nodes (see `--agents-like`).
+fn agents_like(
+    template: &std::path::Path,
+    nodes: usize,
+) -> anyhow::Result<crate::rl::config::AgentsSection> {
+    let scene = super::load_scene(template)?;
+    scene
+        .agents
+        .as_ref()
+        .and_then(|a| a.at_every_node(nodes))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: the scene has no agent group to copy (--agents-like)",
+                template.display()
+            )
+        })
 }
 
 pub fn import(format: ImportFormat) -> anyhow::Result<()> {
     match format {
-        ImportFormat::Describegraph { file, out } => {
+        ImportFormat::Describegraph {
+            file,
+            out,
+            agents_like: template,
+        } => {
             let start = Instant::now();
-            let (scene, summary) = import_describegraph(&file)?;
+            let (mut scene, summary) = import_describegraph(&file)?;
+            if let Some(template) = &template {
+                scene.agents = Some(agents_like(template, scene.nodes.len())?);
+            }
             crate::scene::save(&scene, &out)?;
             println!("{summary}");
+            if let Some(template) = &template {
+                println!(
+                    "every node an agent, set up like {}'s first group",
+                    template.display()
+                );
+            }
             if let Some((parts, min_msat)) = scene.routing.mpp {
                 println!(
                     "multi-part payments on, as in real wallets (routing.mpp: up to {parts} parts of at least {} sat)",
@@ -71,6 +110,9 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     let mut scene = generate_scene(&params).map_err(anyhow::Error::msg)?;
     if args.agent_hubs > 0 {
         scene.agents = Some(hub_agents(&scene, args.agent_hubs));
+    }
+    if let Some(template) = &args.agents_like {
+        scene.agents = Some(agents_like(template, scene.nodes.len())?);
     }
     crate::scene::save(&scene, &args.out)?;
     println!(

@@ -304,6 +304,24 @@ pub struct AgentsSection {
 }
 
 impl AgentsSection {
+    /// These agents' setup for a graph of `nodes` nodes, every one of them an agent: one
+    /// group, named and configured like the first group here, with these rewards, learning
+    /// as it runs. What generated training graphs, training scenes without agents of their
+    /// own, and `lnlab import`/`generate --agents-like` get. `None` without a group.
+    pub fn at_every_node(&self, nodes: usize) -> Option<AgentsSection> {
+        let first = self.groups.first()?;
+        Some(AgentsSection {
+            groups: vec![AgentGroup {
+                name: first.name.clone(),
+                nodes: (0..nodes as u32).collect(),
+                ppo: first.ppo.clone(),
+                checkpoint: None,
+            }],
+            rewards: self.rewards.clone(),
+            continual: true,
+        })
+    }
+
     /// Every node in at most one group and in range, and hyperparameters in range; errors
     /// name the group (`agents.groups[0] (hubs): ...`).
     pub fn validate(&self, nodes: usize) -> Result<(), String> {

@@ -267,6 +267,101 @@ fn import_of_the_real_fixture_round_trips_through_a_scene() {
     assert_eq!(again, loaded, "lossless round trip");
 }
 
+/// A real graph to train on: `import --agents-like` makes every node an agent set up like
+/// the template's first group, and `train` lends the first scene's agents the same way to
+/// a later scene that has none.
+#[test]
+fn a_real_graph_trains_with_agents_set_up_like_a_template() {
+    let template = "scenes/jamming_mainnet_like.ron";
+    let want = lnlab::load_scene(Path::new(template))
+        .unwrap()
+        .agents
+        .unwrap();
+    let scene = tmp("ln10-agents.ron");
+    let out = lnlab(&[
+        "import",
+        "describegraph",
+        &fixture("ln_10.json"),
+        "-o",
+        scene.to_str().unwrap(),
+        "--agents-like",
+        template,
+    ]);
+    assert_ok(&out);
+    let agents = lnlab::load_scene(&scene).unwrap().agents.unwrap();
+    assert_eq!(agents.groups.len(), 1);
+    let group = &agents.groups[0];
+    assert_eq!(group.nodes, (0..10).collect::<Vec<u32>>(), "every node");
+    assert_eq!(
+        (&group.name, &group.ppo, &agents.rewards),
+        (&want.groups[0].name, &want.groups[0].ppo, &want.rewards)
+    );
+    // `generate` takes the same option.
+    let generated = tmp("generated-agents.ron");
+    assert_ok(&lnlab(&[
+        "generate",
+        "--nodes",
+        "30",
+        "--channels",
+        "60",
+        "-o",
+        generated.to_str().unwrap(),
+        "--agents-like",
+        template,
+    ]));
+    let agents = lnlab::load_scene(&generated).unwrap().agents.unwrap();
+    assert_eq!(agents.groups[0].nodes.len(), 30);
+    assert_eq!(agents.groups[0].ppo, want.groups[0].ppo);
+    // Without it the imported scene has no agents: alone it cannot be trained, after a
+    // scene that has some it is trained with theirs.
+    let bare = tmp("ln10-bare.ron");
+    assert_ok(&lnlab(&[
+        "import",
+        "describegraph",
+        &fixture("ln_10.json"),
+        "-o",
+        bare.to_str().unwrap(),
+    ]));
+    assert_one_line_error(
+        &lnlab(&["train", bare.to_str().unwrap(), "--steps", "10"]),
+        "no `agents` section",
+    );
+    let checkpoint = tmp("ln10-agents.safetensors");
+    let out = lnlab(&[
+        "train",
+        "scenes/classroom.ron",
+        bare.to_str().unwrap(),
+        "--steps",
+        "200",
+        "--segment-payments",
+        "100",
+        "--eval-payments",
+        "50",
+        "--out",
+        checkpoint.to_str().unwrap(),
+    ]);
+    assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("in 2 segments"), "{stdout}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("every node an agent"),
+        "says what it lent"
+    );
+    // A template without agents is one clear error.
+    assert_one_line_error(
+        &lnlab(&[
+            "import",
+            "describegraph",
+            &fixture("ln_10.json"),
+            "-o",
+            tmp("ln10-none.ron").to_str().unwrap(),
+            "--agents-like",
+            "scenes/mainnet_50.ron",
+        ]),
+        "no agent group to copy",
+    );
+}
+
 #[test]
 fn bad_inputs_get_one_clear_error_and_a_non_zero_exit() {
     let broken = tmp("broken.ron");

@@ -71,13 +71,33 @@ pub struct TrainArgs {
 const DEFAULT_SEGMENT_PAYMENTS: u64 = 2_000;
 
 pub fn train(args: TrainArgs) -> anyhow::Result<()> {
-    let mut scenes = Vec::new();
+    let mut scenes: Vec<(crate::scene::Scene, PathBuf)> = Vec::new();
     for path in &args.scenes {
-        let scene = super::load_scene(path)?;
+        let mut scene = super::load_scene(path)?;
         if scene.agents.is_none() {
-            anyhow::bail!(
-                "{}: the scene has no `agents` section to train",
-                path.display()
+            // A later scene without agents of its own (an imported graph, say) is trained
+            // on with the first scene's: every node an agent of its first group.
+            let Some(first) = scenes.first() else {
+                anyhow::bail!(
+                    "{}: the scene has no `agents` section to train",
+                    path.display()
+                );
+            };
+            scene.agents = first
+                .0
+                .agents
+                .as_ref()
+                .and_then(|a| a.at_every_node(scene.nodes.len()));
+            if scene.agents.is_none() {
+                anyhow::bail!(
+                    "{}: no `agents` section, and the first scene has no agent group to lend it",
+                    path.display()
+                );
+            }
+            eprintln!(
+                "{}: no `agents` section; every node an agent, set up like {}'s first group",
+                path.display(),
+                args.scenes[0].display()
             );
         }
         scenes.push((scene, dir_of(path)));

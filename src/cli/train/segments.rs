@@ -4,7 +4,6 @@
 //! redraws liquidity and workload; the agents' policy and optimiser carry over between
 //! segments (see `Agents::carry_over`).
 
-use crate::rl::config::{AgentGroup, AgentsSection};
 use crate::scene::Scene;
 use crate::scene::generate::{GenerateParams, GraphModel, generate};
 use std::ops::RangeInclusive;
@@ -87,24 +86,13 @@ fn generated(
     scene.workload = template.workload.clone();
     scene.routing = template.routing.clone();
     scene.sim = template.sim.clone();
-    let section = template
-        .agents
-        .as_ref()
-        .ok_or("the template has no agents")?;
-    let first = section
-        .groups
-        .first()
-        .ok_or("the template has no agent group")?;
-    scene.agents = Some(AgentsSection {
-        groups: vec![AgentGroup {
-            name: first.name.clone(),
-            nodes: (0..n as u32).collect(),
-            ppo: first.ppo.clone(),
-            checkpoint: None,
-        }],
-        rewards: section.rewards.clone(),
-        continual: true,
-    });
+    scene.agents = Some(
+        template
+            .agents
+            .as_ref()
+            .and_then(|a| a.at_every_node(n))
+            .ok_or("the template has no agent group")?,
+    );
     Ok(scene)
 }
 
