@@ -45,20 +45,21 @@ pub struct GenerateArgs {
     pub agents_like: Option<PathBuf>,
 }
 
-/// `template`'s agents at every one of `nodes` nodes (see `--agents-like`).
+/// The agents of `template` (read from `path`) at every one of `nodes` nodes (see
+/// `--agents-like`).
 fn agents_like(
-    template: &std::path::Path,
+    path: &std::path::Path,
+    template: &crate::scene::Scene,
     nodes: usize,
 ) -> anyhow::Result<crate::rl::config::AgentsSection> {
-    let scene = super::load_scene(template)?;
-    scene
+    template
         .agents
         .as_ref()
         .and_then(|a| a.at_every_node(nodes))
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "{}: the scene has no agent group to copy (--agents-like)",
-                template.display()
+                path.display()
             )
         })
 }
@@ -71,16 +72,19 @@ pub fn import(format: ImportFormat) -> anyhow::Result<()> {
             agents_like: template,
         } => {
             let start = Instant::now();
+            // The template first: a mistyped path fails before a long import.
+            let template = template.map(|t| super::load_scene(&t).map(|s| (t, s)));
+            let template = template.transpose()?;
             let (mut scene, summary) = import_describegraph(&file)?;
-            if let Some(template) = &template {
-                scene.agents = Some(agents_like(template, scene.nodes.len())?);
+            if let Some((path, template)) = &template {
+                scene.agents = Some(agents_like(path, template, scene.nodes.len())?);
             }
             crate::scene::save(&scene, &out)?;
             println!("{summary}");
-            if let Some(template) = &template {
+            if let Some((path, _)) = &template {
                 println!(
                     "every node an agent, set up like {}'s first group",
-                    template.display()
+                    path.display()
                 );
             }
             if let Some((parts, min_msat)) = scene.routing.mpp {
@@ -101,6 +105,11 @@ pub fn import(format: ImportFormat) -> anyhow::Result<()> {
 
 pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     let start = Instant::now();
+    let template = args
+        .agents_like
+        .as_ref()
+        .map(|t| super::load_scene(t).map(|s| (t, s)))
+        .transpose()?;
     let params = GenerateParams {
         nodes: args.nodes as usize,
         channels: args.channels as usize,
@@ -111,8 +120,8 @@ pub fn generate(args: GenerateArgs) -> anyhow::Result<()> {
     if args.agent_hubs > 0 {
         scene.agents = Some(hub_agents(&scene, args.agent_hubs));
     }
-    if let Some(template) = &args.agents_like {
-        scene.agents = Some(agents_like(template, scene.nodes.len())?);
+    if let Some((path, template)) = &template {
+        scene.agents = Some(agents_like(path, template, scene.nodes.len())?);
     }
     crate::scene::save(&scene, &args.out)?;
     println!(

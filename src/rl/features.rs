@@ -6,7 +6,7 @@
 
 use super::onward::Onward;
 use crate::network::{ChannelId, Direction, FailureReason, NodeId};
-use crate::routing::DecisionContext;
+use crate::routing::{DecisionContext, LocalChannel};
 use rustc_hash::FxHashMap as HashMap;
 
 /// Per-candidate features.
@@ -72,6 +72,20 @@ impl NeighbourMemory {
     }
 }
 
+/// Whether none of `locals` leads on: none is a channel to `destination`, and gossip shows
+/// no way on from any of their peers (`ways_on`, per channel). Such a node is at a dead end,
+/// whatever the hop and fee budgets would have allowed.
+fn dead_end(
+    locals: &[LocalChannel],
+    destination: NodeId,
+    ways_on: impl Iterator<Item = bool>,
+) -> bool {
+    !locals
+        .iter()
+        .zip(ways_on)
+        .any(|(c, way_on)| c.peer == destination || way_on)
+}
+
 /// The items whose `fits` is true, in order.
 fn fitting<T>(items: Vec<T>, fits: &[bool]) -> Vec<T> {
     items
@@ -97,9 +111,11 @@ fn fitting<T>(items: Vec<T>, fits: &[bool]) -> Vec<T> {
 /// within the hops left ([`crate::rl::config::PpoConfig::max_extra_hops`]).
 ///
 /// With no candidate left, the reason a forwarding node fails the HTLC back with, from the
-/// filter that left none: `InsufficientLiquidity` (`temporary_channel_failure`) when no
-/// channel can take the HTLC at all, `FeeInsufficient` when the fee budget pays for none
-/// of those that can (as a trampoline node answers `trampoline_fee_insufficient`), and
+/// filter that left none: `InsufficientLiquidity` (`temporary_channel_failure`) when none
+/// of its channels can take the HTLC (short of balance, slots full, disabled, outside the
+/// HTLC limits, or already left in this attempt's local retries) or none leads on to the
+/// destination at all as gossip shows it, `FeeInsufficient` when the fee budget pays for
+/// none of the ways on (as a trampoline node answers `trampoline_fee_insufficient`), and
 /// `TooManyHops` when none leads on within the attempt's hop limit.
 pub fn candidates(
     ctx: &DecisionContext,
@@ -139,6 +155,7 @@ pub fn candidates(
     if let Some(limit) = hop_limit {
         // Gossip's fewest hops on are a lower bound: a peer they do not fit cannot make it.
         let so_far = p.route_nodes.len() - 1;
+        let stuck = dead_end(&locals, p.destination, shortest.iter().map(Option::is_some));
         (locals, shortest) = locals
             .into_iter()
             .zip(shortest)
@@ -148,7 +165,11 @@ pub fn candidates(
             })
             .unzip();
         if locals.is_empty() {
-            return Err(FailureReason::TooManyHops);
+            return Err(if stuck {
+                FailureReason::InsufficientLiquidity
+            } else {
+                FailureReason::TooManyHops
+            });
         }
     }
     // Gossip's cheapest way on from each peer, when the budget needs it for every peer.
@@ -163,6 +184,11 @@ pub fn candidates(
         let peers: Vec<NodeId> = locals.iter().map(|c| c.peer).collect();
         let mut onward_fees = onward.cheapest(ctx.gossip, p.destination, p.amount_msat, &peers);
         let sender = p.route_nodes.len() == 1;
+        let stuck = dead_end(
+            &locals,
+            p.destination,
+            onward_fees.iter().map(Option::is_some),
+        );
         let fits: Vec<bool> = locals
             .iter()
             .zip(&onward_fees)
@@ -189,7 +215,11 @@ pub fn candidates(
         }
         cheapest_all = Some(onward_fees);
         if locals.is_empty() {
-            return Err(FailureReason::FeeInsufficient);
+            return Err(if stuck {
+                FailureReason::InsufficientLiquidity
+            } else {
+                FailureReason::FeeInsufficient
+            });
         }
     }
     let max_capacity_msat = locals
@@ -205,7 +235,10 @@ pub fn candidates(
         (p.elapsed_ms as f32 / ctx.settings.timeout_ms.max(1) as f32).min(2.0),
     ];
     // Keep the `max_candidates` with the best way onward (the destination itself first,
-    // then fewest hops, then least fees), in channel order; features only for those.
+    // then fewest hops, then least fees), in channel order; features only for those. At
+    // least one: a decision with channels left always has a candidate (scenes validate
+    // this; a hand-edited checkpoint sidecar is not).
+    let max_candidates = max_candidates.max(1);
     let mut keep: Vec<usize> = (0..locals.len()).collect();
     if keep.len() > max_candidates {
         let rank = |i: usize| match (locals[i].peer == p.destination, shortest[i]) {

@@ -297,18 +297,14 @@ fn a_real_graph_trains_with_agents_set_up_like_a_template() {
         (&want.groups[0].name, &want.groups[0].ppo, &want.rewards)
     );
     // `generate` takes the same option.
+    let generate = |out: &Path, options: &[&str]| {
+        let mut args = vec!["generate", "--nodes", "30", "--channels", "60", "-o"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(options);
+        lnlab(&args)
+    };
     let generated = tmp("generated-agents.ron");
-    assert_ok(&lnlab(&[
-        "generate",
-        "--nodes",
-        "30",
-        "--channels",
-        "60",
-        "-o",
-        generated.to_str().unwrap(),
-        "--agents-like",
-        template,
-    ]));
+    assert_ok(&generate(&generated, &["--agents-like", template]));
     let agents = lnlab::load_scene(&generated).unwrap().agents.unwrap();
     assert_eq!(agents.groups[0].nodes.len(), 30);
     assert_eq!(agents.groups[0].ppo, want.groups[0].ppo);
@@ -346,6 +342,37 @@ fn a_real_graph_trains_with_agents_set_up_like_a_template() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("every node an agent"),
         "says what it lent"
+    );
+    // Only one group can be lent: after a scene of two groups, an agent-less one is an
+    // error that says so.
+    let mut two = lnlab::load_scene(Path::new("scenes/classroom.ron")).unwrap();
+    let agents = two.agents.as_mut().unwrap();
+    let mut second = agents.groups[0].clone();
+    second.name = "others".into();
+    second.nodes = (0..two.nodes.len() as u32)
+        .filter(|n| !agents.groups[0].nodes.contains(n))
+        .take(2)
+        .collect();
+    agents.groups.push(second);
+    let two_path = tmp("classroom-two-groups.ron");
+    lnlab::save_scene(&two, &two_path).unwrap();
+    assert_one_line_error(
+        &lnlab(&[
+            "train",
+            two_path.to_str().unwrap(),
+            bare.to_str().unwrap(),
+            "--steps",
+            "10",
+        ]),
+        "only a single group can be lent",
+    );
+    // `--agents-like` and `--agent-hubs` say different things: clap refuses both at once.
+    assert_one_line_error(
+        &generate(
+            &tmp("both.ron"),
+            &["--agent-hubs", "3", "--agents-like", template],
+        ),
+        "cannot be used with",
     );
     // A template without agents is one clear error.
     assert_one_line_error(

@@ -6,6 +6,7 @@
 //! Wall-clock figures are left out, so the same results give the same tables byte for byte.
 
 use super::plan::{Job, JobKind, Plan};
+use crate::cli::compare::FAILED_PREFIX;
 use crate::cli::stats::{Estimate, estimate};
 use anyhow::Context;
 use serde::Deserialize;
@@ -144,6 +145,17 @@ pub fn collect(dir: &Path, allow_missing: bool) -> anyhow::Result<()> {
         println!("{line}; left out");
     }
     let metrics = metric_names(&rows);
+    // A job's compare lists only the failure reasons its own runs met: where another job
+    // met one, this job's share of it is 0, not unknown.
+    for row in &mut rows {
+        for m in metrics.iter().filter(|m| m.starts_with(FAILED_PREFIX)) {
+            row.metrics.entry(m.clone()).or_insert(Estimate {
+                mean: 0.0,
+                ci95_low: 0.0,
+                ci95_high: 0.0,
+            });
+        }
+    }
     let groups = groups(&rows);
     let write = |name: &str, bytes: Vec<u8>| super::super::write_output(&dir.join(name), &bytes);
     write(RESULTS_CSV, results_csv(&rows, &metrics)?)?;

@@ -21,7 +21,8 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     /// Scene with an `agents` section; with several, training takes them in turn, one
-    /// segment each (the first one is the scene evaluated at the end).
+    /// segment each (the first one is the scene evaluated at the end), and a later scene
+    /// without agents of its own is trained with the first one's at every node.
     #[arg(required = true)]
     pub scenes: Vec<PathBuf>,
     /// Payments to train on (each carries one or more agent decisions).
@@ -83,6 +84,14 @@ pub fn train(args: TrainArgs) -> anyhow::Result<()> {
                     path.display()
                 );
             };
+            let groups = first.0.agents.as_ref().map_or(0, |a| a.groups.len());
+            if groups > 1 {
+                anyhow::bail!(
+                    "{}: no `agents` section, and {}'s agents come in {groups} groups: only a single group can be lent to a scene without agents (give this one an `agents` section with the same groups)",
+                    path.display(),
+                    args.scenes[0].display()
+                );
+            }
             scene.agents = first
                 .0
                 .agents
