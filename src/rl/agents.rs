@@ -453,10 +453,8 @@ impl Agents {
                 continue;
             };
             let a = engine.attempt(attempt).expect("resolved attempts exist");
-            let amount = engine.payments()[a.payment.index()]
-                .request
-                .amount_msat
-                .max(1) as f32;
+            let request = &engine.payments()[a.payment.index()].request;
+            let (amount, destination) = (request.amount_msat.max(1) as f32, request.receiver);
             // When the attempt resolved, not when this stage runs (which depends on frame
             // budgets): rewards must not depend on how the run was sliced.
             let now = at_ms;
@@ -511,7 +509,7 @@ impl Agents {
                 } else {
                     profit
                 };
-                self.memory.record(o.node, o.peer, !succeeded);
+                self.memory.record(o.node, o.peer, destination, !succeeded);
                 if !succeeded {
                     let tried = self.tried.entry(a.payment).or_default();
                     if !tried.contains(&(o.node, o.channel)) {
@@ -607,10 +605,11 @@ impl Agents {
         let Some(payment) = engine.attempt(attempt).map(|a| a.payment) else {
             return;
         };
+        let destination = engine.payments()[payment.index()].request.receiver;
         let tried = self.tried.entry(payment).or_default();
         for o in open.iter_mut().filter(|o| o.hop >= hop && !o.abandoned) {
             o.abandoned = true;
-            self.memory.record(o.node, o.peer, true);
+            self.memory.record(o.node, o.peer, destination, true);
             if !tried.contains(&(o.node, o.channel)) {
                 tried.push((o.node, o.channel));
             }

@@ -10,7 +10,7 @@ use crate::routing::{DecisionContext, LocalChannel};
 use rustc_hash::FxHashMap as HashMap;
 
 /// Per-candidate features.
-pub const CANDIDATE_FEATURES: [&str; 13] = [
+pub const CANDIDATE_FEATURES: [&str; 14] = [
     "ln_fee_msat",
     "cltv_delta",
     "ln_capacity_sat",
@@ -24,6 +24,7 @@ pub const CANDIDATE_FEATURES: [&str; 13] = [
     "is_destination",
     "cheapest_route_fee_ppm",
     "cheapest_route_hops",
+    "neighbour_failure_rate_to_destination",
 ];
 
 /// Per-payment context features, repeated on every candidate row.
@@ -37,11 +38,11 @@ pub const CONTEXT_FEATURES: [&str; 4] = [
 pub const FEATURES: usize = CANDIDATE_FEATURES.len() + CONTEXT_FEATURES.len();
 
 /// Names and version of the feature layout, recorded in checkpoints.
-pub const FEATURE_SPEC: &str = "lnlab-features-v7: ln_fee_msat, cltv_delta, ln_capacity_sat, \
+pub const FEATURE_SPEC: &str = "lnlab-features-v8: ln_fee_msat, cltv_delta, ln_capacity_sat, \
 local_balance_ratio, slot_occupancy, hops_to_destination, ln_fee_to_destination_msat, \
 onward_capacity_to_amount, route_fee_ppm, neighbour_failure_rate, is_destination, \
-cheapest_route_fee_ppm, cheapest_route_hops | amount_to_capacity, hops_so_far, \
-cltv_budget_left, time_in_flight";
+cheapest_route_fee_ppm, cheapest_route_hops, neighbour_failure_rate_to_destination | \
+amount_to_capacity, hops_so_far, cltv_budget_left, time_in_flight";
 
 /// One candidate: the channel it would use and its raw (unnormalised) feature row.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,22 +54,51 @@ pub struct Candidate {
 }
 
 /// What each agent node remembers about its neighbours: an exponentially weighted failure
-/// rate of the payments it sent their way.
+/// rate of the payments it sent their way, over all destinations and per destination. A
+/// node forwarding hop by hop knows where the payment is going (as a trampoline node
+/// does), so it can tell a peer that fails everything from one whose way to one
+/// destination has run dry (the drained channels into a sink, the jammed ones round a
+/// merchant) while it still carries the rest: what a source router's mission control
+/// learns per channel, as far as a node sees from where it stands.
 #[derive(Clone, Debug, Default)]
 pub struct NeighbourMemory {
     rates: HashMap<(NodeId, NodeId), f32>,
+    toward: HashMap<(NodeId, NodeId, NodeId), f32>,
 }
 
 impl NeighbourMemory {
     const ALPHA: f32 = 0.1;
+    /// Per destination there are fewer outcomes to learn from, and they age faster.
+    const ALPHA_TOWARD: f32 = 0.3;
+    /// Per-destination rates kept at most (about 30 MB); past it they are forgotten at
+    /// once and the rates over all destinations stand in, so a lab left running on a
+    /// large graph does not grow without bound.
+    const MAX_TOWARD: usize = 1 << 20;
 
     pub fn rate(&self, node: NodeId, peer: NodeId) -> f32 {
         self.rates.get(&(node, peer)).copied().unwrap_or(0.0)
     }
 
-    pub fn record(&mut self, node: NodeId, peer: NodeId, failed: bool) {
+    /// The failure rate toward `destination`; before any payment went that way, the rate
+    /// over all destinations.
+    pub fn rate_toward(&self, node: NodeId, peer: NodeId, destination: NodeId) -> f32 {
+        self.toward
+            .get(&(node, peer, destination))
+            .copied()
+            .unwrap_or_else(|| self.rate(node, peer))
+    }
+
+    pub fn record(&mut self, node: NodeId, peer: NodeId, destination: NodeId, failed: bool) {
+        let prior = self.rate_toward(node, peer, destination);
+        let outcome = f32::from(u8::from(failed));
         let r = self.rates.entry((node, peer)).or_insert(0.0);
-        *r += Self::ALPHA * (f32::from(u8::from(failed)) - *r);
+        *r += Self::ALPHA * (outcome - *r);
+        let key = (node, peer, destination);
+        if self.toward.len() >= Self::MAX_TOWARD && !self.toward.contains_key(&key) {
+            self.toward.clear();
+        }
+        let t = self.toward.entry(key).or_insert(prior);
+        *t += Self::ALPHA_TOWARD * (outcome - *t);
     }
 }
 
@@ -317,6 +347,7 @@ pub fn candidates(
                 f32::from(u8::from(c.peer == p.destination)),
                 cheapest_fee_ppm,
                 cheapest_hops,
+                memory.rate_toward(ctx.node, c.peer, p.destination),
             ];
             let mut row = [0f32; FEATURES];
             row[..CANDIDATE_FEATURES.len()].copy_from_slice(&row_candidate);
@@ -371,6 +402,32 @@ pub fn rule_choice(candidates: &[Candidate]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A peer whose way to one destination keeps failing is remembered as failing toward
+    /// that destination, faster than over all of them; toward a destination it was never
+    /// sent to, the rate over all destinations stands in.
+    #[test]
+    fn neighbour_memory_tells_one_destination_from_the_rest() {
+        let (node, peer, other_peer) = (NodeId(0), NodeId(1), NodeId(2));
+        let (sink, elsewhere, unseen) = (NodeId(7), NodeId(8), NodeId(9));
+        let mut memory = NeighbourMemory::default();
+        assert_eq!(memory.rate_toward(node, peer, sink), 0.0);
+        for _ in 0..5 {
+            memory.record(node, peer, sink, true);
+            memory.record(node, peer, elsewhere, false);
+        }
+        let toward_sink = memory.rate_toward(node, peer, sink);
+        let overall = memory.rate(node, peer);
+        assert!(toward_sink > 0.8, "{toward_sink}");
+        assert!(memory.rate_toward(node, peer, elsewhere) < 0.2);
+        assert!(overall > 0.1 && overall < 0.5, "{overall}");
+        assert_eq!(memory.rate_toward(node, peer, unseen), overall);
+        assert_eq!(memory.rate_toward(node, other_peer, sink), 0.0);
+        // A first outcome toward a new destination starts from the overall rate.
+        memory.record(node, peer, unseen, false);
+        let expected = overall * (1.0 - NeighbourMemory::ALPHA_TOWARD);
+        assert!((memory.rate_toward(node, peer, unseen) - expected).abs() < 1e-6);
+    }
 
     /// The rule reads the features it names, and ranks the destination first, then fewer
     /// hops, then a way on that carries the amount, then the cheaper route, then the first
