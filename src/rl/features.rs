@@ -429,6 +429,48 @@ mod tests {
         assert!((memory.rate_toward(node, peer, unseen) - expected).abs() < 1e-6);
     }
 
+    proptest::proptest! {
+        /// Whatever the outcomes: every rate stays a rate; the overall rate is what it
+        /// would be without destinations; a destination's own entry moves only with its
+        /// own outcomes; and toward a destination never sent to, the overall rate stands in.
+        #[test]
+        fn neighbour_memory_keeps_its_rates_apart(
+            outcomes in proptest::collection::vec((0u32..3, 0u32..3, 0u32..4, proptest::bool::ANY), 0..200),
+        ) {
+            let mut memory = NeighbourMemory::default();
+            let mut overall_only = NeighbourMemory::default();
+            let mut seen = std::collections::BTreeSet::new();
+            for &(node, peer, destination, failed) in &outcomes {
+                let (node, peer, destination) = (NodeId(node), NodeId(peer), NodeId(destination));
+                let others: Vec<(NodeId, f32)> = (0..4)
+                    .map(NodeId)
+                    .filter(|&d| d != destination && seen.contains(&(node, peer, d)))
+                    .map(|d| (d, memory.rate_toward(node, peer, d)))
+                    .collect();
+                memory.record(node, peer, destination, failed);
+                overall_only.record(node, peer, NodeId(0), failed);
+                seen.insert((node, peer, destination));
+                for (d, before) in others {
+                    proptest::prop_assert_eq!(memory.rate_toward(node, peer, d), before);
+                }
+            }
+            for node in (0..3).map(NodeId) {
+                for peer in (0..3).map(NodeId) {
+                    let overall = memory.rate(node, peer);
+                    proptest::prop_assert_eq!(overall, overall_only.rate(node, peer));
+                    proptest::prop_assert!((0.0..=1.0).contains(&overall));
+                    for destination in (0..4).map(NodeId) {
+                        let toward = memory.rate_toward(node, peer, destination);
+                        proptest::prop_assert!((0.0..=1.0).contains(&toward));
+                        if !seen.contains(&(node, peer, destination)) {
+                            proptest::prop_assert_eq!(toward, overall);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The rule reads the features it names, and ranks the destination first, then fewer
     /// hops, then a way on that carries the amount, then the cheaper route, then the first
     /// candidate.
