@@ -59,7 +59,7 @@ pub struct Candidate {
 /// does), so it can tell a peer that fails everything from one whose way to one
 /// destination has run dry (the drained channels into a sink, the jammed ones round a
 /// merchant) while it still carries the rest: what a source router's mission control
-/// learns per channel, as far as a node sees from where it stands.
+/// learns per pair of nodes, as far as a node sees from where it stands.
 #[derive(Clone, Debug, Default)]
 pub struct NeighbourMemory {
     rates: HashMap<(NodeId, NodeId), f32>,
@@ -435,7 +435,10 @@ mod tests {
         /// own outcomes; and toward a destination never sent to, the overall rate stands in.
         #[test]
         fn neighbour_memory_keeps_its_rates_apart(
-            outcomes in proptest::collection::vec((0u32..3, 0u32..3, 0u32..4, proptest::bool::ANY), 0..200),
+            outcomes in proptest::collection::vec(
+                (0u32..3, 0u32..3, 0u32..4, proptest::bool::ANY),
+                0..200,
+            ),
         ) {
             let mut memory = NeighbourMemory::default();
             let mut overall_only = NeighbourMemory::default();
