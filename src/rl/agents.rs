@@ -168,6 +168,9 @@ pub struct Explained {
     pub channel: ChannelId,
     pub peer: NodeId,
     pub probability: f32,
+    /// How often payments this node sent that peer's way toward this destination failed
+    /// lately (the over-all rate before any went that way).
+    pub failure_rate_toward: f32,
 }
 
 pub struct Agents {
@@ -717,6 +720,7 @@ impl Agents {
                 channel: c.channel,
                 peer: c.peer,
                 probability,
+                failure_rate_toward: self.memory.rate_toward(node, c.peer, destination),
             })
             .collect();
         out.sort_by(|a, b| b.probability.total_cmp(&a.probability));

@@ -254,6 +254,21 @@ fn an_agent_tells_a_way_blocked_toward_one_merchant_from_the_same_way_to_another
          {second_delivered} deliveries the cheap way"
     );
     eprintln!("{figures}");
+    // The inspector shows what the agent remembers of the cheap way toward each merchant.
+    let mut onward = lnlab::Onward::new(4);
+    let mut cheap_way_toward = |merchant: u32| {
+        t.view()
+            .explain(&mut onward, NodeId(A), NodeId(merchant), 10_000_000)
+            .expect("the agent explains")
+            .into_iter()
+            .find(|e| e.peer == NodeId(X))
+            .map(|e| e.failure_rate_toward)
+    };
+    let (jammed, open) = (cheap_way_toward(D), cheap_way_toward(7));
+    assert!(
+        jammed.is_some_and(|r| r > 0.5) && open.is_some_and(|r| r < 0.2),
+        "cheap way's failure rate toward the first merchant {jammed:?}, the second {open:?}"
+    );
     assert!(first > 50 && second_delivered > 50, "{figures}");
     assert!(
         f64::from(first_delivered) >= 0.9 * f64::from(first),

@@ -177,6 +177,20 @@ pub(super) fn show(
                             .text(format!("{:.0}%", 100.0 * e.probability));
                         ui.add(bar);
                         ui.label(format!("-> {}", alias(net, e.peer)));
+                        // What the agent has learnt of that way lately, for this destination.
+                        if e.failure_rate_toward >= 0.05 {
+                            ui.label(
+                                egui::RichText::new(format!(
+                                    "failed {:.0}% lately",
+                                    100.0 * e.failure_rate_toward
+                                ))
+                                .color(egui::Color32::from_rgb(230, 120, 90)),
+                            )
+                            .on_hover_text(
+                                "How often payments this agent sent that way toward this \
+                                 destination failed lately (an input of its policy)",
+                            );
+                        }
                     });
                 }
             }
