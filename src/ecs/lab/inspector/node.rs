@@ -8,6 +8,7 @@
 use super::edit::OpenForm;
 use super::{alias, spike, toggle_online};
 use crate::ecs::lab::state::{ExplainRequest, ExplainResult, Lab, LabCommand, UiState};
+use crate::ecs::lab::theme;
 use crate::ecs::sim::SimDriver;
 use crate::network::NodeId;
 use crate::sim::command::Command;
@@ -184,7 +185,7 @@ pub(super) fn show(
                                     "failed {:.0}% lately",
                                     100.0 * e.failure_rate_toward
                                 ))
-                                .color(egui::Color32::from_rgb(230, 120, 90)),
+                                .color(theme::egui(theme::FAILURE)),
                             )
                             .on_hover_text(
                                 "How often payments this agent sent that way toward this \
