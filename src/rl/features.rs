@@ -89,15 +89,16 @@ impl NeighbourMemory {
     }
 
     pub fn record(&mut self, node: NodeId, peer: NodeId, destination: NodeId, failed: bool) {
-        let prior = self.rate_toward(node, peer, destination);
         let outcome = f32::from(u8::from(failed));
         let r = self.rates.entry((node, peer)).or_insert(0.0);
+        // A destination's first outcome starts from the overall rate before it.
+        let overall_before = *r;
         *r += Self::ALPHA * (outcome - *r);
         let key = (node, peer, destination);
         if self.toward.len() >= Self::MAX_TOWARD && !self.toward.contains_key(&key) {
             self.toward.clear();
         }
-        let t = self.toward.entry(key).or_insert(prior);
+        let t = self.toward.entry(key).or_insert(overall_before);
         *t += Self::ALPHA_TOWARD * (outcome - *t);
     }
 }

@@ -22,6 +22,8 @@ const A: u32 = 3;
 const X: u32 = 4;
 const Y: u32 = 5;
 const D: u32 = 6;
+/// The second merchant of [`two_merchant_scene`].
+const D2: u32 = 7;
 
 /// Senders reach the agent A; from A, X looks cheap but its channel to D is jammed for the
 /// whole run, while Y is dearer and reliable.
@@ -189,7 +191,6 @@ fn agents_learn_to_avoid_the_jammed_cheap_route() {
 /// first. What gossip shows of the two ways is the same toward either merchant: only how
 /// often each failed toward that merchant tells the agent which to take.
 fn two_merchant_scene() -> Scene {
-    const D2: u32 = 7;
     let mut scene = detour_scene();
     scene.nodes.push(SceneNode {
         alias: "shop2".into(),
@@ -264,7 +265,7 @@ fn an_agent_tells_a_way_blocked_toward_one_merchant_from_the_same_way_to_another
             .find(|e| e.peer == NodeId(X))
             .map(|e| e.failure_rate_toward)
     };
-    let (jammed, open) = (cheap_way_toward(D), cheap_way_toward(7));
+    let (jammed, open) = (cheap_way_toward(D), cheap_way_toward(D2));
     assert!(
         jammed.is_some_and(|r| r > 0.5) && open.is_some_and(|r| r < 0.2),
         "cheap way's failure rate toward the first merchant {jammed:?}, the second {open:?}"
